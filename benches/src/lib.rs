@@ -1,0 +1,1 @@
+//! Shared corpus and baselines for the ctistream benches.

@@ -1,0 +1,131 @@
+//! The `code_enum!` macro: enumerations that travel on the wire either as their
+//! name or as their integer code, and whose unknown codes are kept, not rejected.
+
+/// Defines an enumeration with a wire name and an integer code per variant, plus
+/// an `Other(i32)` variant that keeps codes this version does not know.
+///
+/// Generated API: `from_code`, `code`, `from_name` (ASCII case-insensitive),
+/// `name`, and `Display` (the name, or the bare code for `Other`).
+macro_rules! code_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $code:literal => $wire:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant, )+
+            /// A code this version does not know, kept as it came.
+            Other(i32),
+        }
+
+        impl $name {
+            /// Every named variant, in code order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The variant for an integer code; unknown codes become `Other`.
+            pub const fn from_code(code: i64) -> Self {
+                match code {
+                    $( $code => $name::$variant, )+
+                    other => $name::Other(other as i32),
+                }
+            }
+
+            /// The integer code of this variant.
+            pub const fn code(self) -> i64 {
+                match self {
+                    $( $name::$variant => $code, )+
+                    $name::Other(code) => code as i64,
+                }
+            }
+
+            /// The variant named `name` (ASCII case-insensitive), if any.
+            pub fn from_name(name: &[u8]) -> Option<Self> {
+                // Exact spelling first: one jump on length and a compare, the
+                // common case on the hot path. Then any letter case.
+                if let Ok(text) = std::str::from_utf8(name) {
+                    match text {
+                        $( $wire => return Some($name::$variant), )+
+                        _ => {}
+                    }
+                }
+                $( if name.eq_ignore_ascii_case($wire.as_bytes()) { return Some($name::$variant); } )+
+                None
+            }
+
+            /// The wire name of this variant; `"Other"` for unknown codes.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $wire, )+
+                    $name::Other(_) => "Other",
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self {
+                    $name::Other(code) => write!(f, "{code}"),
+                    known => f.write_str(known.name()),
+                }
+            }
+        }
+    };
+}
+
+/// Defines a fieldless enumeration identified on the wire by name only, with an
+/// `Other` variant for names this version does not know (never rejected).
+macro_rules! name_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $wire:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant, )+
+            /// A name this version does not know.
+            Other,
+        }
+
+        impl $name {
+            /// Every named variant.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The variant for a wire name (exact spelling first, then any letter case);
+            /// unknown names become `Other`.
+            pub fn from_name(name: &[u8]) -> Self {
+                if let Ok(text) = std::str::from_utf8(name) {
+                    match text {
+                        $( $wire => return $name::$variant, )+
+                        _ => {}
+                    }
+                }
+                $( if name.eq_ignore_ascii_case($wire.as_bytes()) { return $name::$variant; } )+
+                $name::Other
+            }
+
+            /// The wire name; `"Other"` for unknown names.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $wire, )+
+                    $name::Other => "Other",
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+pub(crate) use {code_enum, name_enum};

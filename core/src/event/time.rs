@@ -1,0 +1,197 @@
+//! Event time: microseconds since the Unix epoch (UTC), parsed from RFC 3339
+//! text or from T-Library seconds + microseconds, and printed as RFC 3339.
+
+/// A point in time, in microseconds since 1970-01-01T00:00:00Z.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+/// Microseconds in one day.
+const DAY_MICROS: i64 = 86_400_000_000;
+
+impl Timestamp {
+    /// From epoch seconds and microseconds (`TimeinSecs` + `TimeinuSecs`).
+    pub const fn from_secs_micros(secs: i64, micros: i64) -> Timestamp {
+        Timestamp(secs.saturating_mul(1_000_000).saturating_add(micros))
+    }
+
+    /// Milliseconds since the epoch.
+    pub const fn as_millis(self) -> i64 {
+        self.0.div_euclid(1000)
+    }
+
+    /// Parses RFC 3339 UTC or offset time: `2026-11-20T09:15:02.125Z`,
+    /// `2026-11-20T09:15:02+01:00`, fractions of up to 9 digits (cut to microseconds).
+    /// Returns `None` for anything else.
+    pub fn parse_rfc3339(text: &[u8]) -> Option<Timestamp> {
+        let digits = |range: std::ops::Range<usize>| -> Option<i64> {
+            let bytes = text.get(range)?;
+            let mut value = 0i64;
+            for &b in bytes {
+                if !b.is_ascii_digit() {
+                    return None;
+                }
+                value = value * 10 + i64::from(b - b'0');
+            }
+            Some(value)
+        };
+        if text.len() < 20 || text[4] != b'-' || text[7] != b'-' || text[13] != b':' {
+            return None;
+        }
+        if !matches!(text[10], b'T' | b't' | b' ') || text[16] != b':' {
+            return None;
+        }
+        let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+        let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+            return None;
+        }
+        if hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        let mut pos = 19;
+        let mut micros = 0i64;
+        if text[pos] == b'.' {
+            pos += 1;
+            let first = pos;
+            while pos < text.len() && text[pos].is_ascii_digit() {
+                if pos - first < 6 {
+                    micros = micros * 10 + i64::from(text[pos] - b'0');
+                }
+                pos += 1;
+            }
+            let count = pos - first;
+            if count == 0 || count > 9 {
+                return None;
+            }
+            for _ in count..6 {
+                micros *= 10;
+            }
+        }
+        let offset_secs = match text.get(pos..)? {
+            [b'Z' | b'z'] => 0,
+            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+                let field = |a: u8, b: u8| -> Option<i64> {
+                    (a.is_ascii_digit() && b.is_ascii_digit())
+                        .then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+                };
+                let (h, m) = (field(*h1, *h2)?, field(*m1, *m2)?);
+                if h > 23 || m > 59 {
+                    return None;
+                }
+                let secs = h * 3600 + m * 60;
+                if *sign == b'+' { secs } else { -secs }
+            }
+            _ => return None,
+        };
+        let days = days_from_civil(year, month, day);
+        let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+        Some(Timestamp::from_secs_micros(secs, micros))
+    }
+
+    /// The midnight (UTC) that starts the day `YYYY-MM-DD`.
+    pub fn parse_date(text: &[u8]) -> Option<Timestamp> {
+        let mut full = [0u8; 20];
+        if text.len() != 10 {
+            return None;
+        }
+        full[..10].copy_from_slice(text);
+        full[10..].copy_from_slice(b"T00:00:00Z");
+        Self::parse_rfc3339(&full)
+    }
+
+    /// The same instant at the start of its UTC day.
+    pub const fn start_of_day(self) -> Timestamp {
+        Timestamp(self.0 - self.0.rem_euclid(DAY_MICROS))
+    }
+
+    /// Writes RFC 3339 UTC with milliseconds: `2026-11-20T09:15:02.125Z`.
+    pub fn write_rfc3339(self, out: &mut Vec<u8>) {
+        let millis = self.as_millis();
+        let (days, day_millis) = (millis.div_euclid(86_400_000), millis.rem_euclid(86_400_000));
+        let (year, month, day) = civil_from_days(days);
+        let secs = day_millis / 1000;
+        let mut buf = [0u8; 24];
+        let mut put = |at: usize, value: i64, width: usize| {
+            let mut v = value;
+            for i in (0..width).rev() {
+                buf[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, year.rem_euclid(10_000), 4);
+        put(5, month, 2);
+        put(8, day, 2);
+        put(11, secs / 3600, 2);
+        put(14, secs / 60 % 60, 2);
+        put(17, secs % 60, 2);
+        put(20, day_millis % 1000, 3);
+        buf[4] = b'-';
+        buf[7] = b'-';
+        buf[10] = b'T';
+        buf[13] = b':';
+        buf[16] = b':';
+        buf[19] = b'.';
+        buf[23] = b'Z';
+        out.extend_from_slice(&buf);
+    }
+}
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = Vec::with_capacity(24);
+        self.write_rfc3339(&mut out);
+        f.write_str(std::str::from_utf8(&out).map_err(|_| std::fmt::Error)?)
+    }
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`, <https://howardhinnant.github.io/date_algorithms.html>).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The inverse of [`days_from_civil`].
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trip_over_four_centuries() {
+        for days in (-200_000..200_000).step_by(37) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+}

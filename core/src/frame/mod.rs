@@ -1,0 +1,300 @@
+//! Framing: cutting a byte stream into records.
+//!
+//! [`FrameReader`] reads large blocks, finds the records in them and hands each
+//! out as a [`Frame`] whose payload and key are `Bytes` slices of the block: no
+//! copy per record. Four [`Framing`]s are supported (PROTOCOLS.md "Records and
+//! keys"); records longer than the limit (default 1 MiB) are reported as
+//! [`FrameError::TooLarge`] and skipped, never buffered without bound.
+
+mod scan;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+
+use scan::{Pending, Scan, Scanner};
+
+/// The default record size limit: 1 MiB.
+pub const DEFAULT_MAX_RECORD: usize = 1 << 20;
+
+/// How much to read at a time.
+const READ_SIZE: usize = 256 * 1024;
+
+/// How much of an oversized record a [`FrameError::TooLarge`] keeps.
+const ERROR_HEAD: usize = 4096;
+
+/// How records are delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Framing {
+    /// One record per line, optionally `KEY<TAB>PAYLOAD`; a line whose first
+    /// non-blank byte is `{` or `<` has no key. Blank lines are skipped.
+    Lines,
+    /// Each record preceded by its length as 4 bytes, big-endian.
+    LengthPrefixed,
+    /// T-Server logs: a record starts at a line containing `message Event` and
+    /// goes on over the lines that begin with TAB. Other lines are skipped.
+    Tlog,
+    /// Mixed input: JSON and XML lines (keyed or not) and T-Server log records.
+    /// Log lines that are not events are skipped.
+    Auto,
+}
+
+/// One record of the stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// The record.
+    pub payload: Bytes,
+    /// The key from outside the payload (`KEY<TAB>`), if any.
+    pub key: Option<Bytes>,
+    /// The 1-based line the record starts on (for length-prefixed framing, the
+    /// 1-based frame number).
+    pub line: u64,
+    /// The byte offset of the record in the stream.
+    pub offset: u64,
+}
+
+/// A record that could not be framed. After `TooLarge` and `Truncated` the reader
+/// goes on with the next record; after `Io` it stops.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// A record longer than the limit; it was skipped.
+    TooLarge {
+        /// The line (or frame number) the record starts on.
+        line: u64,
+        /// The byte offset of the record.
+        offset: u64,
+        /// The limit in bytes.
+        limit: usize,
+        /// The first 4 KiB of the record, for the rejects output.
+        head: Bytes,
+    },
+    /// The stream ended inside a length-prefixed frame.
+    Truncated {
+        /// The frame number.
+        line: u64,
+        /// The byte offset of the frame.
+        offset: u64,
+        /// The bytes that were there.
+        head: Bytes,
+    },
+    /// Reading failed.
+    Io(Arc<io::Error>),
+}
+
+impl FrameError {
+    /// The line (or frame number) of the failed record, if any.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            FrameError::TooLarge { line, .. } | FrameError::Truncated { line, .. } => Some(*line),
+            FrameError::Io(_) => None,
+        }
+    }
+
+    /// The start of the failed record, if any.
+    pub fn head(&self) -> Option<&Bytes> {
+        match self {
+            FrameError::TooLarge { head, .. } | FrameError::Truncated { head, .. } => Some(head),
+            FrameError::Io(_) => None,
+        }
+    }
+
+    /// The reason without position, for counting rejects by reason.
+    pub fn class(&self) -> String {
+        match self {
+            FrameError::TooLarge { limit, .. } => {
+                format!("record longer than the limit of {limit} bytes")
+            }
+            FrameError::Truncated { .. } => "stream ends inside a length-prefixed frame".into(),
+            FrameError::Io(error) => format!("read error: {error}"),
+        }
+    }
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameError::TooLarge { offset, .. } | FrameError::Truncated { offset, .. } => {
+                write!(f, "{} at stream byte {offset}", self.class())
+            }
+            FrameError::Io(_) => f.write_str(&self.class()),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FrameError::Io(error) => Some(error.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for FrameError {
+    fn from(error: io::Error) -> FrameError {
+        FrameError::Io(Arc::new(error))
+    }
+}
+
+/// Counters of what framing saw besides records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FrameStats {
+    /// Bytes read from the stream.
+    pub bytes: u64,
+    /// Records handed out.
+    pub records: u64,
+    /// Blank lines (and empty frames) skipped.
+    pub blank: u64,
+    /// Log lines skipped because they are not events (T-Server requests, traces).
+    pub skipped: u64,
+    /// Records refused as too large or truncated.
+    pub errors: u64,
+}
+
+/// Reads records from a byte stream.
+///
+/// # Examples
+///
+/// ```
+/// use ctistream_core::{FrameReader, Framing};
+///
+/// let log = "@10:22:33.1234 [0] 8.1.000.12 distribute_event: message EventReleased\n\
+///            \tAttributeThisDN\t'6001'\n\
+///            @10:22:33.2000 Trc 04541 RequestAnswerCall received\n";
+/// let mut reader = FrameReader::new(log.as_bytes(), Framing::Tlog);
+/// let frame = reader.next().unwrap()?;
+/// assert!(frame.payload.ends_with(b"'6001'"));
+/// assert_eq!(frame.line, 1);
+/// assert!(reader.next().is_none());
+/// assert_eq!(reader.stats().skipped, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct FrameReader<R> {
+    reader: R,
+    buf: BytesMut,
+    /// The block the pending records are slices of.
+    block: Bytes,
+    pending: VecDeque<Pending>,
+    scanner: Scanner,
+    eof: bool,
+    failed: bool,
+    stats: FrameStats,
+}
+
+impl<R: Read> FrameReader<R> {
+    /// A reader of `framing` records from `reader`, with the default 1 MiB limit.
+    pub fn new(reader: R, framing: Framing) -> FrameReader<R> {
+        FrameReader {
+            reader,
+            buf: BytesMut::with_capacity(READ_SIZE),
+            block: Bytes::new(),
+            pending: VecDeque::new(),
+            scanner: Scanner::new(framing, DEFAULT_MAX_RECORD),
+            eof: false,
+            failed: false,
+            stats: FrameStats::default(),
+        }
+    }
+
+    /// Sets the record size limit in bytes.
+    pub fn with_max_record(mut self, limit: usize) -> FrameReader<R> {
+        self.scanner.limit = limit.max(1);
+        self
+    }
+
+    /// What framing has seen so far.
+    pub fn stats(&self) -> &FrameStats {
+        &self.stats
+    }
+
+    /// Reads once into the buffer; sets `eof` when the stream ends.
+    fn fill(&mut self) -> io::Result<()> {
+        let len = self.buf.len();
+        self.buf.resize(len + READ_SIZE, 0);
+        let read = loop {
+            match self.reader.read(&mut self.buf[len..]) {
+                Ok(read) => break read,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    self.buf.truncate(len);
+                    return Err(error);
+                }
+            }
+        };
+        self.buf.truncate(len + read);
+        self.stats.bytes += read as u64;
+        self.eof = read == 0;
+        Ok(())
+    }
+
+    /// Frames what the buffer holds, then freezes the consumed prefix as the
+    /// block the pending records point into.
+    fn cut(&mut self) {
+        let consumed = self.scanner.scan(&self.buf, self.eof, &mut self.pending);
+        self.block = self.buf.split_to(consumed).freeze();
+        let (skipped, blank) = self.scanner.take_counts();
+        self.stats.skipped += skipped;
+        self.stats.blank += blank;
+    }
+
+    fn frame(&mut self, pending: Pending) -> Result<Frame, FrameError> {
+        let slice = |range: std::ops::Range<usize>| self.block.slice(range);
+        match pending.scan {
+            Scan::Record { payload, key } => {
+                self.stats.records += 1;
+                Ok(Frame {
+                    payload: slice(payload),
+                    key: key.map(slice),
+                    line: pending.line,
+                    offset: pending.offset,
+                })
+            }
+            Scan::TooLarge { head } => {
+                self.stats.errors += 1;
+                let head = slice(head.start..head.end.min(head.start + ERROR_HEAD));
+                Err(FrameError::TooLarge {
+                    line: pending.line,
+                    offset: pending.offset,
+                    limit: self.scanner.limit,
+                    head,
+                })
+            }
+            Scan::Truncated { head } => {
+                self.stats.errors += 1;
+                let head = slice(head.start..head.end.min(head.start + ERROR_HEAD));
+                Err(FrameError::Truncated { line: pending.line, offset: pending.offset, head })
+            }
+        }
+    }
+}
+
+impl<R: Read> Iterator for FrameReader<R> {
+    type Item = Result<Frame, FrameError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(pending) = self.pending.pop_front() {
+                return Some(self.frame(pending));
+            }
+            if self.failed || (self.eof && self.buf.is_empty()) {
+                return None;
+            }
+            if self.eof {
+                // The scanner consumes everything at end of stream.
+                self.cut();
+                self.buf.clear();
+                continue;
+            }
+            if let Err(error) = self.fill() {
+                self.failed = true;
+                return Some(Err(error.into()));
+            }
+            self.cut();
+        }
+    }
+}
