@@ -74,10 +74,9 @@ pub(crate) fn normalize(
         };
     }
     match attr {
-        Attr::UserData | Attr::Reasons | Attr::Extensions => match value {
-            Value::Json(_) | Value::KvList(_) | Value::Null => Ok(value),
-            _ => Err(invalid(attr, "an object", at)),
-        },
+        // Key-value lists are kept raw and read on demand; a platform that sends
+        // a scalar there has sent valid JSON, which is accepted as it is.
+        Attr::UserData | Attr::Reasons | Attr::Extensions => Ok(value),
         _ => match value {
             Value::Text(_) | Value::JsonEscaped(_) | Value::Int(_) | Value::Number(_) => Ok(value),
             Value::Null => Ok(value),
