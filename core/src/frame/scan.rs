@@ -158,16 +158,20 @@ impl Scanner {
             let next = (end + 1).min(buf.len());
             let line = trim_cr(buf, start, end);
             let line_no = self.line + 1;
-            match classify(self.framing, buf, line.clone()) {
+            // Any line over the limit is refused before it is classified, so the
+            // outcome cannot depend on how much of it one read delivered.
+            let class = if line.len() > self.limit {
+                self.push(out, Scan::TooLarge { head: line.clone() }, line_no, start);
+                LineClass::Blank
+            } else {
+                classify(self.framing, buf, line.clone())
+            };
+            match class {
+                LineClass::Blank if line.len() > self.limit => {}
                 LineClass::Blank => self.blank += 1,
                 LineClass::Skip => self.skipped += 1,
                 LineClass::Record { payload, key } => {
-                    let scan = if line.len() > self.limit {
-                        Scan::TooLarge { head: line.clone() }
-                    } else {
-                        Scan::Record { payload, key }
-                    };
-                    self.push(out, scan, line_no, start);
+                    self.push(out, Scan::Record { payload, key }, line_no, start);
                 }
                 LineClass::TlogHeader => match self.tlog_record(buf, start, next, eof) {
                     TlogRecord::Complete { end: record_end, next, lines } => {
