@@ -1,10 +1,121 @@
-//! The `ctistream` command.
+//! The `ctistream` command: inspect, and (in later releases) reduce, run, gen,
+//! bench.
 
+use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ctistream_core::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD, DecodeOptions, Format, Framing, Timestamp};
+use ctistream_tools::inspect::{InspectOptions, inspect};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// A stream processor for contact-center telephony (CTI) events.
+#[derive(Debug, Parser)]
+#[command(name = "ctistream", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode files of events and report what was understood and what was rejected.
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+struct InspectArgs {
+    /// Input files; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    inputs: Vec<PathBuf>,
+    /// Input dialect; `auto` detects it per record.
+    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    format: Format,
+    /// Record framing; by default lines for JSON/XML dialects, T-Server log
+    /// records for `tlog`, and mixed for `auto`.
+    #[arg(long, value_enum)]
+    framing: Option<FramingArg>,
+    /// Write rejected records as NDJSON (`origin`, `reason`, `raw`).
+    #[arg(long, value_name = "PATH")]
+    rejects_out: Option<PathBuf>,
+    /// The date T-Server log times of day fall on (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    log_date: Option<Timestamp>,
+    /// Longest record accepted, in bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_RECORD, value_name = "BYTES")]
+    max_record: usize,
+    /// Deepest JSON nesting accepted.
+    #[arg(long, default_value_t = DEFAULT_MAX_DEPTH, value_name = "LEVELS")]
+    max_depth: u32,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FramingArg {
+    /// One record per line, optionally `KEY<TAB>PAYLOAD`.
+    Lines,
+    /// 4-byte big-endian length before each record.
+    Length,
+    /// T-Server log records.
+    Tlog,
+    /// Mixed lines and T-Server log records.
+    Auto,
+}
+
+impl From<FramingArg> for Framing {
+    fn from(arg: FramingArg) -> Framing {
+        match arg {
+            FramingArg::Lines => Framing::Lines,
+            FramingArg::Length => Framing::LengthPrefixed,
+            FramingArg::Tlog => Framing::Tlog,
+            FramingArg::Auto => Framing::Auto,
+        }
+    }
+}
+
+fn parse_format(text: &str) -> Result<Format, String> {
+    text.parse().map_err(|error: ctistream_core::UnknownFormat| error.to_string())
+}
+
+fn parse_date(text: &str) -> Result<Timestamp, String> {
+    Timestamp::parse_date(text.as_bytes()).ok_or_else(|| format!("'{text}' is not a date YYYY-MM-DD"))
+}
+
 fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    match run() {
+        Ok(code) => code,
+        Err(error) => {
+            if error.chain().any(|cause| {
+                cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("ctistream: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Inspect(args) => {
+            let options = InspectOptions {
+                inputs: args.inputs,
+                format: args.format,
+                framing: args.framing.map(Framing::from),
+                rejects_out: args.rejects_out,
+                decode: DecodeOptions { max_depth: args.max_depth, log_date: args.log_date },
+                max_record: args.max_record,
+            };
+            let report = inspect(&options)?;
+            let mut stdout = io::stdout().lock();
+            write!(stdout, "{report}").context("cannot write the report")?;
+            stdout.flush().context("cannot write the report")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,9 @@
+//! The commands behind the `ctistream` binary. Each module is one command or a
+//! piece they share; the binary only parses arguments and prints.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod inspect;
+pub mod progress;
+pub mod rejects;
