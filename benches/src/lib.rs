@@ -1,1 +1,95 @@
 //! Shared corpus and baselines for the ctistream benches.
+//!
+//! [`genesys_corpus`] builds a deterministic stream of Voice Microservices
+//! records shaped like the `voice-callthread` and `voice-agentstate` topics
+//! (about 360 bytes each). [`serde_baseline`] is what a careful user would write
+//! with serde_json: deserializing the same records into a borrowed struct.
+
+#![deny(missing_docs)]
+
+pub mod serde_baseline;
+
+/// A tiny deterministic generator (xorshift), so every run benches the same bytes.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    /// The next number below `bound`.
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound.max(1)
+    }
+}
+
+const CALL_EVENTS: [&str; 8] = [
+    "EventQueued",
+    "EventRouteRequest",
+    "EventRinging",
+    "EventEstablished",
+    "EventHeld",
+    "EventRetrieved",
+    "EventReleased",
+    "EventAbandoned",
+];
+const AGENT_EVENTS: [&str; 3] = ["EventAgentReady", "EventAgentNotReady", "EventAgentLogin"];
+
+/// `count` newline-terminated genesys records (`KEY<TAB>JSON` lines when
+/// `keyed`), about 360 bytes each, mixing call and agent events 4:1.
+pub fn genesys_corpus(count: usize, keyed: bool) -> Vec<u8> {
+    let mut rng = Rng::new(0x5eed);
+    let mut out = Vec::with_capacity(count * 400);
+    for i in 0..count {
+        let thread = rng.below(50_000);
+        let agent = 1000 + rng.below(2000);
+        let dn = 5000 + agent;
+        let secs = 1_795_165_502 + i as u64 / 50;
+        let millis = rng.below(1000);
+        let seq = 100_000 + i;
+        let record = if rng.below(5) == 0 {
+            let name = AGENT_EVENTS[rng.below(3) as usize];
+            let mode = ["ManualIn", "AuxWork", "AfterCallWork"][rng.below(3) as usize];
+            if keyed {
+                out.extend_from_slice(format!("t1:a{agent}\t").as_bytes());
+            }
+            format!(
+                r#"{{"id":"{name}","time":"2026-11-20T09:{:02}:{:02}.{millis:03}Z","Server":1,"ThisDN":"{dn}","AgentID":"a{agent}","AgentWorkMode":"{mode}","ThisQueue":"Sales","Reasons":{{"ReasonCode":"Break"}},"Extensions":{{"site":"eu-1"}},"EventSequenceNumber":{seq},"ReferenceID":{i}}}"#,
+                secs / 60 % 60,
+                secs % 60,
+            )
+        } else {
+            let name = CALL_EVENTS[rng.below(8) as usize];
+            if keyed {
+                out.extend_from_slice(format!("t1:ct-{thread}\t").as_bytes());
+            }
+            format!(
+                r#"{{"id":"{name}","CallThreadID":"ct-{thread}","ConnID":"006c0246{thread:08x}@sip-1","CallUUID":"05B9PTFV4D1EJ{thread:06}","ThisDN":"{dn}","ThisDNRole":"Destination","OtherDN":"+1415555{:04}","OtherDNRole":"Origination","AgentID":"a{agent}","CallType":"Inbound","CallState":"Ok","ANI":"+1415555{:04}","DNIS":"8005550100","time":"2026-11-20T09:{:02}:{:02}.{millis:03}Z","EventSequenceNumber":{seq}}}"#,
+                thread % 10_000,
+                thread % 10_000,
+                secs / 60 % 60,
+                secs % 60,
+            )
+        };
+        out.extend_from_slice(record.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+/// The payloads of a corpus (lines without their keys).
+pub fn payloads(corpus: &[u8]) -> Vec<&[u8]> {
+    corpus
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| match line.iter().position(|&b| b == b'\t') {
+            Some(tab) if line[0] != b'{' => &line[tab + 1..],
+            _ => line,
+        })
+        .collect()
+}

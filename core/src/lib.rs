@@ -60,5 +60,5 @@ pub use crate::event::{
     Dialect, DnRole, Event, EventKind, IvrMessage, IvrStatus, OrsEvent, OrsNamespace, OwnedEvent,
     SdkAgentState, SdkCallType, SdkEvent, Span, TEvent, Timestamp, Value, split_key,
 };
-pub use crate::output::write_json_string;
 pub use crate::frame::{DEFAULT_MAX_RECORD, Frame, FrameError, FrameReader, FrameStats, Framing};
+pub use crate::output::write_json_string;

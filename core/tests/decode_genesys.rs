@@ -12,9 +12,9 @@ fn decode_sample() -> Vec<(u64, ctistream_core::OwnedEvent)> {
     FrameReader::new(SAMPLE.as_bytes(), Framing::Lines)
         .map(|frame| {
             let frame = frame.unwrap();
-            let event = decoder.decode(&frame.payload, frame.key.as_deref()).unwrap_or_else(
-                |error| panic!("line {}: {error}", frame.line),
-            );
+            let event = decoder
+                .decode(&frame.payload, frame.key.as_deref())
+                .unwrap_or_else(|error| panic!("line {}: {error}", frame.line));
             (frame.line, event.into_owned())
         })
         .collect()
@@ -113,7 +113,10 @@ fn every_t_library_event_decodes_by_name_and_by_code() {
         assert_eq!(decoded.kind(), EventKind::TLib(event));
         assert_eq!(decoded.text(Attr::ThisDN).as_deref(), Some("5001"));
         let by_code = record.replace(&format!("\"{}\"", event.name()), &event.code().to_string());
-        assert_eq!(decoder.decode(by_code.as_bytes(), None).unwrap().kind(), EventKind::TLib(event));
+        assert_eq!(
+            decoder.decode(by_code.as_bytes(), None).unwrap().kind(),
+            EventKind::TLib(event)
+        );
     }
     let unknown_code = decoder.decode(br#"{"id":999,"ThisDN":"1"}"#, None).unwrap();
     assert_eq!(unknown_code.kind(), EventKind::TLib(TEvent::Other(999)), "unknown ids kept raw");
@@ -122,7 +125,8 @@ fn every_t_library_event_decodes_by_name_and_by_code() {
 #[test]
 fn enumerations_accept_names_codes_and_keep_unknown_codes() {
     let decoder = Decoder::new(Format::Genesys);
-    let record = |fields: &str| format!(r#"{{"id":"EventRinging","ThisDN":"1","ConnID":"c",{fields}}}"#);
+    let record =
+        |fields: &str| format!(r#"{{"id":"EventRinging","ThisDN":"1","ConnID":"c",{fields}}}"#);
     for &call_type in CallType::ALL {
         let by_name = record(&format!(r#""CallType":"{}""#, call_type.name()));
         let by_code = record(&format!(r#""CallType":{}"#, call_type.code()));
@@ -226,17 +230,28 @@ fn every_rejection_class_says_where_and_why() {
             "{\"id\":\"EventRinging\",\"ThisDN\":\"a\tb\"}",
             "unescaped control character in string at byte 32",
         ),
-        (r#"{"id":"EventRinging","ThisDN":"\x41"}"#, "invalid escape sequence in string at byte 31"),
-        (r#"{"id":"EventRinging","CallID":012}"#, "expected ',' or '}' after object member at byte 31"),
+        (
+            r#"{"id":"EventRinging","ThisDN":"\x41"}"#,
+            "invalid escape sequence in string at byte 31",
+        ),
+        (
+            r#"{"id":"EventRinging","CallID":012}"#,
+            "expected ',' or '}' after object member at byte 31",
+        ),
         (r#"{"id":"EventRinging","CallID":1.}"#, "invalid number at byte 32"),
-        (r#"{"id":"EventRinging","x":tru}"#, "invalid literal (expected true, false or null) at byte 25"),
+        (
+            r#"{"id":"EventRinging","x":tru}"#,
+            "invalid literal (expected true, false or null) at byte 25",
+        ),
         (r#"{"id":"EventRinging",}"#, "expected a string key at byte 21"),
         (r#"{"id" "EventRinging"}"#, "expected ':' after object key at byte 6"),
     ];
     let mismatches: Vec<String> = cases
         .iter()
         .filter(|(record, expected)| reject(record).0 != *expected)
-        .map(|(record, expected)| format!("{record}\n  got:  {}\n  want: {expected}", reject(record).0))
+        .map(|(record, expected)| {
+            format!("{record}\n  got:  {}\n  want: {expected}", reject(record).0)
+        })
         .collect();
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
@@ -263,7 +278,10 @@ fn nesting_is_limited_without_recursion() {
     let error = decoder.decode(deep(128).as_bytes(), None).unwrap_err();
     assert_eq!(error.kind(), &ErrorKind::DepthLimit(128));
     let hostile = deep(100_000);
-    assert_eq!(decoder.decode(hostile.as_bytes(), None).unwrap_err().kind(), &ErrorKind::DepthLimit(128));
+    assert_eq!(
+        decoder.decode(hostile.as_bytes(), None).unwrap_err().kind(),
+        &ErrorKind::DepthLimit(128)
+    );
     let unclosed = format!(r#"{{"id":"EventRinging","UserData":{}"#, "{\"a\":".repeat(100_000));
     assert!(decoder.decode(unclosed.as_bytes(), None).is_err());
 }

@@ -26,7 +26,11 @@ impl Read for Chunked<'_> {
 
 type Outcome = Vec<Result<(String, Option<String>, u64), String>>;
 
-fn frames(reader: impl Read, framing: Framing, limit: usize) -> (Outcome, ctistream_core::FrameStats) {
+fn frames(
+    reader: impl Read,
+    framing: Framing,
+    limit: usize,
+) -> (Outcome, ctistream_core::FrameStats) {
     let mut reader = FrameReader::new(reader, framing).with_max_record(limit);
     let outcome = reader
         .by_ref()
@@ -42,7 +46,11 @@ fn frames(reader: impl Read, framing: Framing, limit: usize) -> (Outcome, ctistr
     (outcome, *reader.stats())
 }
 
-fn ok(payload: &str, key: Option<&str>, line: u64) -> Result<(String, Option<String>, u64), String> {
+fn ok(
+    payload: &str,
+    key: Option<&str>,
+    line: u64,
+) -> Result<(String, Option<String>, u64), String> {
     Ok((payload.to_owned(), key.map(str::to_owned), line))
 }
 

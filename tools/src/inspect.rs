@@ -81,10 +81,11 @@ pub struct InspectReport {
 impl InspectReport {
     fn reject(&mut self, origin: String, class: String, message: String) {
         self.rejected += 1;
-        self.by_reason
-            .entry(class)
-            .and_modify(|reason| reason.count += 1)
-            .or_insert(ReasonCount { count: 1, first: origin, example: message });
+        self.by_reason.entry(class).and_modify(|reason| reason.count += 1).or_insert(ReasonCount {
+            count: 1,
+            first: origin,
+            example: message,
+        });
     }
 
     /// Accepted records of one dialect.

@@ -27,7 +27,11 @@ impl RejectsWriter {
     pub fn create(path: &Path) -> anyhow::Result<RejectsWriter> {
         let file = File::create(path)
             .with_context(|| format!("cannot create rejects output {}", path.display()))?;
-        Ok(RejectsWriter { out: BufWriter::with_capacity(1 << 16, file), line: Vec::new(), written: 0 })
+        Ok(RejectsWriter {
+            out: BufWriter::with_capacity(1 << 16, file),
+            line: Vec::new(),
+            written: 0,
+        })
     }
 
     /// Writes one reject. `origin` is `file:line`, `topic/partition@offset` or

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ctistream_core::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD, DecodeOptions, Format, Framing, Timestamp};
+use ctistream_core::{
+    DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD, DecodeOptions, Format, Framing, Timestamp,
+};
 use ctistream_tools::inspect::{InspectOptions, inspect};
 
 #[global_allocator]
@@ -81,7 +83,8 @@ fn parse_format(text: &str) -> Result<Format, String> {
 }
 
 fn parse_date(text: &str) -> Result<Timestamp, String> {
-    Timestamp::parse_date(text.as_bytes()).ok_or_else(|| format!("'{text}' is not a date YYYY-MM-DD"))
+    Timestamp::parse_date(text.as_bytes())
+        .ok_or_else(|| format!("'{text}' is not a date YYYY-MM-DD"))
 }
 
 fn main() -> ExitCode {
@@ -89,7 +92,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             if error.chain().any(|cause| {
-                cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+                cause
+                    .downcast_ref::<io::Error>()
+                    .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
             }) {
                 return ExitCode::SUCCESS;
             }
