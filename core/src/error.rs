@@ -58,8 +58,9 @@ pub enum ErrorKind {
         /// The event.
         event: EventKind,
     },
-    /// The event time is not RFC 3339 or epoch microseconds.
-    InvalidTime,
+    /// The event time is not RFC 3339 text or an epoch integer in the dialect's
+    /// unit (`"microseconds"` for genesys, `"milliseconds"` for ors and sdk).
+    InvalidTime(&'static str),
     /// The T-Server log record is malformed.
     Tlog(&'static str),
     /// The XML is malformed, or not an IVR Server message.
@@ -176,8 +177,8 @@ impl fmt::Display for ErrorKind {
             ErrorKind::MissingCallId { event } => {
                 write!(f, "{event} without a call id (key, CallThreadID, CallUUID or ConnID)")
             }
-            ErrorKind::InvalidTime => {
-                f.write_str("invalid time (expected RFC 3339 text or epoch microseconds)")
+            ErrorKind::InvalidTime(unit) => {
+                write!(f, "invalid time (expected RFC 3339 text or epoch {unit})")
             }
             ErrorKind::Tlog(reason) => write!(f, "T-Server log: {reason}"),
             ErrorKind::Xml(reason) => write!(f, "XML: {reason}"),

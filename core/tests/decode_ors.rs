@@ -397,12 +397,12 @@ fn rejections_say_what_and_where() {
         // Time.
         (
             r#"{"name":"interaction.added","time":"yesterday","data":{"interactionid":"i"}}"#,
-            "invalid time (expected RFC 3339 text or epoch microseconds) ('yesterday')".into(),
+            "invalid time (expected RFC 3339 text or epoch milliseconds) ('yesterday')".into(),
             r#""yesterday"#,
         ),
         (
             r#"{"name":"interaction.added","time":1.7e12,"data":{"interactionid":"i"}}"#,
-            "invalid time (expected RFC 3339 text or epoch microseconds)".into(),
+            "invalid time (expected RFC 3339 text or epoch milliseconds)".into(),
             "1.7e12",
         ),
         // Data and hints.
@@ -514,7 +514,10 @@ fn rejection_kinds_are_typed() {
         kind(r#"{"name":"interaction.added","data":1}"#),
         ErrorKind::InvalidValue { field: "data", expected: "an object" }
     );
-    assert_eq!(kind(r#"{"name":"interaction.added","time":"x"}"#), ErrorKind::InvalidTime);
+    assert_eq!(
+        kind(r#"{"name":"interaction.added","time":"x"}"#),
+        ErrorKind::InvalidTime("milliseconds")
+    );
 }
 
 #[test]

@@ -384,12 +384,12 @@ fn rejections_say_what_and_where() {
         ),
         (
             r#"{"eventType":"ringing","timestamp":"soon"}"#,
-            "invalid time (expected RFC 3339 text or epoch microseconds) ('soon')",
+            "invalid time (expected RFC 3339 text or epoch milliseconds) ('soon')",
             r#""soon"#,
         ),
         (
             r#"{"eventType":"ringing","time":1645776905.37}"#,
-            "invalid time (expected RFC 3339 text or epoch microseconds)",
+            "invalid time (expected RFC 3339 text or epoch milliseconds)",
             "1645776905.37",
         ),
         (r#"{"eventType":"agentStatus","state":"idle"}"#, "agentStatus without AgentNo", "{"),
@@ -560,4 +560,12 @@ fn serde_like_quote(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+#[test]
+fn auto_reads_an_sdk_record_with_a_name_before_its_event_type_as_sdk() {
+    let record = br#"{"name":"Alice","eventType":"agentStatus","tenantId":"t1","agentNo":"1001","state":"idle"}"#;
+    let event =
+        ctistream_core::Decoder::new(ctistream_core::Format::Auto).decode(record, None).unwrap();
+    assert_eq!(event.dialect(), ctistream_core::Dialect::Sdk);
 }

@@ -71,10 +71,11 @@ fn event_id(value: Value, payload: &[u8], at: usize) -> DecodeResult<TEvent> {
 fn time(value: Value, payload: &[u8], at: usize) -> DecodeResult<Timestamp> {
     match value {
         Value::Text(span) => Timestamp::parse_rfc3339(span.of(payload)).ok_or_else(|| {
-            DecodeError::new(ErrorKind::InvalidTime, at).with_found(span.of(payload))
+            DecodeError::new(ErrorKind::InvalidTime("microseconds"), at)
+                .with_found(span.of(payload))
         }),
         Value::Int(micros) => Ok(Timestamp(micros)),
-        _ => Err(DecodeError::new(ErrorKind::InvalidTime, at)),
+        _ => Err(DecodeError::new(ErrorKind::InvalidTime("microseconds"), at)),
     }
 }
 

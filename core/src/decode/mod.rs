@@ -221,13 +221,17 @@ pub fn detect(payload: &[u8], max_depth: u32) -> DecodeResult<Dialect> {
 }
 
 /// Scans top-level keys until one names the dialect; stops there, so the cost
-/// is usually one member.
+/// is usually one member. `id` and `eventType` decide at once; `name` decides
+/// for ors only when it reads like an ORS event name, so an SDK record that
+/// happens to carry a `name` before its `eventType` is not misread.
 fn detect_json(payload: &[u8], start: usize, max_depth: u32) -> DecodeResult<Dialect> {
+    const ORS_PREFIXES: [&[u8]; 5] =
+        [b"interaction.", b"voice.", b"msgbased.", b"chat.", b"error."];
     let mut found = None;
+    let mut ors_name = false;
     let result = json::for_each_member(payload, max_depth, |scanner: &mut Scanner<'_>, key| {
         found = match key {
             b"id" => Some(Dialect::Genesys),
-            b"name" => Some(Dialect::Ors),
             b"eventType" => Some(Dialect::Sdk),
             _ => None,
         };
@@ -235,11 +239,24 @@ fn detect_json(payload: &[u8], start: usize, max_depth: u32) -> DecodeResult<Dia
             // Stop the walk early; the chosen decoder validates the whole record.
             return Err(DecodeError::new(ErrorKind::UnrecognizedDialect, usize::MAX));
         }
-        scanner.value(1).map(drop)
+        let value = scanner.value(1)?;
+        if key == b"name" {
+            if let crate::event::Value::Text(span) = value {
+                let name = span.of(payload);
+                if ORS_PREFIXES.iter().any(|prefix| name.starts_with(prefix)) {
+                    found = Some(Dialect::Ors);
+                    return Err(DecodeError::new(ErrorKind::UnrecognizedDialect, usize::MAX));
+                }
+            }
+            ors_name = true;
+        }
+        Ok(())
     });
     match (found, result) {
         (Some(dialect), _) => Ok(dialect),
         (None, Err(error)) => Err(error),
+        // A `name` of no known namespace: the ors decoder says why it is wrong.
+        (None, Ok(())) if ors_name => Ok(Dialect::Ors),
         (None, Ok(())) => Err(DecodeError::new(ErrorKind::UnrecognizedDialect, start)),
     }
 }

@@ -330,10 +330,11 @@ pub(super) fn object(
 pub(super) fn time(value: Value, payload: &[u8], at: usize) -> DecodeResult<Timestamp> {
     match value {
         Value::Text(span) => Timestamp::parse_rfc3339(span.of(payload)).ok_or_else(|| {
-            DecodeError::new(ErrorKind::InvalidTime, at).with_found(span.of(payload))
+            DecodeError::new(ErrorKind::InvalidTime("milliseconds"), at)
+                .with_found(span.of(payload))
         }),
         Value::Int(millis) => Ok(Timestamp(millis.saturating_mul(1000))),
-        _ => Err(DecodeError::new(ErrorKind::InvalidTime, at)),
+        _ => Err(DecodeError::new(ErrorKind::InvalidTime("milliseconds"), at)),
     }
 }
 
