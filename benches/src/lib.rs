@@ -93,3 +93,119 @@ pub fn payloads(corpus: &[u8]) -> Vec<&[u8]> {
         })
         .collect()
 }
+
+const ORS_NAMES: [&str; 6] = [
+    "interaction.added",
+    "interaction.partystatechanged",
+    "interaction.redirect",
+    "interaction.redirect.done",
+    "error.voice.singlesteptransfer",
+    "interaction.deleted",
+];
+
+/// `count` Orchestration Server records, one per line.
+pub fn ors_corpus(count: usize) -> Vec<u8> {
+    let mut rng = Rng::new(0x0125);
+    let mut out = Vec::with_capacity(count * 300);
+    for i in 0..count {
+        let ixn = rng.below(50_000);
+        let name = ORS_NAMES[rng.below(6) as usize];
+        let record = format!(
+            r#"{{"name":"{name}","time":"2026-11-20T09:{:02}:{:02}.{:03}Z","tenant":"t1","data":{{"interactionid":"ixn-{ixn}","requestid":"req-{i}","partyid":"p-{ixn}","focusdeviceid":"{}","partystate":"Connected","hints":{{"ccevent":64,"cause":1,"callstate":0}},"udata":{{"Segment":"Gold"}}}}}}"#,
+            i / 60 % 60,
+            i % 60,
+            rng.below(1000),
+            5000 + rng.below(2000),
+        );
+        out.extend_from_slice(record.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+const SDK_STATES: [&str; 6] = ["idle", "busy", "ringing", "talking", "wrapup", "calling"];
+
+/// `count` agent desktop SDK records, one per line.
+pub fn sdk_corpus(count: usize) -> Vec<u8> {
+    let mut rng = Rng::new(0x5d4);
+    let mut out = Vec::with_capacity(count * 250);
+    for _ in 0..count {
+        let agent = 1000 + rng.below(2000);
+        let record = if rng.below(3) == 0 {
+            format!(
+                r#"{{"eventType":"ringing","tenantId":"7000001","agentNo":"{agent}","mainUniqueId":"medias_1-{}.{}","callType":1,"customerNumber":"1380013{:04}","timestamp":{}}}"#,
+                1_645_776_905 + rng.below(100_000),
+                rng.below(100),
+                rng.below(10_000),
+                1_645_776_900_000 + rng.below(10_000_000),
+            )
+        } else {
+            format!(
+                r#"{{"eventType":"agentStatus","tenantId":"7000001","agentNo":"{agent}","state":"{}","stateAction":"online","deviceStatus":1,"pauseDescription":"Break","exten":"{agent}","timestamp":{}}}"#,
+                SDK_STATES[rng.below(6) as usize],
+                1_645_776_900_000 + rng.below(10_000_000),
+            )
+        };
+        out.extend_from_slice(record.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+/// `count` IVR Server messages, one per line.
+pub fn ivr_corpus(count: usize) -> Vec<u8> {
+    let mut rng = Rng::new(0x1f2);
+    let mut out = Vec::with_capacity(count * 120);
+    for i in 0..count {
+        let port = rng.below(500);
+        let record = match rng.below(3) {
+            0 => format!(
+                r#"<GctiMsg><MonitorInfo ReqId="{i}"><Agent PortNum="{port}" Status="{}"/></MonitorInfo></GctiMsg>"#,
+                ["Ready", "NotReady", "LoggedOut"][rng.below(3) as usize]
+            ),
+            1 => format!(
+                r#"<MonitorInfo ReqId="{i}"><Port PortNum="{port}" Status="OK"/></MonitorInfo>"#
+            ),
+            _ => format!(
+                r#"<GctiMsg><MonitorInfo><Server Name="ivr-{port}" Status="OK" Switch="SIP_Switch"/></MonitorInfo></GctiMsg>"#
+            ),
+        };
+        out.extend_from_slice(record.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+/// `count` T-Server log event records (each followed by a request line that
+/// framing skips), in the multi-line log format.
+pub fn tlog_corpus(count: usize) -> Vec<u8> {
+    let mut rng = Rng::new(0x7106);
+    let mut out = Vec::with_capacity(count * 400);
+    for i in 0..count {
+        let conn = rng.below(1 << 40);
+        let dn = 5000 + rng.below(2000);
+        let name = CALL_EVENTS[rng.below(8) as usize];
+        let record = format!(
+            "@09:{:02}:{:02}.{:04} [0] 8.1.101.25 distribute_event: message {name}\n\
+             \tAttributeEventSequenceNumber\t{:016x}\n\
+             \tAttributeConnID\t{conn:016x}\n\
+             \tAttributeCallUUID\t'05B9PTFV4D1EJ{:06}'\n\
+             \tAttributeThisDN\t'{dn}'\n\
+             \tAttributeThisDNRole\t2\n\
+             \tAttributeOtherDN\t'+14155550123'\n\
+             \tAttributeCallType\t2\n\
+             \tAttributeCallState\t0\n\
+             \tAttributeUserData\t[40] 00 02 00 00..\n\
+             \t\t'Language'\t'en'\n\
+             \t\t'Segment'\t'Gold'\n\
+             @09:00:00.0000 Trc 04541 RequestAnswerCall received from [7] (00000010 Agent Desktop)\n",
+            i / 60 % 60,
+            i % 60,
+            rng.below(10_000),
+            100_000 + i,
+            conn % 1_000_000,
+        );
+        out.extend_from_slice(record.as_bytes());
+    }
+    out
+}
