@@ -137,7 +137,7 @@ impl fmt::Display for Format {
 /// assert_eq!(event.dialect(), Dialect::Ivr);
 ///
 /// let error = decoder.decode(br#"{"id":"EventRinging","ThisDN":"5001" "ConnID":"0a"}"#, None).unwrap_err();
-/// assert_eq!(error.to_string(), "expected ',' or '}' after object member at byte 36");
+/// assert_eq!(error.to_string(), "expected ',' or '}' after object member at byte 37");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, Default)]
