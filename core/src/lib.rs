@@ -50,6 +50,7 @@ mod frame;
 mod output;
 
 pub use crate::decode::json::{unescape_json, validate as validate_json};
+pub use crate::decode::tlog::kv_pairs;
 pub use crate::decode::{
     DEFAULT_MAX_DEPTH, DecodeOptions, Decoder, Format, UnknownFormat, decode_as, detect,
     unescape_xml,
