@@ -29,7 +29,10 @@ fn mixed_sample_reports_every_dialect_and_every_broken_record() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let report = String::from_utf8(output.stdout).unwrap();
     assert!(report.starts_with("23 records from 1 file"), "{report}");
-    assert!(report.contains("accepted 19  rejected 4  skipped log lines 1  blank lines 1"), "{report}");
+    assert!(
+        report.contains("accepted 19  rejected 4  skipped log lines 1  blank lines 1"),
+        "{report}"
+    );
     for expected in [
         "genesys: 5",
         "tlog: 2",
@@ -51,7 +54,10 @@ fn mixed_sample_reports_every_dialect_and_every_broken_record() {
         .map(|reject| {
             let keys: Vec<&str> = reject.as_object().unwrap().keys().map(String::as_str).collect();
             assert_eq!(keys, ["origin", "raw", "reason"], "serde_json sorts keys");
-            (reject["origin"].as_str().unwrap().to_owned(), reject["reason"].as_str().unwrap().to_owned())
+            (
+                reject["origin"].as_str().unwrap().to_owned(),
+                reject["reason"].as_str().unwrap().to_owned(),
+            )
         })
         .collect();
     let origin = |line: u32| format!("{}:{line}", sample().display());
@@ -63,7 +69,8 @@ fn mixed_sample_reports_every_dialect_and_every_broken_record() {
             (origin(35), "expected ',' or '}' after object member at byte 109".to_owned()),
             (
                 origin(39),
-                "not a record of any known dialect (genesys, tlog, ors, sdk, ivr) at byte 0".to_owned()
+                "not a record of any known dialect (genesys, tlog, ors, sdk, ivr) at byte 0"
+                    .to_owned()
             ),
         ]
     );
@@ -90,7 +97,7 @@ fn reads_standard_input_with_an_explicit_format() {
     assert!(output.status.success());
     let report = String::from_utf8(output.stdout).unwrap();
     assert!(report.contains("accepted 1  rejected 1"), "{report}");
-    assert!(report.contains("first at stdin:2: record is not a JSON object at byte 0"), "{report}");
+    assert!(report.contains("first at stdin:2: expected a JSON value at byte 0"), "{report}");
 }
 
 #[test]
@@ -121,7 +128,8 @@ fn missing_inputs_and_bad_options_fail_with_a_clear_message() {
 fn oversized_records_are_rejected_with_their_line() {
     let input = temp_path("big.ndjson");
     let big = format!("{{\"id\":\"EventRinging\",\"ThisDN\":\"{}\"}}", "9".repeat(300));
-    std::fs::write(&input, format!("{big}\n{{\"id\":\"EventAgentReady\",\"ThisDN\":\"1\"}}\n")).unwrap();
+    std::fs::write(&input, format!("{big}\n{{\"id\":\"EventAgentReady\",\"ThisDN\":\"1\"}}\n"))
+        .unwrap();
     let output = ctistream(&["inspect", input.to_str().unwrap(), "--max-record", "200"]);
     let report = String::from_utf8(output.stdout).unwrap();
     assert!(report.contains("accepted 1  rejected 1"), "{report}");
