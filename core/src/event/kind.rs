@@ -302,7 +302,7 @@ impl OrsEvent {
     ];
 
     /// A short name for reports: the catalog name for lifecycle events,
-    /// `<ns>.*.done`, `error.<ns>.*` or `<ns>.*` (request) otherwise.
+    /// `<ns>.*.done`, `error.<ns>.*` or `<ns>.* request` otherwise.
     pub fn name(self) -> &'static str {
         match self {
             Self::Done(ns) => {
@@ -313,7 +313,10 @@ impl OrsEvent {
                 ["error.interaction.*", "error.voice.*", "error.msgbased.*", "error.chat.*"]
                     [ns as usize]
             }
-            Self::Request(ns) => ["interaction.*", "voice.*", "msgbased.*", "chat.*"][ns as usize],
+            Self::Request(ns) => {
+                ["interaction.* request", "voice.* request", "msgbased.* request", "chat.* request"]
+                    [ns as usize]
+            }
             lifecycle => Self::INTERACTION_EVENTS
                 .iter()
                 .find(|(event, _)| *event == lifecycle)
