@@ -449,7 +449,7 @@ fn rejections_say_what_and_where() {
             r#"{"partyid"#,
         ),
         (r#"{"name":"error.chat.send","data":{}}"#, "error.chat.* without RequestId".into(), "{}"),
-        (r#"{"name":"msgbased.accept"}"#, "msgbased.* without RequestId".into(), "{"),
+        (r#"{"name":"msgbased.accept"}"#, "msgbased.* request without RequestId".into(), "{"),
         // Enumerations.
         (
             r#"{"name":"interaction.added","data":{"interactionid":"i","hints":{"ccevent":"EventBogus"}}}"#,
