@@ -13,7 +13,15 @@ if [ ! -d ../shared/testdata/JSONTestSuite ]; then
   exit 2
 fi
 
-echo "== unit, integration and doc tests"
-cargo test --workspace --locked
 echo "== benches compile (timed runs are 'cargo bench', not tests)"
 cargo check --workspace --benches --locked --quiet
+
+echo "== unit, integration and doc tests"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+# One closing line for the whole suite, summed over cargo's per-binary results.
+awk '/^test result:/ { passed += $4; failed += $6 }
+     END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
+exit "$status"
