@@ -1,39 +1,22 @@
 //! The `ors` dialect (PROTOCOLS.md `ors`): Orchestration Server interaction
 //! events, through the public API only.
 
-use std::fs::File;
-
 use ctistream_core::{
     Attr, CallState, Cause, DecodeError, DecodeOptions, Decoder, Dialect, ErrorKind, Event,
-    EventKind, Format, Frame, FrameReader, Framing, JsonError, OrsEvent, OrsNamespace, TEvent,
-    detect,
+    EventKind, Format, JsonError, OrsEvent, OrsNamespace, TEvent, detect,
 };
 use proptest::prelude::*;
 
+mod common;
+
+use common::{at, frames, text};
+
 fn decode(record: &str) -> Result<Event<'_>, DecodeError> {
-    Decoder::new(Format::Ors).decode(record.as_bytes(), None)
+    common::decode_as(Format::Ors, record)
 }
 
 fn reject(record: &str) -> DecodeError {
-    match decode(record) {
-        Ok(event) => panic!("accepted {record}: {event:?}"),
-        Err(error) => error,
-    }
-}
-
-/// The offset of the first occurrence of `needle` in `record`.
-fn at(record: &str, needle: &str) -> usize {
-    record.find(needle).unwrap_or_else(|| panic!("{needle} not in {record}"))
-}
-
-fn frames(file: &str) -> Vec<Frame> {
-    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
-    let file = File::open(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
-    FrameReader::new(file, Framing::Lines).collect::<Result<_, _>>().expect("framing")
-}
-
-fn text(event: &Event<'_>, attr: Attr) -> Option<String> {
-    event.text(attr).map(|text| text.into_owned())
+    common::reject_as(Format::Ors, record)
 }
 
 /// What every fixture line is checked for.

@@ -2,37 +2,23 @@
 //! public API only.
 
 use std::collections::HashSet;
-use std::fs::File;
 
 use ctistream_core::{
-    AgentStatus, Attr, DecodeError, Decoder, Dialect, ErrorKind, Event, EventKind, Format, Frame,
+    AgentStatus, Attr, DecodeError, Decoder, Dialect, ErrorKind, Event, EventKind, Format,
     FrameReader, Framing, JsonError, SdkAgentState, SdkCallType, SdkEvent, detect,
 };
 use proptest::prelude::*;
 
+mod common;
+
+use common::{at, frames, text};
+
 fn decode(record: &str) -> Result<Event<'_>, DecodeError> {
-    Decoder::new(Format::Sdk).decode(record.as_bytes(), None)
+    common::decode_as(Format::Sdk, record)
 }
 
 fn reject(record: &str) -> DecodeError {
-    match decode(record) {
-        Ok(event) => panic!("accepted {record}: {event:?}"),
-        Err(error) => error,
-    }
-}
-
-fn at(record: &str, needle: &str) -> usize {
-    record.find(needle).unwrap_or_else(|| panic!("{needle} not in {record}"))
-}
-
-fn frames(file: &str) -> Vec<Frame> {
-    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
-    let file = File::open(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
-    FrameReader::new(file, Framing::Lines).collect::<Result<_, _>>().expect("framing")
-}
-
-fn text(event: &Event<'_>, attr: Attr) -> Option<String> {
-    event.text(attr).map(|text| text.into_owned())
+    common::reject_as(Format::Sdk, record)
 }
 
 fn str_of(bytes: Option<&[u8]>) -> Option<&str> {
