@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use ctistream_core::{
     AgentStatus, Attr, DecodeError, Decoder, Dialect, ErrorKind, Event, EventKind, Format,
-    FrameReader, Framing, JsonError, SdkAgentState, SdkCallType, SdkEvent, detect,
+    JsonError, SdkAgentState, SdkCallType, SdkEvent, detect,
 };
 use proptest::prelude::*;
 
