@@ -48,6 +48,7 @@ mod error;
 mod event;
 mod frame;
 mod output;
+pub mod state;
 
 pub use crate::decode::json::{unescape_json, validate as validate_json};
 pub use crate::decode::tlog::kv_pairs;

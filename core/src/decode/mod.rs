@@ -270,3 +270,49 @@ pub fn unescape_xml(raw: &[u8]) -> Cow<'_, str> {
     };
     unescaped.map_or(text, Cow::Owned)
 }
+
+impl<'a> crate::event::Event<'a> {
+    /// The text of `key` in the key-value list `attr` (`UserData`, `Reasons`,
+    /// `Extensions`), whether it came as a JSON object (genesys) or a T-Server log
+    /// list (tlog). Nested values come back raw; `None` when absent.
+    ///
+    /// # Examples
+    /// ```
+    /// use ctistream_core::{Attr, Decoder, Format};
+    /// let record = br#"{"id":"EventAgentNotReady","ThisDN":"5001","Reasons":{"ReasonCode":"Break"}}"#;
+    /// let event = Decoder::new(Format::Genesys).decode(record, None)?;
+    /// assert_eq!(event.kv_text(Attr::Reasons, "ReasonCode").as_deref(), Some("Break"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn kv_text(&self, attr: crate::event::Attr, key: &str) -> Option<Cow<'a, str>> {
+        use crate::event::Value;
+        let payload = self.payload();
+        match self.get(attr)? {
+            Value::KvList(span) => tlog::kv_pairs(span.of(payload))
+                .find(|(name, _)| *name == key.as_bytes())
+                .map(|(_, value)| String::from_utf8_lossy(value)),
+            Value::Json(span) => {
+                let mut found = None;
+                let _ = json::for_each_nested_member(payload, span, u32::MAX, |scanner, name| {
+                    let value = scanner.value(2)?;
+                    if found.is_none() && name == key.as_bytes() {
+                        found = Some(value);
+                    }
+                    Ok(())
+                });
+                match found? {
+                    Value::Text(span) | Value::Number(span) | Value::Json(span) => {
+                        Some(String::from_utf8_lossy(span.of(payload)))
+                    }
+                    Value::JsonEscaped(span) => {
+                        Some(Cow::Owned(json::unescape_json(span.of(payload))))
+                    }
+                    Value::Int(n) => Some(Cow::Owned(n.to_string())),
+                    Value::Bool(b) => Some(Cow::Borrowed(if b { "true" } else { "false" })),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}

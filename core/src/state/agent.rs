@@ -1,0 +1,698 @@
+//! The agent reducer: one state machine per (tenant, agent), fed by agent
+//! events of every dialect and by the call legs on the agent's DN.
+//!
+//! An agent's status is its highest-priority ongoing activity (PROTOCOLS.md
+//! "Unified agent status"): the base state (ready, not ready, after-call work)
+//! and every call leg on its DN each propose a status, and the highest wins; a
+//! held leg proposes `CallOnHold`, which is how a held call hides its talk; not
+//! logged in overrides everything. Time is accounted in event time per
+//! activity; durations never run backwards when events arrive late.
+
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+
+use crate::event::{AgentStatus, CallType, Timestamp};
+use crate::output::write_json_string;
+
+use super::intern::{Interner, Sym};
+
+/// The agent's own state, before call legs are considered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Base {
+    /// Ready for calls.
+    Ready,
+    /// Not ready (with a reason code, possibly none).
+    NotReady,
+    /// Wrap-up after a call.
+    AfterCallWork,
+}
+
+/// What a call leg on the agent's DN is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LegState {
+    /// The agent is placing the call.
+    Dialing,
+    /// The call rings at the agent.
+    Ringing,
+    /// Connected.
+    Talking,
+    /// Connected and on hold.
+    Held,
+}
+
+/// A change to one call leg of an agent, derived from a call event on the
+/// agent's DN. In a sharded pipeline this is the message a call shard sends to
+/// the agent's shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LegUpdate {
+    /// The leg is now in this state (the call type may refine the leg's type).
+    State(LegState),
+    /// The leg moved to another connection (transfer completion).
+    Renamed {
+        /// The connection it had.
+        from: u64,
+    },
+    /// The leg ended.
+    Released,
+}
+
+/// One call leg on the agent's DN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Leg {
+    /// A hash of the connection (ConnID, else the call key).
+    conn: u64,
+    state: LegState,
+    call_type: CallType,
+    /// Whether the leg was connected at some point (a handled call when it ends).
+    connected: bool,
+}
+
+/// DN device flags.
+pub mod flags {
+    /// Do not disturb.
+    pub const DND: u8 = 1;
+    /// Calls are forwarded.
+    pub const FORWARD: u8 = 2;
+    /// Muted.
+    pub const MUTE: u8 = 4;
+    /// The DN is out of service.
+    pub const OUT_OF_SERVICE: u8 = 8;
+    /// The handset is off hook.
+    pub const OFF_HOOK: u8 = 16;
+}
+
+/// Indexes into [`AgentState::totals`].
+mod total {
+    pub(super) const LOGIN: usize = 0;
+    pub(super) const READY: usize = 1;
+    pub(super) const NOT_READY: usize = 2;
+    pub(super) const ACW: usize = 3;
+    pub(super) const RINGING: usize = 4;
+    pub(super) const TALKING: usize = 5;
+    pub(super) const HOLD: usize = 6;
+}
+
+/// The names of the totals, in output order.
+pub const TOTAL_NAMES: [&str; 7] =
+    ["login", "ready", "not_ready", "acw", "ringing", "talking", "hold"];
+
+/// The state of one agent.
+#[derive(Clone, Debug)]
+pub struct AgentState {
+    tenant: Sym,
+    agent: Sym,
+    dn: Sym,
+    queue: Sym,
+    reason: Sym,
+    server: u64,
+    logged_in: bool,
+    base: Base,
+    flags: u8,
+    uncertain: bool,
+    status: AgentStatus,
+    legs: SmallVec<[Leg; 2]>,
+    since: Timestamp,
+    /// The latest event time applied (time never runs backwards from here).
+    last: Timestamp,
+    calls_handled: u32,
+    totals: [i64; 7],
+}
+
+/// A status change, as the changes output reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusChange {
+    /// The tenant.
+    pub tenant: Sym,
+    /// The agent.
+    pub agent: Sym,
+    /// The agent's queue (for statistics), empty if unknown.
+    pub queue: Sym,
+    /// The new status.
+    pub status: AgentStatus,
+    /// The status before; `None` when the agent was first seen.
+    pub previous: Option<AgentStatus>,
+    /// When it changed (event time).
+    pub at: Timestamp,
+    /// The reason code of a not-ready or after-call-work status, if any.
+    pub reason: Sym,
+    /// The queue the agent was counted under before (differs from `queue` when
+    /// the agent moved).
+    pub previous_queue: Sym,
+    /// When the previous status began.
+    pub previous_since: Timestamp,
+}
+
+impl AgentState {
+    fn new(tenant: Sym, agent: Sym, at: Timestamp) -> AgentState {
+        AgentState {
+            tenant,
+            agent,
+            dn: Sym::EMPTY,
+            queue: Sym::EMPTY,
+            reason: Sym::EMPTY,
+            server: 0,
+            logged_in: false,
+            base: Base::NotReady,
+            flags: 0,
+            uncertain: false,
+            status: AgentStatus::LoggedOut,
+            legs: SmallVec::new(),
+            since: at,
+            last: at,
+            calls_handled: 0,
+            totals: [0; 7],
+        }
+    }
+
+    /// The status now.
+    pub fn status(&self) -> AgentStatus {
+        self.status
+    }
+
+    /// The agent's DN (empty when unknown).
+    pub fn dn(&self) -> Sym {
+        self.dn
+    }
+
+    /// The agent's queue (empty when unknown).
+    pub fn queue(&self) -> Sym {
+        self.queue
+    }
+
+    /// The tenant.
+    pub fn tenant(&self) -> Sym {
+        self.tenant
+    }
+
+    /// The agent id.
+    pub fn agent(&self) -> Sym {
+        self.agent
+    }
+
+    /// When the current status began.
+    pub fn since(&self) -> Timestamp {
+        self.since
+    }
+
+    /// Calls this agent was connected on that have ended.
+    pub fn calls_handled(&self) -> u32 {
+        self.calls_handled
+    }
+
+    /// The connections of the agent's current call legs.
+    pub fn leg_conns(&self) -> SmallVec<[u64; 2]> {
+        self.legs.iter().map(|leg| leg.conn).collect()
+    }
+
+    /// DN flags (see [`flags`]).
+    pub fn flags(&self) -> u8 {
+        self.flags
+    }
+
+    /// Whether the agent's T-Server lost its link since the agent's last event.
+    pub fn uncertain(&self) -> bool {
+        self.uncertain
+    }
+
+    /// Milliseconds in each activity, in [`TOTAL_NAMES`] order.
+    pub fn totals_ms(&self) -> [i64; 7] {
+        self.totals.map(|micros| micros / 1000)
+    }
+
+    /// The reason shown with the status: the reason code of a not-ready or
+    /// after-call-work status.
+    pub fn reason(&self) -> Option<Sym> {
+        match self.status {
+            AgentStatus::NotReadyForNextCall | AgentStatus::AfterCallWork => {
+                self.reason.non_empty()
+            }
+            _ => None,
+        }
+    }
+
+    fn compute_status(&self) -> AgentStatus {
+        if !self.logged_in {
+            return AgentStatus::LoggedOut;
+        }
+        let base = match self.base {
+            Base::Ready => AgentStatus::WaitForNextCall,
+            Base::NotReady => AgentStatus::NotReadyForNextCall,
+            Base::AfterCallWork => AgentStatus::AfterCallWork,
+        };
+        self.legs.iter().fold(base, |status, leg| {
+            status.max(match leg.state {
+                LegState::Dialing => AgentStatus::CallDialing,
+                LegState::Ringing => AgentStatus::CallRinging,
+                LegState::Held => AgentStatus::CallOnHold,
+                LegState::Talking => AgentStatus::connected(leg.call_type),
+            })
+        })
+    }
+
+    /// Accounts the time from the last event to `at` to what was going on.
+    fn advance(&mut self, at: Timestamp) {
+        let elapsed = at.0 - self.last.0;
+        if elapsed <= 0 {
+            return;
+        }
+        self.last = at;
+        if self.logged_in {
+            self.totals[total::LOGIN] += elapsed;
+        }
+        let bucket = match self.status {
+            AgentStatus::WaitForNextCall => Some(total::READY),
+            AgentStatus::NotReadyForNextCall => Some(total::NOT_READY),
+            AgentStatus::AfterCallWork => Some(total::ACW),
+            _ => None,
+        };
+        if let Some(bucket) = bucket {
+            self.totals[bucket] += elapsed;
+        }
+        let any = |state| self.legs.iter().any(|leg| leg.state == state);
+        let (ringing, talking, held) =
+            (any(LegState::Ringing), any(LegState::Talking), any(LegState::Held));
+        if ringing {
+            self.totals[total::RINGING] += elapsed;
+        }
+        if talking {
+            self.totals[total::TALKING] += elapsed;
+        }
+        if held {
+            self.totals[total::HOLD] += elapsed;
+        }
+    }
+
+    /// Recomputes the status after a change made at `at`; the change, if any.
+    fn settle(
+        &mut self,
+        at: Timestamp,
+        previous_queue: Sym,
+        previous_reason: Sym,
+    ) -> Option<StatusChange> {
+        let status = self.compute_status();
+        let shown = |status, reason: Sym| match status {
+            AgentStatus::NotReadyForNextCall | AgentStatus::AfterCallWork => reason,
+            _ => Sym::EMPTY,
+        };
+        // A new reason code within not-ready is a new state (Stat Server reports
+        // NotReady -> NotReady with a new reason), so it is a change too.
+        let reason_changed = shown(status, self.reason) != shown(self.status, previous_reason);
+        if status == self.status && previous_queue == self.queue && !reason_changed {
+            return None;
+        }
+        let previous = self.status;
+        let previous_since = self.since;
+        if status != previous || reason_changed {
+            self.status = status;
+            self.since = at.max(self.last);
+        }
+        Some(StatusChange {
+            previous_since,
+            tenant: self.tenant,
+            agent: self.agent,
+            queue: self.queue,
+            status,
+            previous: Some(previous),
+            at: self.since,
+            reason: self.reason().unwrap_or(Sym::EMPTY),
+            previous_queue,
+        })
+    }
+
+    /// Writes the agent snapshot of PROTOCOLS.md as one NDJSON line.
+    pub fn write_json(&self, names: &Interner, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"tenant\":");
+        write_json_string(out, names.name(self.tenant).as_bytes());
+        out.extend_from_slice(b",\"agent\":");
+        write_json_string(out, names.name(self.agent).as_bytes());
+        out.extend_from_slice(b",\"dn\":");
+        write_optional(out, names, self.dn);
+        out.extend_from_slice(b",\"status\":\"");
+        out.extend_from_slice(self.status.name().as_bytes());
+        out.extend_from_slice(b"\",\"reason\":");
+        write_optional(out, names, self.reason().unwrap_or(Sym::EMPTY));
+        out.extend_from_slice(b",\"since\":\"");
+        self.since.write_rfc3339(out);
+        out.extend_from_slice(b"\",\"calls_handled\":");
+        push_int(out, i64::from(self.calls_handled));
+        out.extend_from_slice(b",\"totals_ms\":{");
+        for (i, (name, value)) in TOTAL_NAMES.iter().zip(self.totals_ms()).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'"');
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+            push_int(out, value);
+        }
+        out.extend_from_slice(b"}}\n");
+    }
+}
+
+/// Writes a symbol as a JSON string, or `null` when empty.
+pub(crate) fn write_optional(out: &mut Vec<u8>, names: &Interner, sym: Sym) {
+    if sym.is_empty() {
+        out.extend_from_slice(b"null");
+    } else {
+        write_json_string(out, names.name(sym).as_bytes());
+    }
+}
+
+/// Appends an integer in decimal.
+pub(crate) fn push_int(out: &mut Vec<u8>, value: i64) {
+    let mut buf = [0u8; 20];
+    let mut n = value.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&buf[at..]);
+}
+
+/// Every agent, and which agent each DN is bound to.
+#[derive(Debug, Default)]
+pub struct AgentTable {
+    agents: FxHashMap<(Sym, Sym), AgentState>,
+    dn_agent: FxHashMap<(Sym, Sym), Sym>,
+}
+
+/// What an agent event does to the agent's own state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentOp {
+    /// Logged in on a DN, into a queue (either may be empty).
+    Login,
+    /// Logged in, with no ready state yet (IVR `LoggedIn`: transient).
+    LoginTransient,
+    /// Logged out.
+    Logout,
+    /// Ready.
+    Ready,
+    /// Not ready, with `reason` (may be empty).
+    NotReady,
+    /// After-call work, with `reason` (may be empty).
+    AfterCallWork,
+    /// A DN flag set or cleared.
+    Flag {
+        /// The flag (see [`flags`]).
+        flag: u8,
+        /// Set or cleared.
+        on: bool,
+    },
+    /// Nothing but the binding and the time (the event only touches the agent).
+    Touch,
+}
+
+/// Where an agent event comes from: who, on which DN and queue, when.
+#[derive(Clone, Copy, Debug)]
+pub struct AgentRef {
+    /// The tenant.
+    pub tenant: Sym,
+    /// The agent.
+    pub agent: Sym,
+    /// The DN (empty if the event has none).
+    pub dn: Sym,
+    /// The queue (empty if the event has none).
+    pub queue: Sym,
+    /// A hash of the reporting server (0 if none).
+    pub server: u64,
+    /// Event time.
+    pub at: Timestamp,
+}
+
+impl AgentTable {
+    /// The agent bound to `dn`, if any.
+    pub fn agent_on(&self, tenant: Sym, dn: Sym) -> Option<Sym> {
+        self.dn_agent.get(&(tenant, dn)).copied()
+    }
+
+    /// One agent's state.
+    pub fn get(&self, tenant: Sym, agent: Sym) -> Option<&AgentState> {
+        self.agents.get(&(tenant, agent))
+    }
+
+    /// Every agent.
+    pub fn iter(&self) -> impl Iterator<Item = &AgentState> {
+        self.agents.values()
+    }
+
+    /// How many agents are tracked.
+    pub fn len(&self) -> usize {
+        self.agents.len()
+    }
+
+    /// Whether no agent is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.agents.is_empty()
+    }
+
+    fn entry(&mut self, who: &AgentRef) -> (&mut AgentState, bool) {
+        let mut created = false;
+        let state = self.agents.entry((who.tenant, who.agent)).or_insert_with(|| {
+            created = true;
+            AgentState::new(who.tenant, who.agent, who.at)
+        });
+        (state, created)
+    }
+
+    /// Binds `dn` to `agent` (the agent's previous DN is released).
+    fn bind(&mut self, tenant: Sym, agent: Sym, dn: Sym) {
+        if dn.is_empty() {
+            return;
+        }
+        let previous = self.dn_agent.insert((tenant, dn), agent);
+        if previous.is_some_and(|previous| previous != agent) {
+            // The DN changed hands: the old agent no longer sits there.
+            if let Some(old) = previous.and_then(|old| self.agents.get_mut(&(tenant, old))) {
+                if old.dn == dn {
+                    old.dn = Sym::EMPTY;
+                }
+            }
+        }
+    }
+
+    /// Applies an agent event.
+    pub fn apply(&mut self, who: AgentRef, op: AgentOp, reason: Sym) -> Option<StatusChange> {
+        if op != AgentOp::Logout {
+            self.bind(who.tenant, who.agent, who.dn);
+        }
+        let (state, created) = self.entry(&who);
+        let (previous_queue, previous_reason) = (state.queue, state.reason);
+        state.advance(who.at);
+        state.uncertain = false;
+        if !who.dn.is_empty() {
+            state.dn = who.dn;
+        }
+        if !who.queue.is_empty() {
+            state.queue = who.queue;
+        }
+        if who.server != 0 {
+            state.server = who.server;
+        }
+        let mut transient = false;
+        match op {
+            AgentOp::Login => {
+                if !state.logged_in {
+                    state.logged_in = true;
+                    state.base = Base::NotReady;
+                    state.reason = Sym::EMPTY;
+                }
+            }
+            AgentOp::LoginTransient => {
+                transient = !state.logged_in;
+                if !state.logged_in {
+                    state.logged_in = true;
+                    state.base = Base::NotReady;
+                    state.reason = Sym::EMPTY;
+                }
+            }
+            AgentOp::Logout => {
+                state.logged_in = false;
+                state.base = Base::NotReady;
+                state.reason = Sym::EMPTY;
+            }
+            AgentOp::Ready => {
+                state.logged_in = true;
+                state.base = Base::Ready;
+                state.reason = Sym::EMPTY;
+            }
+            AgentOp::NotReady => {
+                state.logged_in = true;
+                state.base = Base::NotReady;
+                state.reason = reason;
+            }
+            AgentOp::AfterCallWork => {
+                state.logged_in = true;
+                state.base = Base::AfterCallWork;
+                state.reason = reason;
+            }
+            AgentOp::Flag { flag, on } => {
+                if on {
+                    state.flags |= flag;
+                } else {
+                    state.flags &= !flag;
+                }
+            }
+            AgentOp::Touch => {}
+        }
+        let change = state.settle(who.at, previous_queue, previous_reason);
+        let (dn, status, queue, since, shown_reason) =
+            (state.dn, state.status, state.queue, state.since, state.reason());
+        if op == AgentOp::Logout && self.dn_agent.get(&(who.tenant, dn)) == Some(&who.agent) {
+            self.dn_agent.remove(&(who.tenant, dn));
+        }
+        if created {
+            return Some(StatusChange {
+                tenant: who.tenant,
+                agent: who.agent,
+                queue,
+                status,
+                previous: None,
+                at: since,
+                reason: shown_reason.unwrap_or(Sym::EMPTY),
+                previous_queue: Sym::EMPTY,
+                previous_since: since,
+            });
+        }
+        if transient {
+            // IVR `LoggedIn` is a step towards Ready or NotReady, not a status
+            // worth reporting; the state still counts login time from here.
+            return None;
+        }
+        change
+    }
+
+    /// Applies a call leg change to `agent` (creating the agent if unseen: a call
+    /// event named it). A leg on an agent not known to be logged in implies a
+    /// login: the agent is clearly at the phone.
+    pub fn leg(
+        &mut self,
+        who: AgentRef,
+        conn: u64,
+        update: LegUpdate,
+        call_type: Option<CallType>,
+    ) -> Option<StatusChange> {
+        self.bind(who.tenant, who.agent, who.dn);
+        let (state, created) = self.entry(&who);
+        let previous_queue = state.queue;
+        state.advance(who.at);
+        state.uncertain = false;
+        if !who.dn.is_empty() {
+            state.dn = who.dn;
+        }
+        if !state.logged_in && created {
+            state.logged_in = true;
+        }
+        match update {
+            LegUpdate::State(leg_state) => {
+                match state.legs.iter_mut().find(|leg| leg.conn == conn) {
+                    Some(leg) => {
+                        leg.state = leg_state;
+                        if let Some(call_type) = call_type.filter(|t| *t != CallType::Unknown) {
+                            leg.call_type = call_type;
+                        }
+                        leg.connected |= leg_state == LegState::Talking;
+                    }
+                    None => state.legs.push(Leg {
+                        conn,
+                        state: leg_state,
+                        call_type: call_type.unwrap_or(CallType::Unknown),
+                        connected: leg_state == LegState::Talking,
+                    }),
+                }
+            }
+            LegUpdate::Renamed { from } => {
+                if let Some(leg) = state.legs.iter_mut().find(|leg| leg.conn == from) {
+                    leg.conn = conn;
+                    if let Some(call_type) = call_type.filter(|t| *t != CallType::Unknown) {
+                        leg.call_type = call_type;
+                    }
+                }
+            }
+            LegUpdate::Released => {
+                if let Some(at) = state.legs.iter().position(|leg| leg.conn == conn) {
+                    let leg = state.legs.remove(at);
+                    if leg.connected && leg.call_type != CallType::Consult {
+                        state.calls_handled += 1;
+                    }
+                }
+            }
+        }
+        let change = state.settle(who.at, previous_queue, state.reason);
+        if created {
+            return Some(StatusChange {
+                tenant: who.tenant,
+                agent: who.agent,
+                queue: state.queue,
+                status: state.status,
+                previous: None,
+                at: state.since,
+                reason: Sym::EMPTY,
+                previous_queue: Sym::EMPTY,
+                previous_since: state.since,
+            });
+        }
+        change
+    }
+
+    /// Marks every agent last reported by `server` uncertain (its T-Server lost
+    /// the switch link); each agent's next event clears the mark.
+    pub fn link_lost(&mut self, server: u64) -> usize {
+        let mut marked = 0;
+        for state in self.agents.values_mut().filter(|state| state.server == server) {
+            state.uncertain = true;
+            marked += 1;
+        }
+        marked
+    }
+
+    /// Brings every agent's totals up to `at` (the end of input): login time runs
+    /// to the agent's last event only, as PROTOCOLS.md defines it, so this only
+    /// matters for callers that want totals "as of now".
+    pub fn advance_all(&mut self, at: Timestamp) {
+        for state in self.agents.values_mut() {
+            state.advance(at);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hold_hides_talk_and_consult_outranks_hold() {
+        let mut names = Interner::default();
+        let (tenant, agent) = (names.intern(b"t1"), names.intern(b"a1"));
+        let mut table = AgentTable::default();
+        let who = |at| AgentRef {
+            tenant,
+            agent,
+            dn: Sym::EMPTY,
+            queue: Sym::EMPTY,
+            server: 0,
+            at: Timestamp(at),
+        };
+        table.apply(who(0), AgentOp::Ready, Sym::EMPTY);
+        let talk = LegUpdate::State(LegState::Talking);
+        let change = table.leg(who(1), 1, talk, Some(CallType::Inbound)).unwrap();
+        assert_eq!(change.status, AgentStatus::CallInbound);
+        let change = table.leg(who(2), 1, LegUpdate::State(LegState::Held), None).unwrap();
+        assert_eq!(change.status, AgentStatus::CallOnHold);
+        let change = table.leg(who(3), 2, talk, Some(CallType::Consult)).unwrap();
+        assert_eq!(change.status, AgentStatus::CallConsult);
+        let change = table.leg(who(4), 2, LegUpdate::Released, None).unwrap();
+        assert_eq!(change.status, AgentStatus::CallOnHold);
+        assert_eq!(table.get(tenant, agent).unwrap().calls_handled(), 0, "consults are not calls");
+        table.leg(who(5), 1, LegUpdate::Released, None);
+        assert_eq!(table.get(tenant, agent).unwrap().calls_handled(), 1);
+        assert_eq!(table.get(tenant, agent).unwrap().status(), AgentStatus::WaitForNextCall);
+    }
+}

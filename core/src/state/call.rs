@@ -1,0 +1,900 @@
+//! The call-thread reducer: one record per (tenant, call thread), built from the
+//! per-DN event sequences of every party, emitted as a call detail record when
+//! the thread's last party is released, and then freed.
+//!
+//! Only per-DN order is guaranteed on the wire, so the thread is a set of
+//! independent per-party state machines (one per DN and connection), and every
+//! field of the record is computed from them at emission with order-free
+//! aggregates (minimum, sum, earliest). A thread whose parties are all released
+//! lingers for a configurable span of event time before it is emitted, so a late
+//! event from another DN reopens it instead of starting a second record.
+//!
+//! Consultation legs join their main call through the alias index: every key,
+//! ConnID and CallUUID a thread has seen maps to it, and an event whose own
+//! identity is new but whose `PreviousConnID` / `TransferConnID` /
+//! `ConferenceConnID` is known joins that thread.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
+use smallvec::SmallVec;
+
+use crate::event::{CallState, CallType, TEvent, Timestamp};
+use crate::output::write_json_string;
+
+use super::agent::{LegState, LegUpdate, push_int};
+use super::intern::{Interner, Sym};
+
+/// How a call ended (PROTOCOLS.md "Call detail record").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// A party other than the caller answered (for outbound calls: the far end).
+    Answered,
+    /// The caller left while queued or at a routing point.
+    AbandonedInQueue,
+    /// The caller left while an agent's phone rang.
+    AbandonedRinging,
+    /// The destination was busy.
+    Busy,
+    /// Nobody answered.
+    NoAnswer,
+    /// Anything else (errors, unanswered with no reason).
+    Failed,
+}
+
+impl Outcome {
+    /// The name used in outputs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Outcome::Answered => "Answered",
+            Outcome::AbandonedInQueue => "AbandonedInQueue",
+            Outcome::AbandonedRinging => "AbandonedRinging",
+            Outcome::Busy => "Busy",
+            Outcome::NoAnswer => "NoAnswer",
+            Outcome::Failed => "Failed",
+        }
+    }
+}
+
+/// A call detail record (PROTOCOLS.md), owned: one allocation set per call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallRecord {
+    /// The tenant.
+    pub tenant: String,
+    /// The call thread.
+    pub call: String,
+    /// The type of the main call.
+    pub call_type: CallType,
+    /// Calling number.
+    pub ani: Option<String>,
+    /// Called number.
+    pub dnis: Option<String>,
+    /// The first event's time.
+    pub started: Timestamp,
+    /// When the last party was released; `None` when flushed open.
+    pub ended: Option<Timestamp>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The first queue or routing point it waited in.
+    pub queue: Option<String>,
+    /// Agents connected in the thread, in the order they first connected.
+    pub agents: Vec<String>,
+    /// Queue entry to the first ringing at an agent (or to the abandon).
+    pub queue_ms: i64,
+    /// Time agents' phones rang, summed over agents.
+    pub ring_ms: i64,
+    /// Time agent legs were connected, excluding hold.
+    pub talk_ms: i64,
+    /// Time agent legs were on hold.
+    pub hold_ms: i64,
+    /// Completed single-step and two-step transfers.
+    pub transfers: u32,
+    /// Whether a conference was made.
+    pub conference: bool,
+    /// Events applied to the thread (duplicates excluded).
+    pub events: u32,
+    /// Queue entry to answer (answered calls) or to the end (others), for
+    /// service level and speed of answer; not part of the NDJSON record.
+    pub wait_ms: Option<i64>,
+}
+
+impl CallRecord {
+    /// Writes the record as one NDJSON line, keys in PROTOCOLS.md order.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let text = |out: &mut Vec<u8>, value: &Option<String>| match value {
+            Some(value) => write_json_string(out, value.as_bytes()),
+            None => out.extend_from_slice(b"null"),
+        };
+        out.extend_from_slice(b"{\"tenant\":");
+        write_json_string(out, self.tenant.as_bytes());
+        out.extend_from_slice(b",\"call\":");
+        write_json_string(out, self.call.as_bytes());
+        out.extend_from_slice(b",\"type\":\"");
+        out.extend_from_slice(call_type_name(self.call_type).as_bytes());
+        out.extend_from_slice(b"\",\"ani\":");
+        text(out, &self.ani);
+        out.extend_from_slice(b",\"dnis\":");
+        text(out, &self.dnis);
+        out.extend_from_slice(b",\"started\":\"");
+        self.started.write_rfc3339(out);
+        out.extend_from_slice(b"\",\"ended\":");
+        match self.ended {
+            Some(ended) => {
+                out.push(b'"');
+                ended.write_rfc3339(out);
+                out.push(b'"');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"outcome\":\"");
+        out.extend_from_slice(self.outcome.name().as_bytes());
+        out.extend_from_slice(b"\",\"queue\":");
+        text(out, &self.queue);
+        out.extend_from_slice(b",\"agents\":[");
+        for (i, agent) in self.agents.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_json_string(out, agent.as_bytes());
+        }
+        for (name, value) in [
+            ("],\"queue_ms\":", self.queue_ms),
+            (",\"ring_ms\":", self.ring_ms),
+            (",\"talk_ms\":", self.talk_ms),
+            (",\"hold_ms\":", self.hold_ms),
+            (",\"transfers\":", i64::from(self.transfers)),
+        ] {
+            out.extend_from_slice(name.as_bytes());
+            push_int(out, value);
+        }
+        out.extend_from_slice(b",\"conference\":");
+        out.extend_from_slice(if self.conference { b"true" } else { b"false" });
+        out.extend_from_slice(b",\"events\":");
+        push_int(out, i64::from(self.events));
+        out.extend_from_slice(b"}\n");
+    }
+}
+
+/// The output name of a call type (`Other` codes print as `Unknown`).
+fn call_type_name(call_type: CallType) -> &'static str {
+    match call_type {
+        CallType::Other(_) => "Unknown",
+        known => known.name(),
+    }
+}
+
+/// What a party is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PartyKind {
+    /// An ACD queue, routing point or virtual queue.
+    Queue,
+    /// A phone: an agent's, or any monitored DN.
+    Leg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PartyState {
+    Idle,
+    Queued,
+    Dialing,
+    Ringing,
+    Talking,
+    Held,
+    Released,
+}
+
+/// One DN's part in the thread, on one connection.
+#[derive(Clone, Debug)]
+struct Party {
+    dn: Sym,
+    agent: Sym,
+    /// The queue name this party reported (ThisQueue, else its DN).
+    queue: Sym,
+    conn: u64,
+    kind: PartyKind,
+    state: PartyState,
+    originator: bool,
+    consult: bool,
+    abandoned: bool,
+    busy: bool,
+    no_answer: bool,
+    /// Queue entry, or first ringing, depending on the kind.
+    entered: Option<Timestamp>,
+    answered: Option<Timestamp>,
+    /// When the party left (released, diverted, abandoned).
+    left: Option<Timestamp>,
+    /// Start of the current ringing, talk or hold segment.
+    segment: Timestamp,
+    ring_us: i64,
+    talk_us: i64,
+    hold_us: i64,
+}
+
+impl Party {
+    fn new(dn: Sym, conn: u64, kind: PartyKind) -> Party {
+        Party {
+            dn,
+            agent: Sym::EMPTY,
+            queue: Sym::EMPTY,
+            conn,
+            kind,
+            state: PartyState::Idle,
+            originator: false,
+            consult: false,
+            abandoned: false,
+            busy: false,
+            no_answer: false,
+            entered: None,
+            answered: None,
+            left: None,
+            segment: Timestamp(0),
+            ring_us: 0,
+            talk_us: 0,
+            hold_us: 0,
+        }
+    }
+
+    /// Closes the current segment at `at` (durations never negative).
+    fn close_segment(&mut self, at: Timestamp) {
+        let elapsed = (at.0 - self.segment.0).max(0);
+        match self.state {
+            PartyState::Ringing => self.ring_us += elapsed,
+            PartyState::Talking => self.talk_us += elapsed,
+            PartyState::Held => self.hold_us += elapsed,
+            _ => {}
+        }
+        self.segment = at;
+    }
+
+    fn enter(&mut self, state: PartyState, at: Timestamp) {
+        self.close_segment(at);
+        self.state = state;
+    }
+
+    fn release(&mut self, at: Timestamp) {
+        self.close_segment(at);
+        self.state = PartyState::Released;
+        self.left = Some(self.left.map_or(at, |left| left.max(at)));
+    }
+
+    fn released(&self) -> bool {
+        self.state == PartyState::Released
+    }
+}
+
+/// The resolved parts of a call event that the call reducer uses.
+#[derive(Clone, Copy, Debug)]
+pub struct CallEvent<'e> {
+    /// The tenant.
+    pub tenant: Sym,
+    /// The event.
+    pub kind: TEvent,
+    /// Event time.
+    pub at: Timestamp,
+    /// The call key (key ID, CallThreadID, CallUUID or ConnID).
+    pub key: &'e [u8],
+    /// ConnID, if any.
+    pub conn: Option<&'e [u8]>,
+    /// CallUUID, if any.
+    pub uuid: Option<&'e [u8]>,
+    /// PreviousConnID, TransferConnID and ConferenceConnID, if any.
+    pub links: [Option<&'e [u8]>; 3],
+    /// ThisDN.
+    pub dn: Sym,
+    /// ThisQueue.
+    pub queue: Sym,
+    /// The agent on ThisDN (AgentID, else the DN's binding), empty if none.
+    pub agent: Sym,
+    /// CallType.
+    pub call_type: Option<CallType>,
+    /// CallState.
+    pub call_state: Option<CallState>,
+    /// ANI.
+    pub ani: Option<&'e [u8]>,
+    /// DNIS.
+    pub dnis: Option<&'e [u8]>,
+}
+
+/// A change to a leg on an agent's DN, for the agent reducer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LegEffect {
+    /// The connection hash of the leg.
+    pub conn: u64,
+    /// What happened to it.
+    pub update: LegUpdate,
+    /// The call type of the leg, if the event said.
+    pub call_type: Option<CallType>,
+}
+
+/// The first value of a field by event time (ties keep the first seen), so
+/// the record does not depend on arrival order across DNs.
+#[derive(Clone, Debug)]
+struct Earliest<T> {
+    value: Option<T>,
+    at: i64,
+}
+
+impl<T> Default for Earliest<T> {
+    fn default() -> Self {
+        Earliest { value: None, at: 0 }
+    }
+}
+
+impl<T> Earliest<T> {
+    fn offer(&mut self, at: Timestamp, value: impl FnOnce() -> T) {
+        if self.value.is_none() || at.0 < self.at {
+            self.value = Some(value());
+            self.at = at.0;
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct CallThread {
+    tenant: Sym,
+    /// The identity shown as `call`: the key of the earliest main-call event.
+    key: Earliest<Box<[u8]>>,
+    /// Every alias registered for this thread, to remove them when it ends.
+    aliases: SmallVec<[Box<[u8]>; 4]>,
+    call_type: Earliest<CallType>,
+    ani: Earliest<Box<str>>,
+    dnis: Earliest<Box<str>>,
+    started: Timestamp,
+    parties: SmallVec<[Party; 4]>,
+    consult_conns: SmallVec<[u64; 2]>,
+    transfers: u32,
+    conference: bool,
+    events: u32,
+    /// Bumped on every change, so a stale completion entry can be told apart.
+    version: u32,
+}
+
+/// Hashes bytes to a connection id (FxHash: fast, and only used to tell a
+/// handful of connections of one thread apart).
+pub fn conn_hash(bytes: &[u8]) -> u64 {
+    FxBuildHasher.hash_one(bytes)
+}
+
+#[derive(Debug)]
+struct Alias {
+    tenant: Sym,
+    key: Box<[u8]>,
+    thread: u32,
+}
+
+fn alias_hash(tenant: Sym, key: &[u8]) -> u64 {
+    FxBuildHasher.hash_one((tenant, key))
+}
+
+/// Settings of the call reducer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallConfig {
+    /// How long (event time, ms) a thread whose parties are all released waits
+    /// for late events from other DNs before its record is emitted.
+    pub linger_ms: i64,
+}
+
+impl Default for CallConfig {
+    fn default() -> Self {
+        CallConfig { linger_ms: 2_000 }
+    }
+}
+
+/// Every open call thread.
+#[derive(Debug)]
+pub struct CallTable {
+    config: CallConfig,
+    threads: Vec<Option<CallThread>>,
+    free: Vec<u32>,
+    index: HashTable<Alias>,
+    /// Threads whose parties are all released: (when, thread, version).
+    complete: BinaryHeap<Reverse<(Timestamp, u32, u32)>>,
+    open: usize,
+}
+
+impl Default for CallTable {
+    fn default() -> Self {
+        CallTable::new(CallConfig::default())
+    }
+}
+
+impl CallTable {
+    /// An empty table.
+    pub fn new(config: CallConfig) -> CallTable {
+        CallTable {
+            config,
+            threads: Vec::new(),
+            free: Vec::new(),
+            index: HashTable::new(),
+            complete: BinaryHeap::new(),
+            open: 0,
+        }
+    }
+
+    /// Open call threads.
+    pub fn open(&self) -> usize {
+        self.open
+    }
+
+    fn find(&self, tenant: Sym, key: &[u8]) -> Option<u32> {
+        self.index
+            .find(alias_hash(tenant, key), |alias| alias.tenant == tenant && &*alias.key == key)
+            .map(|alias| alias.thread)
+    }
+
+    fn add_alias(&mut self, id: u32, key: &[u8]) {
+        let Some(thread) = self.threads[id as usize].as_mut() else { return };
+        let tenant = thread.tenant;
+        if self
+            .index
+            .find(alias_hash(tenant, key), |a| a.tenant == tenant && &*a.key == key)
+            .is_some()
+        {
+            return;
+        }
+        thread.aliases.push(key.into());
+        self.index.insert_unique(
+            alias_hash(tenant, key),
+            Alias { tenant, key: key.into(), thread: id },
+            |alias| alias_hash(alias.tenant, &alias.key),
+        );
+    }
+
+    /// The thread of `event`, created if new; joined through links when its own
+    /// identity is unknown.
+    fn thread_of(&mut self, event: &CallEvent<'_>) -> u32 {
+        let tenant = event.tenant;
+        let own = [Some(event.key), event.conn, event.uuid];
+        let found =
+            own.iter().chain(event.links.iter()).flatten().find_map(|key| self.find(tenant, key));
+        let id = match found {
+            Some(id) => id,
+            None => {
+                let thread = CallThread {
+                    tenant,
+                    key: Earliest::default(),
+                    aliases: SmallVec::new(),
+                    call_type: Earliest::default(),
+                    ani: Earliest::default(),
+                    dnis: Earliest::default(),
+                    started: event.at,
+                    parties: SmallVec::new(),
+                    consult_conns: SmallVec::new(),
+                    transfers: 0,
+                    conference: false,
+                    events: 0,
+                    version: 0,
+                };
+                self.open += 1;
+                match self.free.pop() {
+                    Some(id) => {
+                        self.threads[id as usize] = Some(thread);
+                        id
+                    }
+                    None => {
+                        self.threads.push(Some(thread));
+                        (self.threads.len() - 1) as u32
+                    }
+                }
+            }
+        };
+        for key in own.iter().chain(event.links.iter()).flatten() {
+            self.add_alias(id, key);
+        }
+        id
+    }
+
+    /// Applies one call event; returns the effect on the leg of `event.dn`.
+    pub fn apply(&mut self, event: &CallEvent<'_>) -> Option<LegEffect> {
+        let id = self.thread_of(event);
+        let thread = self.threads[id as usize].as_mut()?;
+        let effect = thread.apply(event);
+        thread.version = thread.version.wrapping_add(1);
+        if let Some(at) = thread.completed_at() {
+            self.complete.push(Reverse((at, id, thread.version)));
+        }
+        effect
+    }
+
+    /// Emits, into `out`, the records of threads complete for longer than the
+    /// linger span before `watermark` (the latest event time seen).
+    pub fn poll(&mut self, watermark: Timestamp, names: &Interner, out: &mut Vec<CallRecord>) {
+        let linger = self.config.linger_ms.saturating_mul(1000);
+        while let Some(&Reverse((at, id, version))) = self.complete.peek() {
+            if at.0.saturating_add(linger) > watermark.0 {
+                break;
+            }
+            self.complete.pop();
+            let current = self.threads[id as usize].as_ref().map(|thread| thread.version);
+            if current == Some(version) {
+                self.emit(id, names, out);
+            }
+        }
+    }
+
+    /// Emits every open thread (end of input): complete ones with their end,
+    /// others with `ended: None`; ordered by start time.
+    pub fn flush(&mut self, names: &Interner, out: &mut Vec<CallRecord>) {
+        let mut ids: Vec<u32> = (0..self.threads.len() as u32)
+            .filter(|&id| self.threads[id as usize].is_some())
+            .collect();
+        ids.sort_by_key(|&id| self.threads[id as usize].as_ref().map(|t| t.started));
+        for id in ids {
+            self.emit(id, names, out);
+        }
+        self.complete.clear();
+    }
+
+    fn emit(&mut self, id: u32, names: &Interner, out: &mut Vec<CallRecord>) {
+        let Some(thread) = self.threads[id as usize].take() else { return };
+        self.open -= 1;
+        self.free.push(id);
+        for key in &thread.aliases {
+            let hash = alias_hash(thread.tenant, key);
+            if let Ok(entry) =
+                self.index.find_entry(hash, |a| a.tenant == thread.tenant && a.key == *key)
+            {
+                entry.remove();
+            }
+        }
+        out.push(thread.record(thread.completed_at(), names));
+    }
+}
+
+impl CallThread {
+    fn party(&mut self, dn: Sym, conn: u64, kind: PartyKind) -> &mut Party {
+        let at = match self.parties.iter().position(|p| p.dn == dn && p.conn == conn) {
+            Some(at) => at,
+            None => {
+                self.parties.push(Party::new(dn, conn, kind));
+                self.parties.len() - 1
+            }
+        };
+        &mut self.parties[at]
+    }
+
+    fn apply(&mut self, event: &CallEvent<'_>) -> Option<LegEffect> {
+        use TEvent::*;
+        let at = event.at;
+        self.events += 1;
+        self.started = self.started.min(at);
+        let conn = conn_hash(event.conn.unwrap_or(event.key));
+        let consult_event = event.call_type == Some(CallType::Consult);
+        let linked = event.links[0].is_some();
+        if (consult_event || (linked && matches!(event.kind, Dialing | Ringing)))
+            && !self.consult_conns.contains(&conn)
+        {
+            self.consult_conns.push(conn);
+        }
+        let is_consult = self.consult_conns.contains(&conn);
+        if !is_consult {
+            self.key.offer(at, || event.key.into());
+            if let Some(call_type) = event.call_type.filter(|t| *t != CallType::Unknown) {
+                self.call_type.offer(at, || call_type);
+            }
+            if let Some(ani) = event.ani.filter(|a| !a.is_empty()) {
+                self.ani.offer(at, || String::from_utf8_lossy(ani).into());
+            }
+            if let Some(dnis) = event.dnis.filter(|d| !d.is_empty()) {
+                self.dnis.offer(at, || String::from_utf8_lossy(dnis).into());
+            }
+        }
+        if event.dn.is_empty() {
+            return None;
+        }
+        let leg = |update| Some(LegEffect { conn, update, call_type: event.call_type });
+        match event.kind {
+            Queued | RouteRequest => {
+                let party = self.party(event.dn, conn, PartyKind::Queue);
+                party.kind = PartyKind::Queue;
+                party.queue = if event.queue.is_empty() { event.dn } else { event.queue };
+                party.entered = Some(party.entered.map_or(at, |t| t.min(at)));
+                if party.state == PartyState::Idle {
+                    party.enter(PartyState::Queued, at);
+                }
+                None
+            }
+            Diverted | RouteUsed => {
+                let party = self.party(event.dn, conn, PartyKind::Queue);
+                party.kind = PartyKind::Queue;
+                if party.queue.is_empty() {
+                    party.queue = if event.queue.is_empty() { event.dn } else { event.queue };
+                }
+                party.release(at);
+                None
+            }
+            Abandoned => {
+                let queue_like = !event.queue.is_empty() && event.queue == event.dn;
+                let kind = if queue_like { PartyKind::Queue } else { PartyKind::Leg };
+                let party = self.party(event.dn, conn, kind);
+                party.abandoned = true;
+                party.release(at);
+                if party.kind == PartyKind::Queue {
+                    return None;
+                }
+                self.set_agent(event, conn);
+                leg(LegUpdate::Released)
+            }
+            Dialing => {
+                let party = self.party(event.dn, conn, PartyKind::Leg);
+                party.originator = true;
+                party.consult = is_consult;
+                party.entered.get_or_insert(at);
+                party.enter(PartyState::Dialing, at);
+                self.set_agent(event, conn);
+                leg(LegUpdate::State(LegState::Dialing))
+            }
+            Ringing => {
+                let party = self.party(event.dn, conn, PartyKind::Leg);
+                party.consult = is_consult;
+                party.entered = Some(party.entered.map_or(at, |t| t.min(at)));
+                party.enter(PartyState::Ringing, at);
+                self.set_agent(event, conn);
+                leg(LegUpdate::State(LegState::Ringing))
+            }
+            Established => {
+                let party = self.party(event.dn, conn, PartyKind::Leg);
+                party.consult = is_consult;
+                party.answered.get_or_insert(at);
+                party.entered.get_or_insert(at);
+                party.enter(PartyState::Talking, at);
+                self.set_agent(event, conn);
+                leg(LegUpdate::State(LegState::Talking))
+            }
+            Held => {
+                let party = self.party(event.dn, conn, PartyKind::Leg);
+                party.enter(PartyState::Held, at);
+                self.set_agent(event, conn);
+                leg(LegUpdate::State(LegState::Held))
+            }
+            Retrieved => {
+                let party = self.party(event.dn, conn, PartyKind::Leg);
+                party.enter(PartyState::Talking, at);
+                self.set_agent(event, conn);
+                leg(LegUpdate::State(LegState::Talking))
+            }
+            DestinationBusy => {
+                let party = self.party(event.dn, conn, PartyKind::Leg);
+                party.busy = true;
+                party.release(at);
+                self.set_agent(event, conn);
+                leg(LegUpdate::Released)
+            }
+            Released => {
+                let known_queue = self
+                    .parties
+                    .iter()
+                    .any(|p| p.dn == event.dn && p.conn == conn && p.kind == PartyKind::Queue);
+                let kind = if known_queue { PartyKind::Queue } else { PartyKind::Leg };
+                let state = event.call_state;
+                let party = self.party(event.dn, conn, kind);
+                let was_ringing = party.state == PartyState::Ringing;
+                match state {
+                    Some(CallState::NoAnswer) => party.no_answer = true,
+                    Some(CallState::Busy) => party.busy = true,
+                    Some(CallState::Ok) | None if was_ringing && !party.originator => {
+                        // The caller hung up while this phone rang.
+                        party.abandoned = true;
+                    }
+                    _ => {}
+                }
+                party.release(at);
+                if kind == PartyKind::Queue {
+                    return None;
+                }
+                if state == Some(CallState::Transferred) && !is_consult {
+                    self.transfers += 1;
+                }
+                if state == Some(CallState::Conferenced) {
+                    self.conference = true;
+                }
+                self.set_agent(event, conn);
+                leg(LegUpdate::Released)
+            }
+            PartyChanged => {
+                if event.call_state == Some(CallState::Conferenced) {
+                    self.conference = true;
+                }
+                let from = event.links[0].map(conn_hash)?;
+                self.consult_conns.retain(|c| *c != conn);
+                let renamed = match self
+                    .parties
+                    .iter_mut()
+                    .find(|p| p.dn == event.dn && p.conn == from && !p.released())
+                {
+                    Some(party) => {
+                        party.conn = conn;
+                        party.consult = false;
+                        true
+                    }
+                    None => false,
+                };
+                if !renamed {
+                    let party = self.party(event.dn, conn, PartyKind::Leg);
+                    party.answered.get_or_insert(at);
+                    party.entered.get_or_insert(at);
+                    party.enter(PartyState::Talking, at);
+                }
+                self.set_agent(event, conn);
+                if renamed {
+                    return leg(LegUpdate::Renamed { from });
+                }
+                leg(LegUpdate::State(LegState::Talking))
+            }
+            PartyAdded => {
+                self.conference = true;
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn set_agent(&mut self, event: &CallEvent<'_>, conn: u64) {
+        if event.agent.is_empty() {
+            return;
+        }
+        if let Some(party) = self.parties.iter_mut().find(|p| p.dn == event.dn && p.conn == conn) {
+            party.agent = event.agent;
+        }
+    }
+
+    /// When every party was released, if they all are. A queue counts as left
+    /// once a phone rang or answered (some switches do not report the divert).
+    fn completed_at(&self) -> Option<Timestamp> {
+        if self.parties.is_empty() {
+            return None;
+        }
+        let reached_phone = self
+            .parties
+            .iter()
+            .any(|p| p.kind == PartyKind::Leg && (p.entered.is_some() || p.answered.is_some()));
+        let mut end = Timestamp(i64::MIN);
+        for party in &self.parties {
+            match (party.kind, party.released()) {
+                (_, true) => end = end.max(party.left.unwrap_or(self.started)),
+                (PartyKind::Queue, false) if reached_phone => {}
+                _ => return None,
+            }
+        }
+        Some(end.max(self.started))
+    }
+
+    fn outcome(&self) -> Outcome {
+        let outbound = self.call_type.value == Some(CallType::Outbound);
+        let main = || self.parties.iter().filter(|p| p.kind == PartyKind::Leg && !p.consult);
+        if main().any(|p| p.answered.is_some() && (!p.originator || outbound)) {
+            return Outcome::Answered;
+        }
+        if main().any(|p| p.abandoned && !p.originator) {
+            return Outcome::AbandonedRinging;
+        }
+        let queued = self.parties.iter().any(|p| p.kind == PartyKind::Queue);
+        let rang = main().any(|p| !p.originator && p.entered.is_some());
+        if self.parties.iter().any(|p| p.kind == PartyKind::Queue && p.abandoned)
+            || (queued && !rang)
+        {
+            return Outcome::AbandonedInQueue;
+        }
+        if main().any(|p| p.busy) {
+            return Outcome::Busy;
+        }
+        if main().any(|p| p.no_answer) || rang {
+            return Outcome::NoAnswer;
+        }
+        Outcome::Failed
+    }
+
+    fn record(&self, ended: Option<Timestamp>, names: &Interner) -> CallRecord {
+        let agent_legs =
+            || self.parties.iter().filter(|p| p.kind == PartyKind::Leg && !p.agent.is_empty());
+        let first_queue = self
+            .parties
+            .iter()
+            .filter(|p| p.kind == PartyKind::Queue)
+            .min_by_key(|p| p.entered.unwrap_or(Timestamp(i64::MAX)));
+        let first_ring = self
+            .parties
+            .iter()
+            .filter(|p| p.kind == PartyKind::Leg && !p.originator && !p.consult)
+            .filter_map(|p| p.entered)
+            .min();
+        let queue_ms = match first_queue.and_then(|q| q.entered) {
+            Some(entered) => {
+                let until = first_ring
+                    .or_else(|| {
+                        self.parties
+                            .iter()
+                            .filter(|p| p.kind == PartyKind::Queue)
+                            .filter_map(|p| p.left)
+                            .max()
+                    })
+                    .or(ended)
+                    .unwrap_or(entered);
+                (until.0 - entered.0).max(0) / 1000
+            }
+            None => 0,
+        };
+        let mut answered: SmallVec<[(Timestamp, Sym); 4]> =
+            agent_legs().filter_map(|p| p.answered.map(|at| (at, p.agent))).collect();
+        // Ties (two legs answered in the same instant) go by name, not by
+        // interning order, which depends on arrival order.
+        answered.sort_by(|a, b| (a.0, names.name(a.1)).cmp(&(b.0, names.name(b.1))));
+        let mut agents: Vec<String> = Vec::with_capacity(answered.len());
+        for (_, agent) in answered {
+            let name = names.name(agent);
+            if !agents.iter().any(|known| known == name) {
+                agents.push(name.to_owned());
+            }
+        }
+        let sum = |field: fn(&Party) -> i64| agent_legs().map(field).sum::<i64>() / 1000;
+        let first_answer = self
+            .parties
+            .iter()
+            .filter(|p| p.kind == PartyKind::Leg && !p.originator && !p.consult)
+            .filter_map(|p| p.answered)
+            .min();
+        let wait_ms = first_queue.and_then(|q| q.entered).and_then(|entered| {
+            let until = first_answer.or(ended)?;
+            Some((until.0 - entered.0).max(0) / 1000)
+        });
+        CallRecord {
+            tenant: names.name(self.tenant).to_owned(),
+            call: self
+                .key
+                .value
+                .as_deref()
+                .or_else(|| self.aliases.first().map(|a| &**a))
+                .map(|key| String::from_utf8_lossy(key).into_owned())
+                .unwrap_or_default(),
+            call_type: self.call_type.value.unwrap_or(CallType::Unknown),
+            ani: self.ani.value.as_deref().map(str::to_owned),
+            dnis: self.dnis.value.as_deref().map(str::to_owned),
+            started: self.started,
+            ended,
+            outcome: self.outcome(),
+            queue: first_queue.map(|q| names.name(q.queue).to_owned()),
+            agents,
+            queue_ms,
+            ring_ms: sum(|p| p.ring_us),
+            talk_ms: sum(|p| p.talk_us),
+            hold_ms: sum(|p| p.hold_us),
+            transfers: self.transfers,
+            conference: self.conference,
+            events: self.events,
+            wait_ms,
+        }
+    }
+
+    /// The queue the call waits in now, and since when, if it is waiting.
+    fn waiting(&self) -> Option<(Sym, Timestamp)> {
+        let reached_phone = self.parties.iter().any(|p| p.kind == PartyKind::Leg && !p.originator);
+        if reached_phone {
+            return None;
+        }
+        self.parties
+            .iter()
+            .filter(|p| p.kind == PartyKind::Queue && p.state == PartyState::Queued)
+            .filter_map(|p| p.entered.map(|at| (p.queue, at)))
+            .min_by_key(|&(_, at)| at)
+    }
+}
+
+impl CallTable {
+    /// Calls waiting now: `(tenant, queue, since)` for each.
+    pub fn waiting(&self) -> impl Iterator<Item = (Sym, Sym, Timestamp)> + '_ {
+        self.threads.iter().flatten().filter_map(|thread| {
+            thread.waiting().map(|(queue, since)| (thread.tenant, queue, since))
+        })
+    }
+}
+
+/// The approximate bytes an open thread with `parties` parties occupies (for
+/// the memory report).
+pub fn thread_size(parties: usize) -> usize {
+    std::mem::size_of::<CallThread>()
+        + parties.saturating_sub(4) * std::mem::size_of::<Party>()
+        + 3 * (std::mem::size_of::<Alias>() + 24)
+}

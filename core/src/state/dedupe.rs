@@ -1,0 +1,115 @@
+//! Duplicate suppression by (Server, EventSequenceNumber): T-Servers number
+//! their events, and a replayed or re-delivered event carries the same number.
+//!
+//! Each server keeps a window of the last [`WINDOW`] sequence numbers as a
+//! bitmap sliding with the highest number seen, so memory per server is fixed
+//! however long the stream. A number older than the window is taken as a
+//! duplicate (it cannot be told apart, and late replays are the common case).
+
+use rustc_hash::FxHashMap;
+
+/// Sequence numbers remembered per server.
+pub const WINDOW: u64 = 4096;
+const WORDS: usize = (WINDOW / 64) as usize;
+
+#[derive(Clone, Debug)]
+struct SeqWindow {
+    /// The highest sequence number seen.
+    high: u64,
+    /// Bit `n % WINDOW` is set when `n` (within the window below `high`) was seen.
+    bits: Box<[u64; WORDS]>,
+}
+
+impl SeqWindow {
+    fn new(first: u64) -> SeqWindow {
+        let mut window = SeqWindow { high: first, bits: Box::new([0; WORDS]) };
+        window.set(first);
+        window
+    }
+
+    fn set(&mut self, seq: u64) {
+        let slot = (seq % WINDOW) as usize;
+        self.bits[slot / 64] |= 1 << (slot % 64);
+    }
+
+    fn is_set(&self, seq: u64) -> bool {
+        let slot = (seq % WINDOW) as usize;
+        self.bits[slot / 64] & (1 << (slot % 64)) != 0
+    }
+
+    fn clear(&mut self, seq: u64) {
+        let slot = (seq % WINDOW) as usize;
+        self.bits[slot / 64] &= !(1 << (slot % 64));
+    }
+
+    /// Records `seq`; `false` if it was seen (or is too old to tell).
+    fn first_sight(&mut self, seq: u64) -> bool {
+        if seq > self.high {
+            if seq - self.high >= WINDOW {
+                self.bits.fill(0);
+            } else {
+                for gone in self.high + 1..=seq {
+                    self.clear(gone);
+                }
+            }
+            self.high = seq;
+            self.set(seq);
+            return true;
+        }
+        if self.high - seq >= WINDOW || self.is_set(seq) {
+            return false;
+        }
+        self.set(seq);
+        true
+    }
+}
+
+/// Per-server windows of seen sequence numbers.
+#[derive(Clone, Debug, Default)]
+pub struct Dedupe {
+    servers: FxHashMap<u64, SeqWindow>,
+    duplicates: u64,
+}
+
+impl Dedupe {
+    /// Whether the event `(server, seq)` is new; counts it as a duplicate if not.
+    pub fn first_sight(&mut self, server: u64, seq: u64) -> bool {
+        let fresh = match self.servers.get_mut(&server) {
+            Some(window) => window.first_sight(seq),
+            None => {
+                self.servers.insert(server, SeqWindow::new(seq));
+                true
+            }
+        };
+        if !fresh {
+            self.duplicates += 1;
+        }
+        fresh
+    }
+
+    /// Duplicates dropped so far.
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_order_numbers_inside_the_window_are_new_once() {
+        let mut dedupe = Dedupe::default();
+        for seq in [10, 12, 11, 15, 13, 14] {
+            assert!(dedupe.first_sight(1, seq), "{seq}");
+        }
+        for seq in [10, 15, 12] {
+            assert!(!dedupe.first_sight(1, seq), "{seq}");
+        }
+        assert!(dedupe.first_sight(2, 10), "servers are separate");
+        assert!(dedupe.first_sight(1, 10 + 3 * WINDOW), "a jump clears the window");
+        assert!(dedupe.first_sight(1, 11 + 3 * WINDOW));
+        assert!(!dedupe.first_sight(1, 5), "older than the window");
+        assert_eq!(dedupe.duplicates(), 4);
+    }
+}
