@@ -96,7 +96,8 @@ pub struct ReducerConfig {
 pub struct ReduceCounters {
     /// Events applied.
     pub events: u64,
-    /// Events dropped as duplicates (same Server and EventSequenceNumber).
+    /// Events dropped as duplicates (same Server and EventSequenceNumber; a
+    /// stream without `Server` is taken as one server's).
     pub duplicates: u64,
     /// Agent or DN events that named no agent and whose DN has none bound.
     pub unattributed: u64,
@@ -280,11 +281,11 @@ impl Reducer {
         if !matches!(event.dialect(), Dialect::Genesys | Dialect::Tlog) {
             return true;
         }
+        // Without a `Server` (T-Server logs rarely print it: one log is one
+        // server), the numbers are taken as the one server's of the stream.
         match event.int(Attr::EventSequenceNumber) {
-            Some(seq) if event.has(Attr::Server) => {
-                self.dedupe.first_sight(server_hash(event), seq as u64)
-            }
-            _ => true,
+            Some(seq) => self.dedupe.first_sight(server_hash(event), seq as u64),
+            None => true,
         }
     }
 

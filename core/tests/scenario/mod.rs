@@ -4,6 +4,8 @@
 //! dialects and must give the same outputs in both.
 #![allow(dead_code)]
 
+pub mod models;
+
 use std::fmt::Write as _;
 
 use ctistream_core::state::{CollectOutputs, Reducer, ReducerConfig};
