@@ -4,6 +4,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod input;
 pub mod inspect;
 pub mod progress;
+pub mod reduce;
 pub mod rejects;

@@ -142,6 +142,33 @@ pub struct StatusChange {
     pub previous_since: Timestamp,
 }
 
+impl StatusChange {
+    /// Writes the change as one NDJSON line:
+    /// `{"tenant","agent","status","previous","at","reason"}`.
+    pub fn write_json(&self, names: &Interner, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"tenant\":");
+        write_json_string(out, names.name(self.tenant).as_bytes());
+        out.extend_from_slice(b",\"agent\":");
+        write_json_string(out, names.name(self.agent).as_bytes());
+        out.extend_from_slice(b",\"status\":\"");
+        out.extend_from_slice(self.status.name().as_bytes());
+        out.extend_from_slice(b"\",\"previous\":");
+        match self.previous {
+            Some(previous) => {
+                out.push(b'"');
+                out.extend_from_slice(previous.name().as_bytes());
+                out.push(b'"');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"at\":\"");
+        self.at.write_rfc3339(out);
+        out.extend_from_slice(b"\",\"reason\":");
+        write_optional(out, names, self.reason);
+        out.extend_from_slice(b"}\n");
+    }
+}
+
 impl AgentState {
     fn new(tenant: Sym, agent: Sym, at: Timestamp) -> AgentState {
         AgentState {

@@ -269,9 +269,13 @@ impl Reducer {
     fn drain_records(&mut self, out: &mut impl Outputs) {
         for record in self.records.drain(..) {
             self.counters.call_records += 1;
-            let tenant = self.names.intern(record.tenant.as_bytes());
-            let queue = self.names.intern(record.queue.as_deref().unwrap_or("").as_bytes());
-            self.stats.call_record(tenant, queue, &record);
+            // A thread still open at end of input has not finished: it is
+            // reported, but not counted as answered or abandoned.
+            if record.ended.is_some() {
+                let tenant = self.names.intern(record.tenant.as_bytes());
+                let queue = self.names.intern(record.queue.as_deref().unwrap_or("").as_bytes());
+                self.stats.call_record(tenant, queue, &record);
+            }
             out.call_record(&record);
         }
     }
@@ -445,8 +449,6 @@ impl Reducer {
                 self.agents.leg(who, call.unwrap_or(0), LegUpdate::State(leg_state), call_type)
             }
             (Some(state), None) => {
-                // Leaving a call: the SDK's legs end when the agent is no longer on one.
-                self.release_sdk_legs(who, out);
                 let op = match state {
                     SdkAgentState::Offline | SdkAgentState::Invalid => AgentOp::Logout,
                     SdkAgentState::Idle => AgentOp::Ready,
@@ -454,7 +456,12 @@ impl Reducer {
                     SdkAgentState::Wrapup => AgentOp::AfterCallWork,
                     _ => AgentOp::Touch,
                 };
-                self.agents.apply(who, op, reason)
+                // The new base state first, then the legs end: talking → wrapup is
+                // one change, not talking → ready → wrapup in the same instant.
+                let change = self.agents.apply(who, op, reason);
+                self.report(change, out);
+                self.release_sdk_legs(who, out);
+                None
             }
             (None, None) => None,
         };

@@ -1,5 +1,5 @@
-//! The `ctistream` command: inspect, and (in later releases) reduce, run, gen,
-//! bench.
+//! The `ctistream` command: inspect and reduce (run, gen and bench come with
+//! the pipeline, adapters and generator).
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -10,7 +10,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use ctistream_core::{
     DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD, DecodeOptions, Format, Framing, Timestamp,
 };
-use ctistream_tools::inspect::{InspectOptions, inspect};
+use ctistream_core::state::{CallConfig, ReducerConfig, StatsConfig};
+use ctistream_tools::input::InputOptions;
+use ctistream_tools::inspect::inspect;
+use ctistream_tools::reduce::{ReduceOptions, reduce};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -26,11 +29,42 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Decode files of events and report what was understood and what was rejected.
-    Inspect(InspectArgs),
+    Inspect(InputArgs),
+    /// Reduce files of events into agent snapshots, call detail records, agent
+    /// status changes and queue statistics.
+    Reduce(ReduceArgs),
 }
 
 #[derive(Debug, Args)]
-struct InspectArgs {
+struct ReduceArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Agent snapshots at end of input (NDJSON).
+    #[arg(long, value_name = "PATH")]
+    agents_out: PathBuf,
+    /// Call detail records (NDJSON), one per call thread.
+    #[arg(long, value_name = "PATH")]
+    calls_out: PathBuf,
+    /// Agent status changes as they happen (NDJSON).
+    #[arg(long, value_name = "PATH")]
+    changes_out: Option<PathBuf>,
+    /// Statistics per tenant and queue at end of input (NDJSON).
+    #[arg(long, value_name = "PATH")]
+    stats_out: Option<PathBuf>,
+    /// How long (event time) a finished call waits for late events from other
+    /// DNs before its record is written.
+    #[arg(long, default_value_t = 2_000, value_name = "MS")]
+    linger_ms: i64,
+    /// Answered within this wait counts towards the service level.
+    #[arg(long, default_value_t = 20_000, value_name = "MS")]
+    service_level_ms: i64,
+    /// Abandons within this wait are short abandons.
+    #[arg(long, default_value_t = 5_000, value_name = "MS")]
+    short_abandon_ms: i64,
+}
+
+#[derive(Debug, Args)]
+struct InputArgs {
     /// Input files; `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     inputs: Vec<PathBuf>,
@@ -104,22 +138,45 @@ fn main() -> ExitCode {
     }
 }
 
+impl From<InputArgs> for InputOptions {
+    fn from(args: InputArgs) -> InputOptions {
+        InputOptions {
+            inputs: args.inputs,
+            format: args.format,
+            framing: args.framing.map(Framing::from),
+            rejects_out: args.rejects_out,
+            decode: DecodeOptions { max_depth: args.max_depth, log_date: args.log_date },
+            max_record: args.max_record,
+        }
+    }
+}
+
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Inspect(args) => {
-            let options = InspectOptions {
-                inputs: args.inputs,
-                format: args.format,
-                framing: args.framing.map(Framing::from),
-                rejects_out: args.rejects_out,
-                decode: DecodeOptions { max_depth: args.max_depth, log_date: args.log_date },
-                max_record: args.max_record,
-            };
-            let report = inspect(&options)?;
+            let report = inspect(&args.into())?;
             let mut stdout = io::stdout().lock();
             write!(stdout, "{report}").context("cannot write the report")?;
             stdout.flush().context("cannot write the report")?;
+        }
+        Command::Reduce(args) => {
+            let options = ReduceOptions {
+                input: args.input.into(),
+                agents_out: args.agents_out,
+                calls_out: args.calls_out,
+                changes_out: args.changes_out,
+                stats_out: args.stats_out,
+                config: ReducerConfig {
+                    calls: CallConfig { linger_ms: args.linger_ms },
+                    stats: StatsConfig {
+                        service_level_ms: args.service_level_ms,
+                        short_abandon_ms: args.short_abandon_ms,
+                    },
+                },
+            };
+            let summary = reduce(&options)?;
+            eprint!("{summary}");
         }
     }
     Ok(ExitCode::SUCCESS)
