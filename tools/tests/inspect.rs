@@ -64,11 +64,11 @@ fn mixed_sample_reports_every_dialect_and_every_broken_record() {
     assert_eq!(
         got,
         [
-            (origin(22), "EventRinging without ThisDN at byte 0".to_owned()),
-            (origin(25), "XML: mismatched end tag ('MonitorInfo') at byte 61".to_owned()),
-            (origin(35), "expected ',' or '}' after object member at byte 109".to_owned()),
+            (origin(25), "EventRinging without ThisDN at byte 0".to_owned()),
+            (origin(28), "XML: mismatched end tag ('MonitorInfo') at byte 61".to_owned()),
+            (origin(41), "expected ',' or '}' after object member at byte 109".to_owned()),
             (
-                origin(39),
+                origin(45),
                 "not a record of any known dialect (genesys, tlog, ors, sdk, ivr) at byte 0"
                     .to_owned()
             ),
