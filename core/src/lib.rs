@@ -64,3 +64,7 @@ pub use crate::event::{
 };
 pub use crate::frame::{DEFAULT_MAX_RECORD, Frame, FrameError, FrameReader, FrameStats, Framing};
 pub use crate::output::write_json_string;
+pub use crate::state::{
+    ActionStats, InteractionConfig, InteractionRecord, InteractionReducer, InteractionSummary,
+    LatencyStats,
+};

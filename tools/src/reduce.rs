@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use ctistream_core::state::{CallRecord, Interner, Outputs, Reducer, ReducerConfig, ReduceCounters, StatusChange};
+use ctistream_core::state::{
+    CallRecord, InteractionRecord, InteractionSummary, Interner, Outputs, ReduceCounters, Reducer,
+    ReducerConfig, StatusChange,
+};
 
 use crate::input::{InputOptions, InputReport, grouped, read_events};
 
@@ -25,6 +28,8 @@ pub struct ReduceOptions {
     pub changes_out: Option<PathBuf>,
     /// Queue statistics at end of input.
     pub stats_out: Option<PathBuf>,
+    /// Orchestration interaction records.
+    pub interactions_out: Option<PathBuf>,
     /// Reducer settings.
     pub config: ReducerConfig,
 }
@@ -40,6 +45,8 @@ pub struct ReduceSummary {
     pub agents: usize,
     /// Call threads still open at end of input (flushed with `"ended":null`).
     pub open_calls: usize,
+    /// Orchestration results, errors and latency.
+    pub interactions: InteractionSummary,
 }
 
 /// An NDJSON output file with a reused line buffer.
@@ -88,6 +95,7 @@ impl NdjsonFile {
 struct FileOutputs {
     calls: NdjsonFile,
     changes: Option<NdjsonFile>,
+    interactions: Option<NdjsonFile>,
 }
 
 impl Outputs for FileOutputs {
@@ -100,6 +108,12 @@ impl Outputs for FileOutputs {
     fn call_record(&mut self, record: &CallRecord) {
         self.calls.write(|line| record.write_json(line));
     }
+
+    fn interaction_record(&mut self, record: &InteractionRecord) {
+        if let Some(interactions) = self.interactions.as_mut() {
+            interactions.write(|line| record.write_json(line));
+        }
+    }
 }
 
 /// Reduces the inputs and writes every output.
@@ -110,11 +124,19 @@ impl Outputs for FileOutputs {
 pub fn reduce(options: &ReduceOptions) -> anyhow::Result<ReduceSummary> {
     let mut agents = NdjsonFile::create(&options.agents_out, "agents")?;
     let calls = NdjsonFile::create(&options.calls_out, "calls")?;
-    let changes =
-        options.changes_out.as_deref().map(|path| NdjsonFile::create(path, "changes")).transpose()?;
+    let changes = options
+        .changes_out
+        .as_deref()
+        .map(|path| NdjsonFile::create(path, "changes"))
+        .transpose()?;
     let mut stats =
         options.stats_out.as_deref().map(|path| NdjsonFile::create(path, "stats")).transpose()?;
-    let mut outputs = FileOutputs { calls, changes };
+    let interactions = options
+        .interactions_out
+        .as_deref()
+        .map(|path| NdjsonFile::create(path, "interactions"))
+        .transpose()?;
+    let mut outputs = FileOutputs { calls, changes, interactions };
     let mut reducer = Reducer::new(options.config);
     let started = Instant::now();
     let mut input = read_events(&options.input, |event, ingest| {
@@ -128,8 +150,8 @@ pub fn reduce(options: &ReduceOptions) -> anyhow::Result<ReduceSummary> {
     if let Some(stats) = stats.as_mut() {
         stats.write(|line| reducer.write_stats(reducer.watermark(), line));
     }
-    let FileOutputs { calls, changes } = outputs;
-    for file in [Some(agents), Some(calls), changes, stats].into_iter().flatten() {
+    let FileOutputs { calls, changes, interactions } = outputs;
+    for file in [Some(agents), Some(calls), changes, stats, interactions].into_iter().flatten() {
         file.finish()?;
     }
     Ok(ReduceSummary {
@@ -137,6 +159,7 @@ pub fn reduce(options: &ReduceOptions) -> anyhow::Result<ReduceSummary> {
         counters: reducer.counters(),
         agents: reducer.agents().len(),
         open_calls,
+        interactions: reducer.interactions().clone(),
     })
 }
 
@@ -151,6 +174,10 @@ impl fmt::Display for ReduceSummary {
         writeln!(f, "  calls open at end    {:>10}", grouped(self.open_calls as u64))?;
         writeln!(f, "  duplicates dropped   {:>10}", grouped(c.duplicates))?;
         writeln!(f, "  unattributed events  {:>10}", grouped(c.unattributed))?;
+        if c.interaction_records > 0 {
+            writeln!(f, "  interaction records  {:>10}", grouped(c.interaction_records))?;
+            write!(f, "\n{}", self.interactions)?;
+        }
         if c.uncertain_marks > 0 {
             writeln!(f, "  agents made uncertain by a lost link {}", grouped(c.uncertain_marks))?;
         }

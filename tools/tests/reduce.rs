@@ -16,7 +16,8 @@ struct Outdir(PathBuf);
 
 impl Outdir {
     fn new(name: &str) -> Outdir {
-        let dir = std::env::temp_dir().join(format!("ctistream-reduce-{}-{name}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("ctistream-reduce-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         Outdir(dir)
     }
@@ -85,19 +86,34 @@ fn mixed_sample_reduces_into_every_output() {
     assert_eq!(a1001["calls_handled"], 1);
     assert_eq!(a1001["totals_ms"]["talking"], 146_250);
     let a2002 = agents.iter().find(|agent| agent["agent"] == "a2002").unwrap();
-    assert_eq!((a2002["status"].as_str(), a2002["dn"].as_str()), (Some("AfterCallWork"), Some("5002")));
+    assert_eq!(
+        (a2002["status"].as_str(), a2002["dn"].as_str()),
+        (Some("AfterCallWork"), Some("5002"))
+    );
     let port = agents.iter().find(|agent| agent["agent"] == "12").unwrap();
     assert_eq!(port["status"], "LoggedOut", "IVR port 12 logged out last");
     let first = out.text("agents.ndjson").lines().next().unwrap().to_owned();
-    assert!(first.starts_with(r#"{"tenant":"default","agent":"12","dn":null,"status":"#), "{first}");
+    assert!(
+        first.starts_with(r#"{"tenant":"default","agent":"12","dn":null,"status":"#),
+        "{first}"
+    );
 
     let changes = out.lines("changes.ndjson");
     let sdk: Vec<(&str, &str)> = changes
         .iter()
         .filter(|change| change["agent"] == "a2002")
-        .map(|change| (change["status"].as_str().unwrap(), change["previous"].as_str().unwrap_or("-")))
+        .map(|change| {
+            (change["status"].as_str().unwrap(), change["previous"].as_str().unwrap_or("-"))
+        })
         .collect();
-    assert_eq!(sdk, [("WaitForNextCall", "-"), ("CallInbound", "WaitForNextCall"), ("AfterCallWork", "CallInbound")]);
+    assert_eq!(
+        sdk,
+        [
+            ("WaitForNextCall", "-"),
+            ("CallInbound", "WaitForNextCall"),
+            ("AfterCallWork", "CallInbound")
+        ]
+    );
     let keys: Vec<&str> = changes[0].as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys.len(), 6);
     assert!(out.text("changes.ndjson").starts_with(r#"{"tenant":"#));
@@ -123,7 +139,10 @@ fn outputs_that_cannot_be_created_fail_before_reading() {
     ]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("cannot create agents output /nonexistent/dir/agents.ndjson"), "{stderr}");
+    assert!(
+        stderr.contains("cannot create agents output /nonexistent/dir/agents.ndjson"),
+        "{stderr}"
+    );
 
     let missing = ctistream(&["reduce", sample().to_str().unwrap(), "--agents-out", "/tmp/a"]);
     assert!(!missing.status.success());
@@ -144,5 +163,7 @@ fn unreadable_input_fails_with_its_name() {
         &out.path("calls.ndjson"),
     ]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot open /nonexistent/events.log"));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("cannot open /nonexistent/events.log")
+    );
 }

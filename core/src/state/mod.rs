@@ -14,6 +14,7 @@
 mod agent;
 mod call;
 mod dedupe;
+mod interaction;
 mod intern;
 mod stats;
 
@@ -30,6 +31,10 @@ pub use call::{
     CallConfig, CallEvent, CallRecord, CallTable, LegEffect, Outcome, conn_hash, thread_size,
 };
 pub use dedupe::Dedupe;
+pub use interaction::{
+    ActionStats, InteractionConfig, InteractionRecord, InteractionReducer, InteractionSummary,
+    LatencyStats,
+};
 pub use intern::{Interner, Sym};
 pub use stats::{QueueStats, Stats, StatsConfig, Waiting, status_index, write_queue_json};
 
@@ -42,6 +47,11 @@ pub trait Outputs {
 
     /// A call thread ended (or was flushed open at end of input).
     fn call_record(&mut self, record: &CallRecord) {
+        let _ = record;
+    }
+
+    /// An orchestration interaction ended (or was flushed open at end of input).
+    fn interaction_record(&mut self, record: &InteractionRecord) {
         let _ = record;
     }
 }
@@ -60,6 +70,10 @@ impl<O: Outputs + ?Sized> Outputs for &mut O {
     fn call_record(&mut self, record: &CallRecord) {
         (**self).call_record(record);
     }
+
+    fn interaction_record(&mut self, record: &InteractionRecord) {
+        (**self).interaction_record(record);
+    }
 }
 
 /// Collects every output in memory (tests, small batch jobs).
@@ -69,6 +83,8 @@ pub struct CollectOutputs {
     pub changes: Vec<(String, String, StatusChange)>,
     /// Call detail records.
     pub records: Vec<CallRecord>,
+    /// Interaction records.
+    pub interactions: Vec<InteractionRecord>,
 }
 
 impl Outputs for CollectOutputs {
@@ -80,6 +96,10 @@ impl Outputs for CollectOutputs {
     fn call_record(&mut self, record: &CallRecord) {
         self.records.push(record.clone());
     }
+
+    fn interaction_record(&mut self, record: &InteractionRecord) {
+        self.interactions.push(record.clone());
+    }
 }
 
 /// Settings of a [`Reducer`].
@@ -89,6 +109,8 @@ pub struct ReducerConfig {
     pub calls: CallConfig,
     /// Statistics thresholds.
     pub stats: StatsConfig,
+    /// Orchestration interaction settings.
+    pub interactions: InteractionConfig,
 }
 
 /// What the reducer has done, for summaries.
@@ -107,6 +129,8 @@ pub struct ReduceCounters {
     pub call_records: u64,
     /// Agents marked uncertain by a lost CTI link.
     pub uncertain_marks: u64,
+    /// Orchestration interaction records emitted.
+    pub interaction_records: u64,
 }
 
 /// The single-threaded reducer of every dialect's events.
@@ -143,10 +167,12 @@ pub struct Reducer {
     agents: AgentTable,
     calls: CallTable,
     stats: Stats,
+    interactions: InteractionReducer,
     dedupe: Dedupe,
     watermark: Timestamp,
     counters: ReduceCounters,
     records: Vec<CallRecord>,
+    interaction_records: Vec<InteractionRecord>,
 }
 
 impl Reducer {
@@ -155,6 +181,7 @@ impl Reducer {
         Reducer {
             calls: CallTable::new(config.calls),
             stats: Stats::new(config.stats),
+            interactions: InteractionReducer::new(config.interactions),
             ..Reducer::default()
         }
     }
@@ -177,6 +204,11 @@ impl Reducer {
     /// The statistics.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Orchestration results per action and error kind, request→result latency.
+    pub fn interactions(&self) -> &InteractionSummary {
+        self.interactions.summary()
     }
 
     /// What has been done so far.
@@ -213,7 +245,11 @@ impl Reducer {
             },
             EventKind::Sdk(sdk) => self.sdk_event(event, sdk, tenant, at, out),
             EventKind::Ivr(IvrMessage::AgentStatus) => self.ivr_agent(event, tenant, at, out),
-            EventKind::Ivr(_) | EventKind::Ors(_) => {}
+            EventKind::Ors(_) => {
+                self.interactions.apply(event, at);
+                self.interactions.drain_finished(&mut self.interaction_records);
+            }
+            EventKind::Ivr(_) => {}
         }
         self.calls.poll(self.watermark, &self.names, &mut self.records);
         self.drain_records(out);
@@ -222,6 +258,7 @@ impl Reducer {
     /// Flushes every open call thread (end of input).
     pub fn finish(&mut self, out: &mut impl Outputs) {
         self.calls.flush(&self.names, &mut self.records);
+        self.interactions.flush(&mut self.interaction_records);
         self.drain_records(out);
     }
 
@@ -267,6 +304,10 @@ impl Reducer {
     }
 
     fn drain_records(&mut self, out: &mut impl Outputs) {
+        for record in self.interaction_records.drain(..) {
+            self.counters.interaction_records += 1;
+            out.interaction_record(&record);
+        }
         for record in self.records.drain(..) {
             self.counters.call_records += 1;
             // A thread still open at end of input has not finished: it is

@@ -569,4 +569,3 @@ pub fn agent_session() -> Vec<Ev> {
         ev(800.0, "EventAgentLogout", &[("ThisDN", "5004"), ("AgentID", "a4")]),
     ]
 }
-

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ctistream_core::state::{CallConfig, ReducerConfig, StatsConfig};
 use ctistream_core::{
     DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD, DecodeOptions, Format, Framing, Timestamp,
 };
-use ctistream_core::state::{CallConfig, ReducerConfig, StatsConfig};
 use ctistream_tools::input::InputOptions;
 use ctistream_tools::inspect::inspect;
 use ctistream_tools::reduce::{ReduceOptions, reduce};
@@ -51,6 +51,9 @@ struct ReduceArgs {
     /// Statistics per tenant and queue at end of input (NDJSON).
     #[arg(long, value_name = "PATH")]
     stats_out: Option<PathBuf>,
+    /// Orchestration interaction records (NDJSON), one per interaction.
+    #[arg(long, value_name = "PATH")]
+    interactions_out: Option<PathBuf>,
     /// How long (event time) a finished call waits for late events from other
     /// DNs before its record is written.
     #[arg(long, default_value_t = 2_000, value_name = "MS")]
@@ -167,12 +170,14 @@ fn run() -> anyhow::Result<ExitCode> {
                 calls_out: args.calls_out,
                 changes_out: args.changes_out,
                 stats_out: args.stats_out,
+                interactions_out: args.interactions_out,
                 config: ReducerConfig {
                     calls: CallConfig { linger_ms: args.linger_ms },
                     stats: StatsConfig {
                         service_level_ms: args.service_level_ms,
                         short_abandon_ms: args.short_abandon_ms,
                     },
+                    ..ReducerConfig::default()
                 },
             };
             let summary = reduce(&options)?;
