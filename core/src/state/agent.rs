@@ -523,7 +523,6 @@ impl AgentTable {
         if who.server != 0 {
             state.server = who.server;
         }
-        let mut transient = false;
         match op {
             AgentOp::Login => {
                 if !state.logged_in {
@@ -533,11 +532,14 @@ impl AgentTable {
                 }
             }
             AgentOp::LoginTransient => {
-                transient = !state.logged_in;
+                // IVR `LoggedIn` is a step towards Ready or NotReady: login time
+                // counts from here, but the status stays what was last reported
+                // until the ready state arrives.
                 if !state.logged_in {
                     state.logged_in = true;
                     state.base = Base::NotReady;
                     state.reason = Sym::EMPTY;
+                    return None;
                 }
             }
             AgentOp::Logout => {
@@ -588,11 +590,6 @@ impl AgentTable {
                 previous_since: since,
             });
         }
-        if transient {
-            // IVR `LoggedIn` is a step towards Ready or NotReady, not a status
-            // worth reporting; the state still counts login time from here.
-            return None;
-        }
         change
     }
 
@@ -606,6 +603,31 @@ impl AgentTable {
         update: LegUpdate,
         call_type: Option<CallType>,
     ) -> Option<StatusChange> {
+        self.leg_with(who, conn, update, call_type, false)
+    }
+
+    /// Like [`leg`](Self::leg), for dialects whose agent state is absolute (the
+    /// SDK's `calling`, `ringing`, `talking`): the call replaces the agent's
+    /// not-ready or after-call-work state instead of ranking against it, and
+    /// the next agent state sets it anew.
+    pub fn leg_absolute(
+        &mut self,
+        who: AgentRef,
+        conn: u64,
+        update: LegUpdate,
+        call_type: Option<CallType>,
+    ) -> Option<StatusChange> {
+        self.leg_with(who, conn, update, call_type, true)
+    }
+
+    fn leg_with(
+        &mut self,
+        who: AgentRef,
+        conn: u64,
+        update: LegUpdate,
+        call_type: Option<CallType>,
+        absolute: bool,
+    ) -> Option<StatusChange> {
         self.bind(who.tenant, who.agent, who.dn);
         let (state, created) = self.entry(&who);
         let previous_queue = state.queue;
@@ -615,7 +637,14 @@ impl AgentTable {
             state.dn = who.dn;
         }
         if !state.logged_in && created {
+            // An agent first seen on a call is at the phone: logged in, and
+            // available as far as anyone knows (not ready would hide the ringing).
             state.logged_in = true;
+            state.base = Base::Ready;
+        }
+        if absolute {
+            state.logged_in = true;
+            state.base = Base::Ready;
         }
         match update {
             LegUpdate::State(leg_state) => {

@@ -487,7 +487,12 @@ impl Reducer {
                         crate::CallType::Inbound
                     }
                 });
-                self.agents.leg(who, call.unwrap_or(0), LegUpdate::State(leg_state), call_type)
+                self.agents.leg_absolute(
+                    who,
+                    call.unwrap_or(0),
+                    LegUpdate::State(leg_state),
+                    call_type,
+                )
             }
             (Some(state), None) => {
                 let op = match state {
