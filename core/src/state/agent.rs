@@ -8,7 +8,10 @@
 //! logged in overrides everything. Time is accounted in event time per
 //! activity; durations never run backwards when events arrive late.
 
-use rustc_hash::FxHashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use smallvec::SmallVec;
 
 use crate::event::{AgentStatus, CallType, Timestamp};
@@ -56,15 +59,27 @@ pub enum LegUpdate {
     Released,
 }
 
-/// One call leg on the agent's DN.
+/// One call leg on the agent's DN (16 bytes: most agents have none or one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Leg {
     /// A hash of the connection (ConnID, else the call key).
     conn: u64,
     state: LegState,
-    call_type: CallType,
+    /// The call type's code (kept small; see [`CallType::from_code`]).
+    call_type: i8,
     /// Whether the leg was connected at some point (a handled call when it ends).
     connected: bool,
+}
+
+impl Leg {
+    fn call_type(&self) -> CallType {
+        CallType::from_code(i64::from(self.call_type))
+    }
+}
+
+/// A call type as a leg stores it (unknown codes outside `i8` become Unknown).
+fn type_code(call_type: CallType) -> i8 {
+    i8::try_from(call_type.code()).unwrap_or(0)
 }
 
 /// DN device flags.
@@ -104,13 +119,13 @@ pub struct AgentState {
     dn: Sym,
     queue: Sym,
     reason: Sym,
-    server: u64,
+    server: u32,
     logged_in: bool,
     base: Base,
     flags: u8,
     uncertain: bool,
     status: AgentStatus,
-    legs: SmallVec<[Leg; 2]>,
+    legs: SmallVec<[Leg; 1]>,
     since: Timestamp,
     /// The latest event time applied (time never runs backwards from here).
     last: Timestamp,
@@ -271,7 +286,7 @@ impl AgentState {
                 LegState::Dialing => AgentStatus::CallDialing,
                 LegState::Ringing => AgentStatus::CallRinging,
                 LegState::Held => AgentStatus::CallOnHold,
-                LegState::Talking => AgentStatus::connected(leg.call_type),
+                LegState::Talking => AgentStatus::connected(leg.call_type()),
             })
         })
     }
@@ -404,10 +419,15 @@ pub(crate) fn push_int(out: &mut Vec<u8>, value: i64) {
     out.extend_from_slice(&buf[at..]);
 }
 
+fn agent_hash(tenant: Sym, agent: Sym) -> u64 {
+    FxBuildHasher.hash_one((tenant, agent))
+}
+
 /// Every agent, and which agent each DN is bound to.
 #[derive(Debug, Default)]
 pub struct AgentTable {
-    agents: FxHashMap<(Sym, Sym), AgentState>,
+    /// Keyed by each state's own (tenant, agent): no key stored twice.
+    agents: HashTable<AgentState>,
     dn_agent: FxHashMap<(Sym, Sym), Sym>,
 }
 
@@ -462,12 +482,12 @@ impl AgentTable {
 
     /// One agent's state.
     pub fn get(&self, tenant: Sym, agent: Sym) -> Option<&AgentState> {
-        self.agents.get(&(tenant, agent))
+        self.agents.find(agent_hash(tenant, agent), |s| s.tenant == tenant && s.agent == agent)
     }
 
     /// Every agent.
     pub fn iter(&self) -> impl Iterator<Item = &AgentState> {
-        self.agents.values()
+        self.agents.iter()
     }
 
     /// How many agents are tracked.
@@ -482,11 +502,17 @@ impl AgentTable {
 
     fn entry(&mut self, who: &AgentRef) -> (&mut AgentState, bool) {
         let mut created = false;
-        let state = self.agents.entry((who.tenant, who.agent)).or_insert_with(|| {
+        let (tenant, agent) = (who.tenant, who.agent);
+        let entry = self.agents.entry(
+            agent_hash(tenant, agent),
+            |s| s.tenant == tenant && s.agent == agent,
+            |s| agent_hash(s.tenant, s.agent),
+        );
+        let state = entry.or_insert_with(|| {
             created = true;
-            AgentState::new(who.tenant, who.agent, who.at)
+            AgentState::new(tenant, agent, who.at)
         });
-        (state, created)
+        (state.into_mut(), created)
     }
 
     /// Binds `dn` to `agent` (the agent's previous DN is released).
@@ -497,7 +523,11 @@ impl AgentTable {
         let previous = self.dn_agent.insert((tenant, dn), agent);
         if previous.is_some_and(|previous| previous != agent) {
             // The DN changed hands: the old agent no longer sits there.
-            if let Some(old) = previous.and_then(|old| self.agents.get_mut(&(tenant, old))) {
+            let old = previous.and_then(|old| {
+                self.agents
+                    .find_mut(agent_hash(tenant, old), |s| s.tenant == tenant && s.agent == old)
+            });
+            if let Some(old) = old {
                 if old.dn == dn {
                     old.dn = Sym::EMPTY;
                 }
@@ -521,7 +551,7 @@ impl AgentTable {
             state.queue = who.queue;
         }
         if who.server != 0 {
-            state.server = who.server;
+            state.server = who.server as u32;
         }
         match op {
             AgentOp::Login => {
@@ -652,14 +682,14 @@ impl AgentTable {
                     Some(leg) => {
                         leg.state = leg_state;
                         if let Some(call_type) = call_type.filter(|t| *t != CallType::Unknown) {
-                            leg.call_type = call_type;
+                            leg.call_type = type_code(call_type);
                         }
                         leg.connected |= leg_state == LegState::Talking;
                     }
                     None => state.legs.push(Leg {
                         conn,
                         state: leg_state,
-                        call_type: call_type.unwrap_or(CallType::Unknown),
+                        call_type: type_code(call_type.unwrap_or(CallType::Unknown)),
                         connected: leg_state == LegState::Talking,
                     }),
                 }
@@ -668,14 +698,14 @@ impl AgentTable {
                 if let Some(leg) = state.legs.iter_mut().find(|leg| leg.conn == from) {
                     leg.conn = conn;
                     if let Some(call_type) = call_type.filter(|t| *t != CallType::Unknown) {
-                        leg.call_type = call_type;
+                        leg.call_type = type_code(call_type);
                     }
                 }
             }
             LegUpdate::Released => {
                 if let Some(at) = state.legs.iter().position(|leg| leg.conn == conn) {
                     let leg = state.legs.remove(at);
-                    if leg.connected && leg.call_type != CallType::Consult {
+                    if leg.connected && leg.call_type() != CallType::Consult {
                         state.calls_handled += 1;
                     }
                 }
@@ -702,7 +732,7 @@ impl AgentTable {
     /// the switch link); each agent's next event clears the mark.
     pub fn link_lost(&mut self, server: u64) -> usize {
         let mut marked = 0;
-        for state in self.agents.values_mut().filter(|state| state.server == server) {
+        for state in self.agents.iter_mut().filter(|state| state.server == server as u32) {
             state.uncertain = true;
             marked += 1;
         }
@@ -713,7 +743,7 @@ impl AgentTable {
     /// to the agent's last event only, as PROTOCOLS.md defines it, so this only
     /// matters for callers that want totals "as of now".
     pub fn advance_all(&mut self, at: Timestamp) {
-        for state in self.agents.values_mut() {
+        for state in self.agents.iter_mut() {
             state.advance(at);
         }
     }

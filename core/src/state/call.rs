@@ -337,13 +337,14 @@ struct CallThread {
     tenant: Sym,
     /// The identity shown as `call`: the key of the earliest main-call event.
     key: Earliest<Box<[u8]>>,
-    /// Every alias registered for this thread, to remove them when it ends.
-    aliases: SmallVec<[Box<[u8]>; 4]>,
+    /// The hashes of the aliases registered for this thread, to find and remove
+    /// them when it ends (the keys themselves live once, in the index).
+    aliases: SmallVec<[u64; 3]>,
     call_type: Earliest<CallType>,
     ani: Earliest<Box<str>>,
     dnis: Earliest<Box<str>>,
     started: Timestamp,
-    parties: SmallVec<[Party; 4]>,
+    parties: SmallVec<[Party; 2]>,
     consult_conns: SmallVec<[u64; 2]>,
     transfers: u32,
     conference: bool,
@@ -435,7 +436,7 @@ impl CallTable {
         {
             return;
         }
-        thread.aliases.push(key.into());
+        thread.aliases.push(alias_hash(tenant, key));
         self.index.insert_unique(
             alias_hash(tenant, key),
             Alias { tenant, key: key.into(), thread: id },
@@ -532,11 +533,8 @@ impl CallTable {
         let Some(thread) = self.threads[id as usize].take() else { return };
         self.open -= 1;
         self.free.push(id);
-        for key in &thread.aliases {
-            let hash = alias_hash(thread.tenant, key);
-            if let Ok(entry) =
-                self.index.find_entry(hash, |a| a.tenant == thread.tenant && a.key == *key)
-            {
+        for &hash in &thread.aliases {
+            if let Ok(entry) = self.index.find_entry(hash, |alias| alias.thread == id) {
                 entry.remove();
             }
         }
@@ -846,7 +844,6 @@ impl CallThread {
                 .key
                 .value
                 .as_deref()
-                .or_else(|| self.aliases.first().map(|a| &**a))
                 .map(|key| String::from_utf8_lossy(key).into_owned())
                 .unwrap_or_default(),
             call_type: self.call_type.value.unwrap_or(CallType::Unknown),
