@@ -71,7 +71,7 @@ impl Interner {
         let (arena, spans) = (&self.arena, &self.spans);
         self.index.insert_unique(hash(text.as_bytes()), sym, |&sym| {
             let (start, end) = spans[sym.0 as usize];
-            hash(arena[start as usize..end as usize].as_bytes())
+            hash(&arena.as_bytes()[start as usize..end as usize])
         });
         sym
     }
