@@ -10,11 +10,10 @@ use scenario::{BASE_SECS, Ev, ev, genesys, tlog};
 
 const Q: &str = "6000";
 
-fn queued_call(
-    thread: &'static str,
-    conn: &'static str,
-    events: &[(f64, &'static str, &[(&'static str, &'static str)])],
-) -> Vec<Ev> {
+/// One event of a call: seconds, event name, attributes beyond the call's own.
+type Step<'a> = (f64, &'static str, &'a [(&'static str, &'static str)]);
+
+fn queued_call(thread: &'static str, conn: &'static str, events: &[Step<'_>]) -> Vec<Ev> {
     events
         .iter()
         .map(|(t, name, extra)| {
