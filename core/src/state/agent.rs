@@ -158,6 +158,22 @@ pub struct StatusChange {
 }
 
 impl StatusChange {
+    /// The change that reports an agent seen for the first time (no previous
+    /// status); callers fill in the status.
+    fn first_seen(who: AgentRef) -> StatusChange {
+        StatusChange {
+            tenant: who.tenant,
+            agent: who.agent,
+            queue: Sym::EMPTY,
+            status: AgentStatus::LoggedOut,
+            previous: None,
+            at: who.at,
+            reason: Sym::EMPTY,
+            previous_queue: Sym::EMPTY,
+            previous_since: who.at,
+        }
+    }
+
     /// Writes the change as one NDJSON line:
     /// `{"tenant","agent","status","previous","at","reason"}`.
     pub fn write_json(&self, names: &Interner, out: &mut Vec<u8>) {
@@ -609,15 +625,12 @@ impl AgentTable {
         }
         if created {
             return Some(StatusChange {
-                tenant: who.tenant,
-                agent: who.agent,
                 queue,
                 status,
-                previous: None,
                 at: since,
-                reason: shown_reason.unwrap_or(Sym::EMPTY),
-                previous_queue: Sym::EMPTY,
                 previous_since: since,
+                reason: shown_reason.unwrap_or(Sym::EMPTY),
+                ..StatusChange::first_seen(who)
             });
         }
         change
@@ -714,15 +727,11 @@ impl AgentTable {
         let change = state.settle(who.at, previous_queue, state.reason);
         if created {
             return Some(StatusChange {
-                tenant: who.tenant,
-                agent: who.agent,
                 queue: state.queue,
                 status: state.status,
-                previous: None,
                 at: state.since,
-                reason: Sym::EMPTY,
-                previous_queue: Sym::EMPTY,
                 previous_since: state.since,
+                ..StatusChange::first_seen(who)
             });
         }
         change

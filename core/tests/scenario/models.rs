@@ -2,6 +2,14 @@
 
 use super::{Ev, ev, staffed};
 
+/// One attribute of a scenario event.
+type Attr = (&'static str, &'static str);
+
+/// The attributes a call's events share, followed by `extra`.
+fn with(common: &[Attr], extra: &[Attr]) -> Vec<Attr> {
+    common.iter().chain(extra).copied().collect()
+}
+
 pub const C1: &str = "006c02462a161001";
 pub const C2: &str = "006c02462a161002";
 
@@ -92,10 +100,8 @@ pub fn basic() -> Vec<Ev> {
 }
 /// Inbound call: routing point 7000 and virtual queue VQ_Sales route it to a1.
 pub fn routed() -> Vec<Ev> {
-    let t = |extra: &[(&'static str, &'static str)]| {
-        let mut attrs = vec![("@thread", "ct-2"), ("ConnID", C1), ("CallType", "Inbound")];
-        attrs.extend_from_slice(extra);
-        attrs
+    let t = |extra: &[Attr]| {
+        with(&[("@thread", "ct-2"), ("ConnID", C1), ("CallType", "Inbound")], extra)
     };
     vec![
         ev(
@@ -183,10 +189,8 @@ pub fn routed() -> Vec<Ev> {
 
 /// Internal caller 5009 (no agent) through ACD queue 6000 to a2.
 pub fn queued() -> Vec<Ev> {
-    let t = |extra: &[(&'static str, &'static str)]| {
-        let mut attrs = vec![("@thread", "ct-3"), ("ConnID", C1), ("CallType", "Internal")];
-        attrs.extend_from_slice(extra);
-        attrs
+    let t = |extra: &[Attr]| {
+        with(&[("@thread", "ct-3"), ("ConnID", C1), ("CallType", "Internal")], extra)
     };
     vec![
         ev(
@@ -234,15 +238,16 @@ pub fn queued() -> Vec<Ev> {
 
 /// Abandoned in queue: the caller leaves after 12 s in ACD queue 6000.
 pub fn abandoned_in_queue() -> Vec<Ev> {
-    let t = |extra: &[(&'static str, &'static str)]| {
-        let mut attrs = vec![
-            ("@thread", "ct-4"),
-            ("ConnID", C1),
-            ("CallType", "Inbound"),
-            ("ANI", "+14155550199"),
-        ];
-        attrs.extend_from_slice(extra);
-        attrs
+    let t = |extra: &[Attr]| {
+        with(
+            &[
+                ("@thread", "ct-4"),
+                ("ConnID", C1),
+                ("CallType", "Inbound"),
+                ("ANI", "+14155550199"),
+            ],
+            extra,
+        )
     };
     vec![
         ev(
@@ -260,10 +265,8 @@ pub fn abandoned_in_queue() -> Vec<Ev> {
 
 /// Abandoned while ringing at a3.
 pub fn abandoned_ringing() -> Vec<Ev> {
-    let t = |extra: &[(&'static str, &'static str)]| {
-        let mut attrs = vec![("@thread", "ct-5"), ("ConnID", C1), ("CallType", "Inbound")];
-        attrs.extend_from_slice(extra);
-        attrs
+    let t = |extra: &[Attr]| {
+        with(&[("@thread", "ct-5"), ("ConnID", C1), ("CallType", "Inbound")], extra)
     };
     vec![
         ev(50.0, "EventQueued", &t(&[("ThisDN", "6000"), ("ThisQueue", "6000")])),
@@ -292,10 +295,8 @@ pub fn abandoned_ringing() -> Vec<Ev> {
 
 /// Abandoned at a routing point before it was routed.
 pub fn abandoned_at_routing_point() -> Vec<Ev> {
-    let t = |extra: &[(&'static str, &'static str)]| {
-        let mut attrs = vec![("@thread", "ct-6"), ("ConnID", C1), ("CallType", "Inbound")];
-        attrs.extend_from_slice(extra);
-        attrs
+    let t = |extra: &[Attr]| {
+        with(&[("@thread", "ct-6"), ("ConnID", C1), ("CallType", "Inbound")], extra)
     };
     vec![
         ev(
@@ -314,20 +315,19 @@ pub fn abandoned_at_routing_point() -> Vec<Ev> {
 /// Two-step transfer: a1 answers, holds, consults a2 (C2), a2 answers, a1
 /// completes the transfer, the caller talks to a2.
 pub fn two_step_transfer() -> Vec<Ev> {
-    let main = |extra: &[(&'static str, &'static str)]| {
-        let mut attrs = vec![("@thread", "ct-7"), ("ConnID", C1), ("CallType", "Inbound")];
-        attrs.extend_from_slice(extra);
-        attrs
+    let main = |extra: &[Attr]| {
+        with(&[("@thread", "ct-7"), ("ConnID", C1), ("CallType", "Inbound")], extra)
     };
-    let consult = |extra: &[(&'static str, &'static str)]| {
-        let mut attrs = vec![
-            ("@thread", "ct-7"),
-            ("@uuid", "ct-7-consult"),
-            ("ConnID", C2),
-            ("CallType", "Consult"),
-        ];
-        attrs.extend_from_slice(extra);
-        attrs
+    let consult = |extra: &[Attr]| {
+        with(
+            &[
+                ("@thread", "ct-7"),
+                ("@uuid", "ct-7-consult"),
+                ("ConnID", C2),
+                ("CallType", "Consult"),
+            ],
+            extra,
+        )
     };
     vec![
         ev(
@@ -392,10 +392,8 @@ pub fn two_step_transfer() -> Vec<Ev> {
 
 /// Single-step transfer from a1 to a3.
 pub fn single_step_transfer() -> Vec<Ev> {
-    let t = |extra: &[(&'static str, &'static str)]| {
-        let mut attrs = vec![("@thread", "ct-8"), ("ConnID", C1), ("CallType", "Inbound")];
-        attrs.extend_from_slice(extra);
-        attrs
+    let t = |extra: &[Attr]| {
+        with(&[("@thread", "ct-8"), ("ConnID", C1), ("CallType", "Inbound")], extra)
     };
     vec![
         ev(
@@ -428,20 +426,19 @@ pub fn single_step_transfer() -> Vec<Ev> {
 /// Conference: a1 consults a2 and completes a conference; a1 leaves, a2
 /// stays with the caller.
 pub fn conference() -> Vec<Ev> {
-    let main = |extra: &[(&'static str, &'static str)]| {
-        let mut attrs = vec![("@thread", "ct-9"), ("ConnID", C1), ("CallType", "Inbound")];
-        attrs.extend_from_slice(extra);
-        attrs
+    let main = |extra: &[Attr]| {
+        with(&[("@thread", "ct-9"), ("ConnID", C1), ("CallType", "Inbound")], extra)
     };
-    let consult = |extra: &[(&'static str, &'static str)]| {
-        let mut attrs = vec![
-            ("@thread", "ct-9"),
-            ("@uuid", "ct-9-consult"),
-            ("ConnID", C2),
-            ("CallType", "Consult"),
-        ];
-        attrs.extend_from_slice(extra);
-        attrs
+    let consult = |extra: &[Attr]| {
+        with(
+            &[
+                ("@thread", "ct-9"),
+                ("@uuid", "ct-9-consult"),
+                ("ConnID", C2),
+                ("CallType", "Consult"),
+            ],
+            extra,
+        )
     };
     vec![
         ev(300.0, "EventRinging", &main(&[("ThisDN", "5001"), ("ThisDNRole", "Destination")])),
@@ -493,17 +490,12 @@ pub fn conference() -> Vec<Ev> {
 
 /// Outbound calls by a3: answered, busy, and not answered.
 pub fn outbound() -> Vec<Ev> {
-    let call =
-        |thread: &'static str, conn: &'static str, extra: &[(&'static str, &'static str)]| {
-            let mut attrs = vec![
-                ("@thread", thread),
-                ("ConnID", conn),
-                ("CallType", "Outbound"),
-                ("ThisDN", "5003"),
-            ];
-            attrs.extend_from_slice(extra);
-            attrs
-        };
+    let call = |thread: &'static str, conn: &'static str, extra: &[Attr]| {
+        with(
+            &[("@thread", thread), ("ConnID", conn), ("CallType", "Outbound"), ("ThisDN", "5003")],
+            extra,
+        )
+    };
     let (c1, c2, c3) = ("006c02462a16a001", "006c02462a16a002", "006c02462a16a003");
     vec![
         ev(400.0, "EventOffHook", &[("ThisDN", "5003")]),
@@ -534,11 +526,11 @@ pub fn outbound() -> Vec<Ev> {
 /// An agent's session: login, not ready with a reason, ready, a call, after-call
 /// work, ready, logout.
 pub fn agent_session() -> Vec<Ev> {
-    let t = |extra: &[(&'static str, &'static str)]| {
-        let mut attrs =
-            vec![("@thread", "ct-10"), ("ConnID", C1), ("CallType", "Inbound"), ("ThisDN", "5004")];
-        attrs.extend_from_slice(extra);
-        attrs
+    let t = |extra: &[Attr]| {
+        with(
+            &[("@thread", "ct-10"), ("ConnID", C1), ("CallType", "Inbound"), ("ThisDN", "5004")],
+            extra,
+        )
     };
     vec![
         ev(
