@@ -166,6 +166,74 @@ fn call_type_name(call_type: CallType) -> &'static str {
     }
 }
 
+/// A short owned name (tenant, DN, agent) that needs no heap up to 24 bytes:
+/// what travels between the call side and the agent side.
+pub type Name = SmallVec<[u8; 24]>;
+
+/// One phone leg of a finished call thread, for the agent side to attribute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DraftLeg {
+    /// The DN.
+    pub dn: Name,
+    /// The connection hash.
+    pub conn: u64,
+    /// The agent named on the leg's own events (AgentID), empty if none.
+    pub agent: Name,
+    /// When the leg was answered.
+    pub answered: Option<Timestamp>,
+    /// Ringing time (µs).
+    pub ring_us: i64,
+    /// Talk time excluding hold (µs).
+    pub talk_us: i64,
+    /// Hold time (µs).
+    pub hold_us: i64,
+}
+
+/// A finished (or flushed) call thread: the record without the fields that
+/// depend on which agent sat at each DN, plus the legs to work them out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallDraft {
+    /// The record, with `agents` empty and ring/talk/hold zero.
+    pub record: CallRecord,
+    /// The phone legs.
+    pub legs: Vec<DraftLeg>,
+}
+
+impl CallDraft {
+    /// Completes the record: `agent_of(leg)` is called once per leg and names
+    /// the agent the DN's binding gave it (empty for none); a leg's own AgentID
+    /// wins. Only agent legs count towards `agents`, ring, talk and hold.
+    pub fn finish(mut self, mut agent_of: impl FnMut(&DraftLeg) -> Name) -> CallRecord {
+        let mut answered: SmallVec<[(Timestamp, String); 4]> = SmallVec::new();
+        let (mut ring, mut talk, mut hold) = (0, 0, 0);
+        for leg in &self.legs {
+            let bound = agent_of(leg);
+            let agent = if leg.agent.is_empty() { bound } else { leg.agent.clone() };
+            if agent.is_empty() {
+                continue;
+            }
+            ring += leg.ring_us;
+            talk += leg.talk_us;
+            hold += leg.hold_us;
+            if let Some(at) = leg.answered {
+                answered.push((at, String::from_utf8_lossy(&agent).into_owned()));
+            }
+        }
+        // Ties (two legs answered in the same instant) go by name, so the order
+        // never depends on arrival order.
+        answered.sort();
+        for (_, agent) in answered {
+            if !self.record.agents.contains(&agent) {
+                self.record.agents.push(agent);
+            }
+        }
+        self.record.ring_ms = ring / 1000;
+        self.record.talk_ms = talk / 1000;
+        self.record.hold_ms = hold / 1000;
+        self.record
+    }
+}
+
 /// What a party is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum PartyKind {
@@ -286,7 +354,8 @@ pub struct CallEvent<'e> {
     pub dn: Sym,
     /// ThisQueue.
     pub queue: Sym,
-    /// The agent on ThisDN (AgentID, else the DN's binding), empty if none.
+    /// The AgentID of the event, empty if none (the DN's binding is the agent
+    /// side's to resolve).
     pub agent: Sym,
     /// CallType.
     pub call_type: Option<CallType>,
@@ -502,7 +571,7 @@ impl CallTable {
 
     /// Emits, into `out`, the records of threads complete for longer than the
     /// linger span before `watermark` (the latest event time seen).
-    pub fn poll(&mut self, watermark: Timestamp, names: &Interner, out: &mut Vec<CallRecord>) {
+    pub fn poll(&mut self, watermark: Timestamp, names: &Interner, out: &mut Vec<CallDraft>) {
         let linger = self.config.linger_ms.saturating_mul(1000);
         while let Some(&Reverse((at, id, version))) = self.complete.peek() {
             if at.0.saturating_add(linger) > watermark.0 {
@@ -518,7 +587,7 @@ impl CallTable {
 
     /// Emits every open thread (end of input): complete ones with their end,
     /// others with `ended: None`; ordered by start time.
-    pub fn flush(&mut self, names: &Interner, out: &mut Vec<CallRecord>) {
+    pub fn flush(&mut self, names: &Interner, out: &mut Vec<CallDraft>) {
         let mut ids: Vec<u32> = (0..self.threads.len() as u32)
             .filter(|&id| self.threads[id as usize].is_some())
             .collect();
@@ -529,7 +598,7 @@ impl CallTable {
         self.complete.clear();
     }
 
-    fn emit(&mut self, id: u32, names: &Interner, out: &mut Vec<CallRecord>) {
+    fn emit(&mut self, id: u32, names: &Interner, out: &mut Vec<CallDraft>) {
         let Some(thread) = self.threads[id as usize].take() else { return };
         self.open -= 1;
         self.free.push(id);
@@ -538,7 +607,7 @@ impl CallTable {
                 entry.remove();
             }
         }
-        out.push(thread.record(thread.completed_at(), names));
+        out.push(thread.draft(thread.completed_at(), names));
     }
 }
 
@@ -785,9 +854,9 @@ impl CallThread {
         Outcome::Failed
     }
 
-    fn record(&self, ended: Option<Timestamp>, names: &Interner) -> CallRecord {
-        let agent_legs =
-            || self.parties.iter().filter(|p| p.kind == PartyKind::Leg && !p.agent.is_empty());
+    /// The record, less what needs the agents (the agent side completes it with
+    /// [`CallDraft::finish`]).
+    fn draft(&self, ended: Option<Timestamp>, names: &Interner) -> CallDraft {
         let first_queue = self
             .parties
             .iter()
@@ -815,19 +884,6 @@ impl CallThread {
             }
             None => 0,
         };
-        let mut answered: SmallVec<[(Timestamp, Sym); 4]> =
-            agent_legs().filter_map(|p| p.answered.map(|at| (at, p.agent))).collect();
-        // Ties (two legs answered in the same instant) go by name, not by
-        // interning order, which depends on arrival order.
-        answered.sort_by(|a, b| (a.0, names.name(a.1)).cmp(&(b.0, names.name(b.1))));
-        let mut agents: Vec<String> = Vec::with_capacity(answered.len());
-        for (_, agent) in answered {
-            let name = names.name(agent);
-            if !agents.iter().any(|known| known == name) {
-                agents.push(name.to_owned());
-            }
-        }
-        let sum = |field: fn(&Party) -> i64| agent_legs().map(field).sum::<i64>() / 1000;
         let first_answer = self
             .parties
             .iter()
@@ -838,7 +894,21 @@ impl CallThread {
             let until = first_answer.or(ended)?;
             Some((until.0 - entered.0).max(0) / 1000)
         });
-        CallRecord {
+        let legs = self
+            .parties
+            .iter()
+            .filter(|p| p.kind == PartyKind::Leg)
+            .map(|p| DraftLeg {
+                dn: Name::from_slice(names.name(p.dn).as_bytes()),
+                conn: p.conn,
+                agent: Name::from_slice(names.name(p.agent).as_bytes()),
+                answered: p.answered,
+                ring_us: p.ring_us,
+                talk_us: p.talk_us,
+                hold_us: p.hold_us,
+            })
+            .collect();
+        let record = CallRecord {
             tenant: names.name(self.tenant).to_owned(),
             call: self
                 .key
@@ -853,16 +923,17 @@ impl CallThread {
             ended,
             outcome: self.outcome(),
             queue: first_queue.map(|q| names.name(q.queue).to_owned()),
-            agents,
+            agents: Vec::new(),
             queue_ms,
-            ring_ms: sum(|p| p.ring_us),
-            talk_ms: sum(|p| p.talk_us),
-            hold_ms: sum(|p| p.hold_us),
+            ring_ms: 0,
+            talk_ms: 0,
+            hold_ms: 0,
             transfers: self.transfers,
             conference: self.conference,
             events: self.events,
             wait_ms,
-        }
+        };
+        CallDraft { record, legs }
     }
 
     /// The queue the call waits in now, and since when, if it is waiting.
@@ -886,12 +957,4 @@ impl CallTable {
             thread.waiting().map(|(queue, since)| (thread.tenant, queue, since))
         })
     }
-}
-
-/// The approximate bytes an open thread with `parties` parties occupies (for
-/// the memory report).
-pub fn thread_size(parties: usize) -> usize {
-    std::mem::size_of::<CallThread>()
-        + parties.saturating_sub(4) * std::mem::size_of::<Party>()
-        + 3 * (std::mem::size_of::<Alias>() + 24)
 }

@@ -7,35 +7,45 @@
 //! happen, and call detail records when a call thread ends. At end of input,
 //! [`Reducer::finish`] flushes the threads still open.
 //!
-//! Call events reach the agent reducer as leg changes on the agent's DN
-//! ([`LegUpdate`]): in the sharded pipeline these become the small activity
-//! messages one shard sends to the shard that owns the agent.
+//! Inside, the reducer is two sides that meet only through messages
+//! ([`AgentMsg`]): the [`CallSide`] (call threads and interactions, keyed by
+//! call) and the [`AgentSide`] (agents, DN bindings, statistics, keyed by
+//! agent). Call events reach the agent side as leg changes on a DN; finished
+//! threads reach it as drafts it completes with the agents of each leg. The
+//! sharded pipeline runs one call side per shard and applies the messages to
+//! the agent side in record order, so it gives this reducer's outputs exactly.
 
 mod agent;
+mod agent_side;
 mod call;
+mod call_side;
 mod dedupe;
 mod interaction;
 mod intern;
+mod message;
 mod stats;
 
-use crate::event::{
-    AgentWorkMode, Attr, Category, Dialect, Event, EventKind, IvrMessage, IvrStatus, SdkAgentState,
-    SdkEvent, TEvent, Timestamp, Value,
-};
+use std::collections::BTreeMap;
+
+use crate::event::{Event, Timestamp};
 
 pub use agent::{
     AgentOp, AgentRef, AgentState, AgentTable, Base, LegState, LegUpdate, StatusChange,
     TOTAL_NAMES, flags,
 };
+pub use agent_side::{AgentSide, AgentSideCounters};
 pub use call::{
-    CallConfig, CallEvent, CallRecord, CallTable, LegEffect, Outcome, conn_hash, thread_size,
+    CallConfig, CallDraft, CallEvent, CallRecord, CallTable, DraftLeg, LegEffect, Name, Outcome,
+    conn_hash,
 };
+pub use call_side::CallSide;
 pub use dedupe::Dedupe;
 pub use interaction::{
     ActionStats, InteractionConfig, InteractionRecord, InteractionReducer, InteractionSummary,
     LatencyStats,
 };
 pub use intern::{Interner, Sym};
+pub use message::{AgentBody, AgentMsg};
 pub use stats::{QueueStats, Stats, StatsConfig, Waiting, status_index, write_queue_json};
 
 /// Receives what the reducer derives. Both methods default to doing nothing.
@@ -133,6 +143,22 @@ pub struct ReduceCounters {
     pub interaction_records: u64,
 }
 
+impl ReduceCounters {
+    /// The counters of a call side and an agent side together.
+    pub fn of(calls: &[&CallSide], agents: &AgentSide) -> ReduceCounters {
+        let agent = agents.counters();
+        ReduceCounters {
+            events: calls.iter().map(|side| side.events()).sum(),
+            duplicates: calls.iter().map(|side| side.duplicates()).sum(),
+            unattributed: agent.unattributed,
+            agent_changes: agent.agent_changes,
+            call_records: agent.call_records,
+            uncertain_marks: agent.uncertain_marks,
+            interaction_records: agent.interaction_records,
+        }
+    }
+}
+
 /// The single-threaded reducer of every dialect's events.
 ///
 /// # Examples
@@ -163,387 +189,118 @@ pub struct ReduceCounters {
 /// ```
 #[derive(Debug, Default)]
 pub struct Reducer {
-    names: Interner,
-    agents: AgentTable,
-    calls: CallTable,
-    stats: Stats,
-    interactions: InteractionReducer,
-    dedupe: Dedupe,
-    watermark: Timestamp,
-    counters: ReduceCounters,
-    records: Vec<CallRecord>,
-    interaction_records: Vec<InteractionRecord>,
+    calls: CallSide,
+    agents: AgentSide,
+    messages: Vec<AgentMsg>,
 }
 
 impl Reducer {
     /// A reducer with `config`.
     pub fn new(config: ReducerConfig) -> Reducer {
         Reducer {
-            calls: CallTable::new(config.calls),
-            stats: Stats::new(config.stats),
-            interactions: InteractionReducer::new(config.interactions),
-            ..Reducer::default()
+            calls: CallSide::new(config.calls, config.interactions),
+            agents: AgentSide::new(config.stats),
+            messages: Vec::new(),
         }
     }
 
-    /// The interned names (to read the symbols of states and changes).
+    /// The interned names of the agent side (to read the symbols of agent
+    /// states, status changes and statistics).
     pub fn names(&self) -> &Interner {
-        &self.names
+        self.agents.names()
     }
 
     /// The agents.
     pub fn agents(&self) -> &AgentTable {
-        &self.agents
+        self.agents.agents()
     }
 
     /// The open call threads.
     pub fn calls(&self) -> &CallTable {
-        &self.calls
+        self.calls.calls()
     }
 
     /// The statistics.
     pub fn stats(&self) -> &Stats {
-        &self.stats
+        self.agents.stats()
     }
 
     /// Orchestration results per action and error kind, request→result latency.
     pub fn interactions(&self) -> &InteractionSummary {
-        self.interactions.summary()
+        self.calls.interactions()
     }
 
     /// What has been done so far.
     pub fn counters(&self) -> ReduceCounters {
-        ReduceCounters { duplicates: self.dedupe.duplicates(), ..self.counters }
+        ReduceCounters::of(&[&self.calls], &self.agents)
     }
 
     /// The latest event time seen.
     pub fn watermark(&self) -> Timestamp {
-        self.watermark
+        self.calls.watermark()
     }
 
     /// Applies one event. `ingest` is used when the event carries no time.
     pub fn apply(&mut self, event: &Event<'_>, ingest: Timestamp, out: &mut impl Outputs) {
-        let at = event.time().unwrap_or(ingest);
-        self.watermark = self.watermark.max(at);
-        if !self.first_sight(event) {
-            return;
+        self.calls.apply(event, ingest, &mut self.messages);
+        for message in self.messages.drain(..) {
+            self.agents.apply(message, out);
         }
-        self.counters.events += 1;
-        let tenant = self.names.intern(event.tenant());
-        match event.kind() {
-            EventKind::TLib(tevent) => match tevent.category() {
-                Category::Agent | Category::Dn => {
-                    self.tlib_agent_event(event, tevent, tenant, at, out)
-                }
-                Category::Call => self.call_event(event, tevent, tenant, at, out),
-                Category::Session | Category::Interaction => {
-                    if tevent == TEvent::LinkDisconnected {
-                        let marked = self.agents.link_lost(server_hash(event));
-                        self.counters.uncertain_marks += marked as u64;
-                    }
-                }
-            },
-            EventKind::Sdk(sdk) => self.sdk_event(event, sdk, tenant, at, out),
-            EventKind::Ivr(IvrMessage::AgentStatus) => self.ivr_agent(event, tenant, at, out),
-            EventKind::Ors(_) => {
-                self.interactions.apply(event, at);
-                self.interactions.drain_finished(&mut self.interaction_records);
-            }
-            EventKind::Ivr(_) => {}
-        }
-        self.calls.poll(self.watermark, &self.names, &mut self.records);
-        self.drain_records(out);
     }
 
-    /// Flushes every open call thread (end of input).
+    /// Flushes every open call thread and interaction (end of input).
     pub fn finish(&mut self, out: &mut impl Outputs) {
-        self.calls.flush(&self.names, &mut self.records);
-        self.interactions.flush(&mut self.interaction_records);
-        self.drain_records(out);
+        self.calls.finish(&mut self.messages);
+        for message in self.messages.drain(..) {
+            self.agents.apply(message, out);
+        }
     }
 
     /// Writes every agent snapshot (PROTOCOLS.md), sorted by tenant and agent.
     pub fn write_agent_snapshots(&self, out: &mut Vec<u8>) {
-        let names = &self.names;
-        let mut agents: Vec<&AgentState> = self.agents.iter().collect();
-        agents.sort_by(|a, b| {
-            (names.name(a.tenant()), names.name(a.agent()))
-                .cmp(&(names.name(b.tenant()), names.name(b.agent())))
-        });
-        for agent in agents {
-            agent.write_json(names, out);
-        }
+        write_agent_snapshots(&self.agents, out);
     }
 
     /// Writes the statistics of every queue as of `at` (the calls waiting are
     /// those open now).
     pub fn write_stats(&self, at: Timestamp, out: &mut Vec<u8>) {
-        let mut waiting: rustc_hash::FxHashMap<(Sym, Sym), Waiting> = Default::default();
-        for (tenant, queue, since) in self.calls.waiting() {
-            let slot = waiting.entry((tenant, queue)).or_default();
-            slot.calls += 1;
-            slot.longest_ms = slot.longest_ms.max((at.0 - since.0).max(0) / 1000);
-        }
-        let empty = QueueStats::default();
-        let mut keys: Vec<(Sym, Sym)> =
-            self.stats.sorted(&self.names).iter().map(|(k, _)| *k).collect();
-        for key in waiting.keys() {
-            if !keys.contains(key) {
-                keys.push(*key);
-            }
-        }
-        keys.sort_by(|a, b| {
-            (self.names.name(a.0), self.names.name(a.1))
-                .cmp(&(self.names.name(b.0), self.names.name(b.1)))
-        });
-        for key in keys {
-            let stats = self.stats.queue(key.0, key.1).unwrap_or(&empty);
-            let waiting = waiting.get(&key).copied().unwrap_or_default();
-            write_queue_json(out, &self.names, key, stats, waiting, at);
-        }
-    }
-
-    fn drain_records(&mut self, out: &mut impl Outputs) {
-        for record in self.interaction_records.drain(..) {
-            self.counters.interaction_records += 1;
-            out.interaction_record(&record);
-        }
-        for record in self.records.drain(..) {
-            self.counters.call_records += 1;
-            // A thread still open at end of input has not finished: it is
-            // reported, but not counted as answered or abandoned.
-            if record.ended.is_some() {
-                let tenant = self.names.intern(record.tenant.as_bytes());
-                let queue = self.names.intern(record.queue.as_deref().unwrap_or("").as_bytes());
-                self.stats.call_record(tenant, queue, &record);
-            }
-            out.call_record(&record);
-        }
-    }
-
-    /// Whether the event is new by (Server, EventSequenceNumber).
-    fn first_sight(&mut self, event: &Event<'_>) -> bool {
-        if !matches!(event.dialect(), Dialect::Genesys | Dialect::Tlog) {
-            return true;
-        }
-        // Without a `Server` (T-Server logs rarely print it: one log is one
-        // server), the numbers are taken as the one server's of the stream.
-        match event.int(Attr::EventSequenceNumber) {
-            Some(seq) => self.dedupe.first_sight(server_hash(event), seq as u64),
-            None => true,
-        }
-    }
-
-    fn report(&mut self, change: Option<StatusChange>, out: &mut impl Outputs) {
-        let Some(change) = change else { return };
-        let acw_ms = match change.previous {
-            Some(crate::AgentStatus::AfterCallWork)
-                if change.status != change.previous.unwrap_or(change.status) =>
-            {
-                (change.at.0 - change.previous_since.0).max(0) / 1000
-            }
-            _ => 0,
-        };
-        self.counters.agent_changes += 1;
-        self.stats.agent_change(&change, acw_ms);
-        out.agent_change(&change, &self.names);
-    }
-
-    fn sym(&mut self, event: &Event<'_>, attr: Attr) -> Sym {
-        match event.text(attr) {
-            Some(text) => self.names.intern(text.as_bytes()),
-            None => Sym::EMPTY,
-        }
-    }
-
-    fn tlib_agent_event(
-        &mut self,
-        event: &Event<'_>,
-        tevent: TEvent,
-        tenant: Sym,
-        at: Timestamp,
-        out: &mut impl Outputs,
-    ) {
-        let dn = self.sym(event, Attr::ThisDN);
-        let agent = match event.agent_key() {
-            Some(agent) => self.names.intern(agent),
-            None => match self.agents.agent_on(tenant, dn) {
-                Some(agent) => agent,
-                None => {
-                    self.counters.unattributed += 1;
-                    return;
-                }
-            },
-        };
-        let queue = self.sym(event, Attr::ThisQueue);
-        let reason = match event
-            .kv_text(Attr::Reasons, "ReasonCode")
-            .or_else(|| event.kv_text(Attr::Extensions, "ReasonCode"))
-        {
-            Some(reason) => self.names.intern(reason.as_bytes()),
-            None => Sym::EMPTY,
-        };
-        let flag = |flag, on| AgentOp::Flag { flag, on };
-        let op = match tevent {
-            TEvent::AgentLogin => AgentOp::Login,
-            TEvent::AgentLogout => AgentOp::Logout,
-            TEvent::AgentReady => AgentOp::Ready,
-            TEvent::AgentNotReady if event.work_mode() == Some(AgentWorkMode::AfterCallWork) => {
-                AgentOp::AfterCallWork
-            }
-            TEvent::AgentNotReady => AgentOp::NotReady,
-            TEvent::AgentAfterCallWork => AgentOp::AfterCallWork,
-            TEvent::DndOn => flag(flags::DND, true),
-            TEvent::DndOff => flag(flags::DND, false),
-            TEvent::ForwardSet => flag(flags::FORWARD, true),
-            TEvent::ForwardCancel => flag(flags::FORWARD, false),
-            TEvent::MuteOn => flag(flags::MUTE, true),
-            TEvent::MuteOff => flag(flags::MUTE, false),
-            TEvent::DnOutOfService => flag(flags::OUT_OF_SERVICE, true),
-            TEvent::DnBackInService => flag(flags::OUT_OF_SERVICE, false),
-            TEvent::OffHook => flag(flags::OFF_HOOK, true),
-            TEvent::OnHook => flag(flags::OFF_HOOK, false),
-            _ => AgentOp::Touch,
-        };
-        let who = AgentRef { tenant, agent, dn, queue, server: server_hash(event), at };
-        let change = self.agents.apply(who, op, reason);
-        self.report(change, out);
-    }
-
-    fn call_event(
-        &mut self,
-        event: &Event<'_>,
-        tevent: TEvent,
-        tenant: Sym,
-        at: Timestamp,
-        out: &mut impl Outputs,
-    ) {
-        let Some(key) = event.call_key() else { return };
-        let dn = self.sym(event, Attr::ThisDN);
-        let queue = self.sym(event, Attr::ThisQueue);
-        let agent = match event.raw(Attr::AgentID).filter(|id| !id.is_empty()) {
-            Some(id) => self.names.intern(id),
-            None => self.agents.agent_on(tenant, dn).unwrap_or(Sym::EMPTY),
-        };
-        let text = |attr| event.raw(attr).filter(|raw| !raw.is_empty());
-        let call = CallEvent {
-            tenant,
-            kind: tevent,
-            at,
-            key,
-            conn: text(Attr::ConnID),
-            uuid: text(Attr::CallUUID),
-            links: [
-                text(Attr::PreviousConnID),
-                text(Attr::TransferConnID),
-                text(Attr::ConferenceConnID),
-            ],
-            dn,
-            queue,
-            agent,
-            call_type: event.call_type(),
-            call_state: event.call_state(),
-            ani: text(Attr::ANI),
-            dnis: text(Attr::DNIS),
-        };
-        let effect = self.calls.apply(&call);
-        if let (Some(effect), false) = (effect, agent.is_empty()) {
-            let who =
-                AgentRef { tenant, agent, dn, queue: Sym::EMPTY, server: server_hash(event), at };
-            let change = self.agents.leg(who, effect.conn, effect.update, effect.call_type);
-            self.report(change, out);
-        }
-    }
-
-    fn sdk_event(
-        &mut self,
-        event: &Event<'_>,
-        sdk: SdkEvent,
-        tenant: Sym,
-        at: Timestamp,
-        out: &mut impl Outputs,
-    ) {
-        if sdk != SdkEvent::AgentStatus {
-            return;
-        }
-        let Some(agent) = event.agent_key() else { return };
-        let agent = self.names.intern(agent);
-        let dn = self.sym(event, Attr::ThisDN);
-        let reason = self.sym(event, Attr::Reason);
-        let who = AgentRef { tenant, agent, dn, queue: Sym::EMPTY, server: 0, at };
-        let call = event.raw(Attr::MainUniqueId).map(conn_hash);
-        let leg_state = match event.sdk_state() {
-            Some(SdkAgentState::Calling) => Some(LegState::Dialing),
-            Some(SdkAgentState::Ringing) => Some(LegState::Ringing),
-            Some(SdkAgentState::Talking) => Some(LegState::Talking),
-            _ => None,
-        };
-        let change = match (event.sdk_state(), leg_state) {
-            (_, Some(leg_state)) => {
-                let call_type = event.sdk_call_type().map(|t| {
-                    if t.is_outbound() {
-                        crate::CallType::Outbound
-                    } else {
-                        crate::CallType::Inbound
-                    }
-                });
-                self.agents.leg_absolute(
-                    who,
-                    call.unwrap_or(0),
-                    LegUpdate::State(leg_state),
-                    call_type,
-                )
-            }
-            (Some(state), None) => {
-                let op = match state {
-                    SdkAgentState::Offline | SdkAgentState::Invalid => AgentOp::Logout,
-                    SdkAgentState::Idle => AgentOp::Ready,
-                    SdkAgentState::Busy => AgentOp::NotReady,
-                    SdkAgentState::Wrapup => AgentOp::AfterCallWork,
-                    _ => AgentOp::Touch,
-                };
-                // The new base state first, then the legs end: talking → wrapup is
-                // one change, not talking → ready → wrapup in the same instant.
-                let change = self.agents.apply(who, op, reason);
-                self.report(change, out);
-                self.release_sdk_legs(who, out);
-                None
-            }
-            (None, None) => None,
-        };
-        self.report(change, out);
-    }
-
-    fn release_sdk_legs(&mut self, who: AgentRef, out: &mut impl Outputs) {
-        let conns: smallvec::SmallVec<[u64; 2]> =
-            self.agents.get(who.tenant, who.agent).map(AgentState::leg_conns).unwrap_or_default();
-        for conn in conns {
-            let change = self.agents.leg(who, conn, LegUpdate::Released, None);
-            self.report(change, out);
-        }
-    }
-
-    fn ivr_agent(&mut self, event: &Event<'_>, tenant: Sym, at: Timestamp, out: &mut impl Outputs) {
-        let Some(agent) = event.agent_key() else { return };
-        let agent = self.names.intern(agent);
-        let op = match event.ivr_status() {
-            Some(IvrStatus::LoggedIn) => AgentOp::LoginTransient,
-            Some(IvrStatus::Ready) => AgentOp::Ready,
-            Some(IvrStatus::NotReady) => AgentOp::NotReady,
-            Some(IvrStatus::LoggedOut | IvrStatus::Unknown) => AgentOp::Logout,
-            _ => return,
-        };
-        let who = AgentRef { tenant, agent, dn: Sym::EMPTY, queue: Sym::EMPTY, server: 0, at };
-        let change = self.agents.apply(who, op, Sym::EMPTY);
-        self.report(change, out);
+        write_stats(&[&self.calls], &self.agents, at, out);
     }
 }
 
-/// A hash of the event's `Server` (0 when absent).
-fn server_hash(event: &Event<'_>) -> u64 {
-    match event.get(Attr::Server) {
-        Some(Value::Int(n)) => conn_hash(&n.to_le_bytes()) | 1,
-        Some(_) => event.raw(Attr::Server).map_or(0, |raw| conn_hash(raw) | 1),
-        None => 0,
+/// Writes every agent snapshot of `agents`, sorted by tenant and agent.
+pub fn write_agent_snapshots(agents: &AgentSide, out: &mut Vec<u8>) {
+    let names = agents.names();
+    let mut states: Vec<&AgentState> = agents.agents().iter().collect();
+    states.sort_by(|a, b| {
+        (names.name(a.tenant()), names.name(a.agent()))
+            .cmp(&(names.name(b.tenant()), names.name(b.agent())))
+    });
+    for state in states {
+        state.write_json(names, out);
+    }
+}
+
+/// Writes the statistics of every queue as of `at`: counters from the agent
+/// side, calls waiting from the open threads of every call side.
+pub fn write_stats(calls: &[&CallSide], agents: &AgentSide, at: Timestamp, out: &mut Vec<u8>) {
+    let names = agents.names();
+    let empty = QueueStats::default();
+    let mut rows: BTreeMap<(String, String), (&QueueStats, Waiting)> = BTreeMap::new();
+    for ((tenant, queue), stats) in agents.stats().sorted(names) {
+        let key = (names.name(tenant).to_owned(), names.name(queue).to_owned());
+        rows.insert(key, (stats, Waiting::default()));
+    }
+    for side in calls {
+        let call_names = side.names();
+        for (tenant, queue, since) in side.calls().waiting() {
+            let key = (call_names.name(tenant).to_owned(), call_names.name(queue).to_owned());
+            let row = rows.entry(key).or_insert((&empty, Waiting::default()));
+            row.1.calls += 1;
+            row.1.longest_ms = row.1.longest_ms.max((at.0 - since.0).max(0) / 1000);
+        }
+    }
+    for ((tenant, queue), (stats, waiting)) in rows {
+        write_queue_json(out, &tenant, &queue, stats, waiting, at);
     }
 }

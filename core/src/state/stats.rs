@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 use crate::event::{AgentStatus, Timestamp};
 use crate::output::write_json_string;
 
-use super::agent::{StatusChange, push_int, write_optional};
+use super::agent::{StatusChange, push_int};
 use super::call::{CallRecord, Outcome};
 use super::intern::{Interner, Sym};
 
@@ -179,16 +179,20 @@ pub struct Waiting {
 /// "short_abandoned","service_level","asa_ms","aht_ms"}`.
 pub fn write_queue_json(
     out: &mut Vec<u8>,
-    names: &Interner,
-    (tenant, queue): (Sym, Sym),
+    tenant: &str,
+    queue: &str,
     stats: &QueueStats,
     waiting: Waiting,
     at: Timestamp,
 ) {
     out.extend_from_slice(b"{\"tenant\":");
-    write_json_string(out, names.name(tenant).as_bytes());
+    write_json_string(out, tenant.as_bytes());
     out.extend_from_slice(b",\"queue\":");
-    write_optional(out, names, queue);
+    if queue.is_empty() {
+        out.extend_from_slice(b"null");
+    } else {
+        write_json_string(out, queue.as_bytes());
+    }
     out.extend_from_slice(b",\"at\":\"");
     at.write_rfc3339(out);
     out.extend_from_slice(b"\",\"agents\":{");

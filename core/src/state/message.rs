@@ -1,0 +1,84 @@
+//! What the call side tells the agent side.
+//!
+//! The call side (call threads and orchestration interactions, keyed by call)
+//! and the agent side (agents, their DN bindings and the statistics, keyed by
+//! agent) meet only through these messages. In the single-threaded
+//! [`Reducer`](super::Reducer) they are handed over at once; in the sharded
+//! pipeline they cross threads and are applied in the order of the records
+//! that caused them, which is why every thread count gives the same outputs.
+
+use crate::event::{CallType, SdkAgentState, SdkCallType, Timestamp};
+
+use super::agent::{AgentOp, LegUpdate};
+use super::call::{CallDraft, Name};
+use super::interaction::InteractionRecord;
+
+/// One message to the agent side.
+#[derive(Clone, Debug)]
+pub struct AgentMsg {
+    /// The tenant.
+    pub tenant: Name,
+    /// Event time.
+    pub at: Timestamp,
+    /// What happened.
+    pub body: AgentBody,
+}
+
+/// What a message says.
+#[derive(Clone, Debug)]
+pub enum AgentBody {
+    /// An agent or DN event (T-Library, IVR).
+    Op {
+        /// The agent, empty when the event named none (the DN's binding decides).
+        agent: Name,
+        /// The DN, empty if none.
+        dn: Name,
+        /// The queue, empty if none.
+        queue: Name,
+        /// A hash of the reporting server, 0 if none.
+        server: u64,
+        /// What it does.
+        op: AgentOp,
+        /// The not-ready reason code, empty if none.
+        reason: Name,
+    },
+    /// A call leg changed on a DN.
+    Leg {
+        /// The DN.
+        dn: Name,
+        /// The AgentID on the call event, empty if none (the DN's binding decides).
+        agent: Name,
+        /// The connection hash.
+        conn: u64,
+        /// The change.
+        update: LegUpdate,
+        /// The call type, if the event said.
+        call_type: Option<CallType>,
+        /// A hash of the reporting server, 0 if none.
+        server: u64,
+    },
+    /// An agent desktop SDK `agentStatus`.
+    Sdk {
+        /// The agent.
+        agent: Name,
+        /// The agent's extension, empty if none.
+        dn: Name,
+        /// The pause description, empty if none.
+        reason: Name,
+        /// The SDK state.
+        state: Option<SdkAgentState>,
+        /// The hash of `mainUniqueId`, 0 if none.
+        conn: u64,
+        /// The SDK call type.
+        call_type: Option<SdkCallType>,
+    },
+    /// A T-Server lost its CTI link.
+    LinkLost {
+        /// A hash of the server.
+        server: u64,
+    },
+    /// A call thread finished (or was flushed at end of input).
+    Draft(Box<CallDraft>),
+    /// An orchestration interaction finished (or was flushed).
+    Interaction(Box<InteractionRecord>),
+}
