@@ -47,7 +47,9 @@ mod decode;
 mod error;
 mod event;
 mod frame;
+mod loom;
 mod output;
+pub mod pipeline;
 pub mod state;
 
 pub use crate::decode::json::{unescape_json, validate as validate_json};

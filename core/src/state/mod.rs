@@ -64,6 +64,12 @@ pub trait Outputs {
     fn interaction_record(&mut self, record: &InteractionRecord) {
         let _ = record;
     }
+
+    /// A record could not be decoded (the pipeline decodes on its shards and
+    /// reports here; the single-threaded [`Reducer`] never calls this).
+    fn reject(&mut self, origin: crate::pipeline::Origin, error: &crate::DecodeError, raw: &[u8]) {
+        let _ = (origin, error, raw);
+    }
 }
 
 /// Discards every output.
@@ -83,6 +89,10 @@ impl<O: Outputs + ?Sized> Outputs for &mut O {
 
     fn interaction_record(&mut self, record: &InteractionRecord) {
         (**self).interaction_record(record);
+    }
+
+    fn reject(&mut self, origin: crate::pipeline::Origin, error: &crate::DecodeError, raw: &[u8]) {
+        (**self).reject(origin, error, raw);
     }
 }
 

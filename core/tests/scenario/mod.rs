@@ -262,3 +262,56 @@ pub fn staffed() -> Vec<Ev> {
     }
     events
 }
+
+/// Realistic traffic: every call model of [`models`], `copies` times over, each
+/// copy with its own agents, DNs, call threads and ConnIDs and shifted in time
+/// so copies overlap; merged in time order (each DN's own order kept).
+pub fn traffic(copies: usize) -> Vec<Ev> {
+    use models::*;
+    let builders: [fn() -> Vec<Ev>; 11] = [
+        basic,
+        routed,
+        queued,
+        abandoned_in_queue,
+        abandoned_ringing,
+        abandoned_at_routing_point,
+        two_step_transfer,
+        single_step_transfer,
+        conference,
+        outbound,
+        agent_session,
+    ];
+    let mut all = Vec::new();
+    for copy in 0..copies {
+        let mut events: Vec<(usize, Ev)> = staffed().into_iter().map(|e| (0, e)).collect();
+        for (model, build) in builders.iter().enumerate() {
+            events.extend(build().into_iter().map(|e| (model, e)));
+        }
+        let shift = copy as i64 * 37_000;
+        for (model, mut event) in events {
+            event.t += shift;
+            for (name, value) in event.attrs.iter_mut() {
+                *value = rename(name, value, copy, model);
+            }
+            all.push(event);
+        }
+    }
+    all.sort_by_key(|event| event.t);
+    all
+}
+
+/// Gives copy `copy` of model `model` its own identities.
+fn rename(name: &str, value: &str, copy: usize, model: usize) -> String {
+    match name {
+        "AgentID" => format!("{value}-{copy}"),
+        "ThisDN" | "OtherDN" | "ThirdPartyDN" if value.len() == 4 && value.starts_with('5') => {
+            format!("{value}{copy:03}")
+        }
+        "@thread" | "@uuid" => format!("{value}-{copy}"),
+        "ConnID" | "PreviousConnID" | "TransferConnID" | "ConferenceConnID" => {
+            // Keep 16 hex digits: the copy and the model go into the middle.
+            format!("{}{:02x}{:02x}{}", &value[..6], copy % 256, model, &value[10..])
+        }
+        _ => value.to_owned(),
+    }
+}

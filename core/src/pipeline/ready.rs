@@ -1,0 +1,137 @@
+//! The ready-agent view: which agents are ready, per tenant and queue,
+//! longest-idle first — what a routing thread asks before it picks a target.
+//!
+//! The agent stage rebuilds the view from its agent table at most every
+//! [`PUBLISH_EVERY`] when something changed, and swaps it in with `arc-swap`:
+//! a reader loads the current `Arc` without a lock and keeps a consistent
+//! snapshot for as long as it holds it. How old the view is when published is
+//! recorded in the `ready_view` latency histogram.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use rustc_hash::FxHashMap;
+
+use crate::event::{AgentStatus, Timestamp};
+use crate::state::AgentSide;
+
+use super::latency::{Latency, Stage};
+
+/// The longest the view lags the agent side while agents change.
+pub const PUBLISH_EVERY: Duration = Duration::from_millis(20);
+
+/// A ready agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadyAgent {
+    /// The agent id.
+    pub agent: String,
+    /// The agent's DN, empty if unknown.
+    pub dn: String,
+    /// Since when the agent has been ready.
+    pub idle_since: Timestamp,
+}
+
+/// A snapshot of the ready agents.
+#[derive(Clone, Debug, Default)]
+pub struct ReadyView {
+    queues: FxHashMap<(String, String), Vec<ReadyAgent>>,
+    /// How many agent status changes the agent side had applied when this
+    /// snapshot was taken.
+    pub changes: u64,
+}
+
+impl ReadyView {
+    /// The ready agents of `queue` in `tenant` (the empty queue: agents with
+    /// none), longest idle first.
+    pub fn ready(&self, tenant: &str, queue: &str) -> &[ReadyAgent] {
+        self.queues.get(&(tenant.to_owned(), queue.to_owned())).map_or(&[], Vec::as_slice)
+    }
+
+    /// The agent that has waited longest in `queue`, if any is ready.
+    pub fn longest_idle(&self, tenant: &str, queue: &str) -> Option<&ReadyAgent> {
+        self.ready(tenant, queue).first()
+    }
+
+    /// Ready agents in all queues.
+    pub fn len(&self) -> usize {
+        self.queues.values().map(Vec::len).sum()
+    }
+
+    /// Whether no agent is ready.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn build(side: &AgentSide) -> ReadyView {
+        let names = side.names();
+        let mut queues: FxHashMap<(String, String), Vec<ReadyAgent>> = FxHashMap::default();
+        for agent in side.agents().iter().filter(|a| a.status() == AgentStatus::WaitForNextCall) {
+            let key = (names.name(agent.tenant()).to_owned(), names.name(agent.queue()).to_owned());
+            queues.entry(key).or_default().push(ReadyAgent {
+                agent: names.name(agent.agent()).to_owned(),
+                dn: names.name(agent.dn()).to_owned(),
+                idle_since: agent.since(),
+            });
+        }
+        for agents in queues.values_mut() {
+            agents.sort_by(|a, b| (a.idle_since, &a.agent).cmp(&(b.idle_since, &b.agent)));
+        }
+        ReadyView { queues, changes: side.counters().agent_changes }
+    }
+}
+
+/// A handle any thread can read the view through, without locks.
+#[derive(Clone, Debug, Default)]
+pub struct ReadyHandle {
+    view: Arc<ArcSwap<ReadyView>>,
+}
+
+impl ReadyHandle {
+    /// The current snapshot.
+    pub fn load(&self) -> Arc<ReadyView> {
+        self.view.load_full()
+    }
+}
+
+/// The agent stage's end: rebuilds and publishes.
+#[derive(Debug)]
+pub(crate) struct ReadyPublisher {
+    handle: ReadyHandle,
+    published_changes: u64,
+    last: Instant,
+    dirty_since: Option<Instant>,
+}
+
+impl ReadyPublisher {
+    pub(crate) fn new(handle: ReadyHandle) -> ReadyPublisher {
+        ReadyPublisher { handle, published_changes: 0, last: Instant::now(), dirty_since: None }
+    }
+
+    /// Publishes a new view if agents changed and the last one is old enough
+    /// (or at once when `force`).
+    pub(crate) fn publish_if_due(&mut self, side: &AgentSide, latency: &mut Latency, force: bool) {
+        let changes = side.counters().agent_changes;
+        if changes == self.published_changes {
+            return;
+        }
+        let now = Instant::now();
+        let dirty_since = *self.dirty_since.get_or_insert(now);
+        if !force && now.duration_since(self.last) < PUBLISH_EVERY {
+            return;
+        }
+        self.handle.view.store(Arc::new(ReadyView::build(side)));
+        latency.record(Stage::ReadyView, dirty_since.elapsed().as_nanos() as u64);
+        self.published_changes = changes;
+        self.last = now;
+        self.dirty_since = None;
+    }
+
+    pub(crate) fn publish(&mut self, side: &AgentSide, latency: &mut Latency) {
+        self.publish_if_due(side, latency, false);
+    }
+
+    pub(crate) fn publish_now(&mut self, side: &AgentSide, latency: &mut Latency) {
+        self.publish_if_due(side, latency, true);
+    }
+}

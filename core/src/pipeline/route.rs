@@ -1,0 +1,234 @@
+//! Routing: which shard owns a record, read from the record key or, for
+//! records without one, from a few identity attributes found without decoding.
+//!
+//! Every event of one call thread must reach one shard, in arrival order. A
+//! keyed record (`TENANT:ID`, as on the Kafka topics) goes by its key. A
+//! keyless one goes by the identity the call side would key it by
+//! (CallThreadID, else CallUUID, else ConnID; ORS `interactionid`), and a
+//! consultation leg follows its main call: the router remembers which shard
+//! each ConnID and CallUUID went to, and an event whose own identity is new but
+//! whose PreviousConnID / TransferConnID / ConferenceConnID is known goes
+//! there. Agent events may go anywhere (the agent side sees every shard's
+//! messages in record order); they go by agent so duplicates meet.
+
+use std::collections::VecDeque;
+use std::hash::BuildHasher;
+
+use memchr::{memchr, memmem};
+use rustc_hash::{FxBuildHasher, FxHashMap};
+
+use crate::event::Dialect;
+
+/// The router's memory of identity → shard, bounded: the oldest identities are
+/// forgotten first.
+#[derive(Debug)]
+struct LinkMap {
+    shard_of: FxHashMap<u64, u32>,
+    order: VecDeque<u64>,
+    cap: usize,
+}
+
+impl LinkMap {
+    fn get(&self, identity: u64) -> Option<u32> {
+        self.shard_of.get(&identity).copied()
+    }
+
+    fn insert(&mut self, identity: u64, shard: u32) {
+        if self.shard_of.insert(identity, shard).is_none() {
+            self.order.push_back(identity);
+            if self.order.len() > self.cap {
+                if let Some(oldest) = self.order.pop_front() {
+                    self.shard_of.remove(&oldest);
+                }
+            }
+        }
+    }
+}
+
+/// Decides the shard of each record.
+#[derive(Debug)]
+pub struct Router {
+    shards: u32,
+    links: LinkMap,
+}
+
+fn hash(bytes: &[u8]) -> u64 {
+    FxBuildHasher.hash_one(bytes)
+}
+
+/// The identities of a keyless record that routing uses.
+#[derive(Debug, Default)]
+struct Identity<'a> {
+    /// What the call side keys it by, if it is a call-like record.
+    primary: Option<&'a [u8]>,
+    /// Other identities of the same call (ConnID, CallUUID).
+    own: [Option<&'a [u8]>; 2],
+    /// Links to another call (PreviousConnID, TransferConnID, ConferenceConnID).
+    links: [Option<&'a [u8]>; 3],
+    /// The agent, for agent records.
+    agent: Option<&'a [u8]>,
+}
+
+impl Router {
+    /// A router over `shards` shards remembering up to `links` call identities.
+    pub fn new(shards: usize, links: usize) -> Router {
+        Router {
+            shards: shards.max(1) as u32,
+            links: LinkMap {
+                shard_of: FxHashMap::default(),
+                order: VecDeque::new(),
+                cap: links.max(1),
+            },
+        }
+    }
+
+    /// The shard of a record of `dialect` (`None`: detect it).
+    pub fn shard(&mut self, payload: &[u8], key: Option<&[u8]>, dialect: Option<Dialect>) -> usize {
+        if self.shards == 1 {
+            return 0;
+        }
+        if let Some(key) = key.filter(|key| !key.is_empty()) {
+            return (hash(key) % u64::from(self.shards)) as usize;
+        }
+        let dialect = dialect.unwrap_or_else(|| sniff(payload));
+        let identity = match dialect {
+            Dialect::Tlog => tlog_identity(payload),
+            Dialect::Genesys => genesys_identity(payload),
+            Dialect::Ors => Identity {
+                primary: json_field(payload, b"\"tointeractionid\"")
+                    .or_else(|| json_field(payload, b"\"interactionid\"")),
+                ..Identity::default()
+            },
+            Dialect::Sdk | Dialect::Ivr => Identity::default(),
+        };
+        let Some(primary) = identity.primary else {
+            let agent = identity.agent.unwrap_or(payload);
+            return (hash(agent) % u64::from(self.shards)) as usize;
+        };
+        let known = [Some(primary)]
+            .iter()
+            .chain(identity.own.iter())
+            .chain(identity.links.iter())
+            .flatten()
+            .find_map(|id| self.links.get(hash(id)));
+        let shard = known.unwrap_or((hash(primary) % u64::from(self.shards)) as u32);
+        for id in [Some(primary)].iter().chain(identity.own.iter()).flatten() {
+            self.links.insert(hash(id), shard);
+        }
+        shard as usize
+    }
+}
+
+/// The dialect of a record, by its first bytes (cheap; the shard decodes fully).
+fn sniff(payload: &[u8]) -> Dialect {
+    let first = payload.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    match first {
+        Some(b'<') => Dialect::Ivr,
+        Some(b'{') if memmem::find(payload, b"\"eventType\"").is_some() => Dialect::Sdk,
+        Some(b'{') if memmem::find(payload, b"\"id\"").is_some() => Dialect::Genesys,
+        Some(b'{') => Dialect::Ors,
+        _ => Dialect::Tlog,
+    }
+}
+
+/// The value of a top-level-looking JSON member `"name"`: a string without
+/// escapes, or a bare token. Routing only; the decoder validates.
+fn json_field<'a>(payload: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let at = memmem::find(payload, name)? + name.len();
+    let rest = &payload[at..];
+    let colon = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+    if rest[colon] != b':' {
+        return None;
+    }
+    let rest = &rest[colon + 1..];
+    let start = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+    let rest = &rest[start..];
+    if rest.first() == Some(&b'"') {
+        let end = memchr(b'"', &rest[1..])?;
+        let value = &rest[1..1 + end];
+        return (!value.contains(&b'\\') && !value.is_empty()).then_some(value);
+    }
+    let end = rest.iter().position(|b| matches!(b, b',' | b'}' | b' ')).unwrap_or(rest.len());
+    (end > 0).then_some(&rest[..end])
+}
+
+fn genesys_identity(payload: &[u8]) -> Identity<'_> {
+    let field = |name: &[u8]| json_field(payload, name);
+    let thread = field(b"\"CallThreadID\"");
+    let uuid = field(b"\"CallUUID\"");
+    let conn = field(b"\"ConnID\"");
+    Identity {
+        primary: thread.or(uuid).or(conn),
+        own: [uuid, conn],
+        links: [
+            field(b"\"PreviousConnID\""),
+            field(b"\"TransferConnID\""),
+            field(b"\"ConferenceConnID\""),
+        ],
+        agent: field(b"\"AgentID\"").or_else(|| field(b"\"ThisDN\"")),
+    }
+}
+
+/// The value of `\tAttribute<name>` lines (first indentation level only).
+fn tlog_identity(payload: &[u8]) -> Identity<'_> {
+    let mut identity = Identity::default();
+    let (mut uuid, mut conn) = (None, None);
+    for line in payload.split(|&b| b == b'\n') {
+        let Some(attribute) = line.strip_prefix(b"\tAttribute") else { continue };
+        let Some(tab) = attribute.iter().position(|&b| b == b'\t' || b == b' ') else { continue };
+        let (name, value) = (&attribute[..tab], attribute[tab..].trim_ascii());
+        let value = value.strip_prefix(b"'").and_then(|v| v.strip_suffix(b"'")).unwrap_or(value);
+        if value.is_empty() {
+            continue;
+        }
+        match name {
+            b"CallUUID" => uuid = Some(value),
+            b"ConnID" => conn = Some(value),
+            b"PreviousConnID" => identity.links[0] = Some(value),
+            b"TransferConnID" => identity.links[1] = Some(value),
+            b"ConferenceConnID" => identity.links[2] = Some(value),
+            b"AgentID" => identity.agent = Some(value),
+            b"ThisDN" if identity.agent.is_none() => identity.agent = Some(value),
+            _ => {}
+        }
+    }
+    identity.primary = uuid.or(conn);
+    identity.own = [uuid, conn];
+    identity
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consult_legs_follow_their_main_call() {
+        let mut router = Router::new(8, 1000);
+        let main = router.shard(
+            br#"{"id":"EventEstablished","ConnID":"c1","CallUUID":"u1","ThisDN":"5001"}"#,
+            None,
+            None,
+        );
+        for _ in 0..20 {
+            let consult = router.shard(
+                br#"{"id":"EventDialing","ConnID":"c2","PreviousConnID":"c1","CallUUID":"u2"}"#,
+                None,
+                None,
+            );
+            assert_eq!(consult, main);
+        }
+        let later = router.shard(br#"{"id":"EventReleased","ConnID":"c2"}"#, None, None);
+        assert_eq!(later, main, "the consult's own ConnID is remembered");
+        let log =
+            b"@1 message EventRinging\n\tAttributeConnID\tc3\n\tAttributePreviousConnID\tc1\n";
+        assert_eq!(router.shard(log, None, Some(Dialect::Tlog)), main);
+    }
+
+    #[test]
+    fn json_fields_are_read_without_decoding() {
+        let record = br#"{ "id" : "EventRinging", "CallThreadID" : "ct-9", "CallID": 16 }"#;
+        assert_eq!(json_field(record, b"\"CallThreadID\""), Some(&b"ct-9"[..]));
+        assert_eq!(json_field(record, b"\"CallID\""), Some(&b"16"[..]));
+        assert_eq!(json_field(br#"{"ConnID":"a\"b"}"#, b"\"ConnID\""), None);
+    }
+}

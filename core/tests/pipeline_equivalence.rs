@@ -1,0 +1,159 @@
+//! The sharded pipeline gives exactly the single-threaded reducer's outputs,
+//! for every shard count, batch size and ring size, in two dialects.
+
+mod scenario;
+
+use bytes::Bytes;
+use ctistream_core::pipeline::{Origin, Pipeline, PipelineConfig};
+use ctistream_core::state::{self, CollectOutputs, Reducer, ReducerConfig};
+use ctistream_core::{Decoder, Format, Frame, FrameReader, Framing, Timestamp};
+use scenario::{genesys, tlog, traffic};
+
+/// The outputs in a form that does not depend on interleaving across agents
+/// and calls: records sorted, snapshots, changes grouped per agent in order.
+#[derive(Debug, PartialEq, Eq)]
+struct Outcome {
+    calls: Vec<String>,
+    agents: String,
+    changes: Vec<String>,
+    stats: String,
+    counters: state::ReduceCounters,
+}
+
+fn frames(text: &str, format: Format) -> Vec<Frame> {
+    let framing = if format == Format::Tlog { Framing::Tlog } else { Framing::Lines };
+    FrameReader::new(text.as_bytes(), framing).map(Result::unwrap).collect()
+}
+
+fn summarize(
+    out: &CollectOutputs,
+    names: impl Fn(state::Sym) -> String,
+) -> (Vec<String>, Vec<String>) {
+    let mut calls: Vec<String> = out
+        .records
+        .iter()
+        .map(|record| {
+            let mut line = Vec::new();
+            record.write_json(&mut line);
+            String::from_utf8(line).unwrap()
+        })
+        .collect();
+    calls.sort();
+    let mut changes: Vec<String> = out
+        .changes
+        .iter()
+        .map(|(tenant, agent, c)| {
+            format!(
+                "{tenant}/{agent}: {:?}<-{:?} @{} {}",
+                c.status,
+                c.previous,
+                c.at.0,
+                names(c.reason)
+            )
+        })
+        .collect();
+    changes.sort_by(|a, b| a.split(':').next().cmp(&b.split(':').next()));
+    (calls, changes)
+}
+
+fn reference(frames: &[Frame], format: Format) -> Outcome {
+    let decoder = Decoder::new(format);
+    let mut reducer = Reducer::new(ReducerConfig::default());
+    let mut out = CollectOutputs::default();
+    for frame in frames {
+        let event = decoder.decode(&frame.payload, frame.key.as_deref()).unwrap();
+        reducer.apply(&event, Timestamp(0), &mut out);
+    }
+    reducer.finish(&mut out);
+    let (calls, changes) = summarize(&out, |sym| reducer.names().name(sym).to_owned());
+    let mut agents = Vec::new();
+    reducer.write_agent_snapshots(&mut agents);
+    let mut stats = Vec::new();
+    reducer.write_stats(reducer.watermark(), &mut stats);
+    Outcome {
+        calls,
+        agents: String::from_utf8(agents).unwrap(),
+        changes,
+        stats: String::from_utf8(stats).unwrap(),
+        counters: reducer.counters(),
+    }
+}
+
+fn sharded(frames: &[Frame], format: Format, shards: usize, batch: usize, ring: usize) -> Outcome {
+    let config = PipelineConfig { shards, format, batch, ring, ..PipelineConfig::default() };
+    let mut pipeline = Pipeline::start(config, CollectOutputs::default());
+    for frame in frames {
+        let origin = Origin { source: 0, line: frame.line };
+        pipeline.push(frame.payload.clone(), frame.key.clone(), origin, Timestamp(0));
+    }
+    let done = pipeline.finish();
+    let names = done.agents.names();
+    let (calls, changes) = summarize(&done.outputs, |sym| names.name(sym).to_owned());
+    let mut agents = Vec::new();
+    state::write_agent_snapshots(&done.agents, &mut agents);
+    let watermark = done.calls.iter().map(|side| side.watermark()).max().unwrap_or_default();
+    let sides: Vec<&state::CallSide> = done.calls.iter().collect();
+    let mut stats = Vec::new();
+    state::write_stats(&sides, &done.agents, watermark, &mut stats);
+    Outcome {
+        calls,
+        agents: String::from_utf8(agents).unwrap(),
+        changes,
+        stats: String::from_utf8(stats).unwrap(),
+        counters: done.counters(),
+    }
+}
+
+#[test]
+fn every_shard_count_gives_the_reference_outputs() {
+    let events = traffic(12);
+    for (format, text) in [(Format::Genesys, genesys(&events)), (Format::Tlog, tlog(&events))] {
+        let frames = frames(&text, format);
+        let expected = reference(&frames, format);
+        assert!(expected.calls.len() >= 12 * 13, "{format}: {} calls", expected.calls.len());
+        for (shards, batch, ring) in [(1, 256, 64), (2, 256, 64), (3, 7, 2), (4, 1, 1), (8, 33, 4)]
+        {
+            let got = sharded(&frames, format, shards, batch, ring);
+            assert_eq!(got.calls, expected.calls, "{format} shards={shards} batch={batch}");
+            assert_eq!(got.agents, expected.agents, "{format} shards={shards}");
+            assert_eq!(got.changes, expected.changes, "{format} shards={shards}");
+            assert_eq!(got.stats, expected.stats, "{format} shards={shards}");
+            assert_eq!(got.counters, expected.counters, "{format} shards={shards}");
+        }
+    }
+}
+
+#[test]
+fn rejects_reach_the_outputs_in_order_with_their_origin() {
+    #[derive(Default)]
+    struct Rejects(Vec<(u64, String)>);
+    impl state::Outputs for Rejects {
+        fn reject(&mut self, origin: Origin, error: &ctistream_core::DecodeError, _: &[u8]) {
+            self.0.push((origin.line, error.to_string()));
+        }
+    }
+    let config = PipelineConfig { shards: 3, batch: 2, ..PipelineConfig::default() };
+    let mut pipeline = Pipeline::start(config, Rejects::default());
+    let lines = [
+        "{\"id\":\"EventRinging\"",
+        "<Port>",
+        "{\"id\":\"EventAgentReady\",\"ThisDN\":\"1\"}",
+        "garbage",
+    ];
+    for round in 0..50u64 {
+        for (i, line) in lines.iter().enumerate() {
+            let origin = Origin { source: 0, line: round * 4 + i as u64 + 1 };
+            pipeline.push(
+                Bytes::from_static(line.as_bytes()),
+                Some(Bytes::from(format!("t:{i}"))),
+                origin,
+                Timestamp(0),
+            );
+        }
+    }
+    let done = pipeline.finish();
+    let rejects = done.outputs.0;
+    assert_eq!(rejects.len(), 150);
+    assert!(rejects.windows(2).all(|w| w[0].0 < w[1].0), "in record order");
+    assert_eq!(rejects[0], (1, "record ends inside a JSON value at byte 20".to_owned()));
+}
