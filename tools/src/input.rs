@@ -1,17 +1,16 @@
-//! Reading inputs: open every file, frame and decode every record, send
-//! rejects to the rejects output, count what was understood (per dialect and
-//! event kind) and what was rejected (per reason, with the first place each
-//! reason occurred), and hand each decoded event to the caller.
+//! Reading inputs: open every file, frame it, hand each record to the caller,
+//! and keep the reject log and the counts a report needs.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ctistream_adapters::file::FileSourceConfig;
 use ctistream_core::{
-    DecodeOptions, Decoder, Dialect, Event, EventKind, Format, FrameError, Framing, Timestamp,
+    DecodeOptions, Dialect, EventKind, Format, Frame, FrameError, Framing, Timestamp,
 };
 
 use crate::progress::bytes_bar;
@@ -54,11 +53,71 @@ pub struct ReasonCount {
     pub example: String,
 }
 
+/// Rejected records: counted by reason and written to the rejects output.
+/// Shared between the reading thread (framing rejects) and whoever decodes
+/// (decode rejects); rejects are rare, so a mutex is fine here.
+#[derive(Debug, Default)]
+pub struct RejectLog {
+    writer: Option<RejectsWriter>,
+    by_reason: BTreeMap<String, ReasonCount>,
+    rejected: u64,
+    error: Option<std::io::Error>,
+}
+
+/// A [`RejectLog`] several threads write to.
+pub type SharedRejects = Arc<Mutex<RejectLog>>;
+
+impl RejectLog {
+    /// A log writing to `path` if given.
+    ///
+    /// # Errors
+    /// When the rejects output cannot be created.
+    pub fn create(path: Option<&std::path::Path>) -> anyhow::Result<SharedRejects> {
+        let writer = path.map(RejectsWriter::create).transpose()?;
+        Ok(Arc::new(Mutex::new(RejectLog { writer, ..RejectLog::default() })))
+    }
+
+    /// Records one reject; a write error is kept for [`finish`](Self::finish).
+    pub fn reject(&mut self, origin: String, class: String, message: String, raw: &[u8]) {
+        self.rejected += 1;
+        if let Some(writer) = self.writer.as_mut() {
+            if let Err(error) = writer.write(&origin, &message, raw) {
+                self.error.get_or_insert(error);
+            }
+        }
+        self.by_reason.entry(class).and_modify(|reason| reason.count += 1).or_insert(ReasonCount {
+            count: 1,
+            first: origin,
+            example: message,
+        });
+    }
+
+    /// Flushes the output; the counts go into `report`.
+    ///
+    /// # Errors
+    /// The first write error, or the flush's.
+    pub fn finish(shared: &SharedRejects, report: &mut InputReport) -> anyhow::Result<()> {
+        let mut log = shared.lock().unwrap_or_else(PoisonError::into_inner);
+        report.rejected += log.rejected;
+        report.by_reason = std::mem::take(&mut log.by_reason);
+        if let Some(error) = log.error.take() {
+            return Err(error).context("cannot write the rejects output");
+        }
+        if let Some(writer) = log.writer.take() {
+            report.rejects_written = writer.written();
+            writer.finish().context("cannot write the rejects output")?;
+        }
+        Ok(())
+    }
+}
+
 /// What reading the inputs found.
 #[derive(Clone, Debug, Default)]
 pub struct InputReport {
     /// Files read.
     pub files: usize,
+    /// Their names, as origins print them.
+    pub sources: Vec<String>,
     /// Bytes read.
     pub bytes: u64,
     /// Records framed or refused by framing.
@@ -82,40 +141,40 @@ pub struct InputReport {
 }
 
 impl InputReport {
-    fn reject(&mut self, origin: String, class: String, message: String) {
-        self.rejected += 1;
-        self.by_reason.entry(class).and_modify(|reason| reason.count += 1).or_insert(ReasonCount {
-            count: 1,
-            first: origin,
-            example: message,
-        });
-    }
-
     /// Accepted records of one dialect.
     pub fn dialect_total(&self, dialect: Dialect) -> u64 {
         self.by_kind.iter().filter(|((d, _), _)| *d == dialect).map(|(_, n)| n).sum()
     }
+
+    /// Adds per-kind counts (and the accepted total).
+    pub fn add_kinds<'k>(
+        &mut self,
+        kinds: impl IntoIterator<Item = (&'k (Dialect, EventKind), &'k u64)>,
+    ) {
+        for ((dialect, kind), count) in kinds {
+            self.accepted += count;
+            *self.by_kind.entry((*dialect, kind.name())).or_default() += count;
+        }
+    }
 }
 
-/// Reads every input, decodes every record, and calls `on_event` with each
-/// decoded event and its ingest time.
+/// Reads every input and calls `on_frame(frame, source index, ingest time)`
+/// for each record; framing rejects (too large, truncated) go to `rejects`.
 ///
 /// # Errors
-/// When an input cannot be opened or read, the rejects output cannot be
-/// written, or `on_event` fails. Malformed records are not errors: they are
-/// counted and reported.
-pub fn read_events<F>(options: &InputOptions, mut on_event: F) -> anyhow::Result<InputReport>
+/// When an input cannot be opened or read, or `on_frame` fails.
+pub fn read_frames<F>(
+    options: &InputOptions,
+    rejects: &SharedRejects,
+    mut on_frame: F,
+) -> anyhow::Result<InputReport>
 where
-    F: FnMut(&Event<'_>, Timestamp) -> anyhow::Result<()>,
+    F: FnMut(Frame, u32, Timestamp) -> anyhow::Result<()>,
 {
     let started = Instant::now();
-    let decoder = Decoder::with_options(options.format, options.decode.clone());
     let framing = options.framing.unwrap_or_else(|| default_framing(options.format));
-    let mut rejects = options.rejects_out.as_deref().map(RejectsWriter::create).transpose()?;
     let mut report = InputReport::default();
     let mut ingest = now();
-    // Counted by kind first (a hash of a small Copy key), names resolved once at the end.
-    let mut by_kind: HashMap<(Dialect, EventKind), u64> = HashMap::new();
     let configs: Vec<FileSourceConfig> = options
         .inputs
         .iter()
@@ -130,50 +189,33 @@ where
         .map(|config| config.build().map(|source| (config.origin_name(), source)))
         .collect::<Result<Vec<_>, _>>()?;
     let total: Option<u64> = sources.iter().map(|(_, source)| source.size).sum();
-    let bar = bytes_bar(total, "inspect");
+    let bar = bytes_bar(total, "reading");
     let mut bytes_before = 0;
-    for (name, mut source) in sources {
+    for (index, (name, mut source)) in sources.into_iter().enumerate() {
         report.files += 1;
+        report.sources.push(name.clone());
         let mut since_tick = 0u32;
         while let Some(frame) = source.frames.next() {
             report.records += 1;
             since_tick += 1;
             if since_tick == 4096 {
-                // The clock is read per batch, not per record: an ingest time
-                // is only used by records that carry no time of their own.
+                // The clock is read per batch, not per record: an ingest time is
+                // only used by records that carry no time of their own.
                 since_tick = 0;
                 ingest = now();
                 bar.set_position(bytes_before + source.frames.stats().bytes);
             }
-            let frame = match frame {
-                Ok(frame) => frame,
+            match frame {
+                Ok(frame) => on_frame(frame, index as u32, ingest)?,
                 Err(FrameError::Io(error)) => {
                     return Err(anyhow::Error::new(FrameError::Io(error)))
                         .with_context(|| format!("cannot read {name}"));
                 }
                 Err(error) => {
                     let origin = format!("{name}:{}", error.line().unwrap_or(0));
-                    if let Some(rejects) = rejects.as_mut() {
-                        let raw = error.head().map_or(&b""[..], |head| &head[..]);
-                        rejects.write(&origin, &error.to_string(), raw)?;
-                    }
-                    report.reject(origin, error.class(), error.to_string());
-                    continue;
-                }
-            };
-            match decoder.decode(&frame.payload, frame.key.as_deref()) {
-                Ok(event) => {
-                    report.accepted += 1;
-                    *by_kind.entry((event.dialect(), event.kind())).or_default() += 1;
-                    on_event(&event, ingest)?;
-                }
-                Err(error) => {
-                    let origin = format!("{name}:{}", frame.line);
-                    let message = error.to_string();
-                    if let Some(rejects) = rejects.as_mut() {
-                        rejects.write(&origin, &message, &frame.payload)?;
-                    }
-                    report.reject(origin, error.class(), message);
+                    let raw = error.head().map_or(&b""[..], |head| &head[..]);
+                    let mut log = rejects.lock().unwrap_or_else(PoisonError::into_inner);
+                    log.reject(origin, error.class(), error.to_string(), raw);
                 }
             }
         }
@@ -184,15 +226,26 @@ where
         bytes_before += stats.bytes;
     }
     bar.finish_and_clear();
-    if let Some(rejects) = rejects {
-        report.rejects_written = rejects.written();
-        rejects.finish().context("cannot write the rejects output")?;
-    }
-    for ((dialect, kind), count) in by_kind {
-        *report.by_kind.entry((dialect, kind.name())).or_default() += count;
-    }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Counts accepted events by kind while decoding inline (no pipeline).
+#[derive(Debug, Default)]
+pub struct KindCounter {
+    counts: HashMap<(Dialect, EventKind), u64>,
+}
+
+impl KindCounter {
+    /// Counts one accepted event.
+    pub fn count(&mut self, dialect: Dialect, kind: EventKind) {
+        *self.counts.entry((dialect, kind)).or_default() += 1;
+    }
+
+    /// The counts so far.
+    pub fn counts(&self) -> impl Iterator<Item = (&(Dialect, EventKind), &u64)> {
+        self.counts.iter()
+    }
 }
 
 /// The wall clock as a timestamp.
@@ -256,9 +309,8 @@ impl fmt::Display for InputReport {
             let mut reasons: Vec<_> = self.by_reason.iter().collect();
             reasons.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
             for (class, reason) in reasons {
-                let mut line = String::new();
-                let _ = write!(line, "  {:>8}  {class}", grouped(reason.count));
-                writeln!(f, "{line}\n            first at {}: {}", reason.first, reason.example)?;
+                writeln!(f, "  {:>8}  {class}", grouped(reason.count))?;
+                writeln!(f, "            first at {}: {}", reason.first, reason.example)?;
             }
         }
         if self.rejects_written > 0 {
@@ -266,4 +318,9 @@ impl fmt::Display for InputReport {
         }
         Ok(())
     }
+}
+
+/// The name a path has in origins (`file:line`): as given, or `stdin` for `-`.
+pub fn origin_name(path: &std::path::Path) -> String {
+    FileSourceConfig::new(path, Framing::Lines).origin_name()
 }

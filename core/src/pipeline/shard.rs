@@ -116,7 +116,7 @@ impl Shard {
             for record in batch.items {
                 last = record.seq;
                 processed += 1;
-                let sampled = processed % SAMPLE_EVERY == 0;
+                let sampled = processed % SAMPLE_EVERY == 1;
                 let start = sampled.then(Instant::now);
                 match self.decoder.decode(&record.payload, record.key.as_deref()) {
                     Ok(event) => {

@@ -54,6 +54,12 @@ struct ReduceArgs {
     /// Orchestration interaction records (NDJSON), one per interaction.
     #[arg(long, value_name = "PATH")]
     interactions_out: Option<PathBuf>,
+    /// Write each stage's latency as an HdrHistogram percentile file (.hgrm).
+    #[arg(long, value_name = "DIR")]
+    histograms_out: Option<PathBuf>,
+    /// Shard threads (default: the available cores).
+    #[arg(long, value_name = "N")]
+    shards: Option<usize>,
     /// How long (event time) a finished call waits for late events from other
     /// DNs before its record is written.
     #[arg(long, default_value_t = 2_000, value_name = "MS")]
@@ -171,6 +177,10 @@ fn run() -> anyhow::Result<ExitCode> {
                 changes_out: args.changes_out,
                 stats_out: args.stats_out,
                 interactions_out: args.interactions_out,
+                histograms_out: args.histograms_out,
+                shards: args
+                    .shards
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
                 config: ReducerConfig {
                     calls: CallConfig { linger_ms: args.linger_ms },
                     stats: StatsConfig {
