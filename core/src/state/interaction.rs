@@ -1386,6 +1386,61 @@ impl<V> Table<V> {
     }
 }
 
+impl InteractionSummary {
+    /// Adds `other`'s counts (summaries of shards that each saw their own
+    /// interactions); actions and error kinds are joined by name.
+    pub fn merge(&mut self, other: &InteractionSummary) {
+        self.events += other.events;
+        self.ignored += other.ignored;
+        for (mine, theirs) in self.lifecycle.iter_mut().zip(other.lifecycle) {
+            *mine += theirs;
+        }
+        self.interactions_started += other.interactions_started;
+        self.interactions_finished += other.interactions_finished;
+        self.open_interactions += other.open_interactions;
+        self.evicted_interactions += other.evicted_interactions;
+        self.after_delete += other.after_delete;
+        self.unattributed += other.unattributed;
+        self.requests += other.requests;
+        self.uncorrelated_requests += other.uncorrelated_requests;
+        self.duplicate_requests += other.duplicate_requests;
+        self.open_requests += other.open_requests;
+        self.evicted_requests += other.evicted_requests;
+        self.unanswered_at_end += other.unanswered_at_end;
+        self.done += other.done;
+        self.failed += other.failed;
+        self.matched += other.matched;
+        self.unmatched_results += other.unmatched_results;
+        self.timed_out += other.timed_out;
+        self.latency.merge(&other.latency);
+        for theirs in &other.actions {
+            let mine = match self
+                .actions
+                .iter_mut()
+                .find(|a| a.namespace == theirs.namespace && a.action == theirs.action)
+            {
+                Some(mine) => mine,
+                None => {
+                    self.actions.push(theirs.clone());
+                    continue;
+                }
+            };
+            mine.requests += theirs.requests;
+            mine.done += theirs.done;
+            mine.failed += theirs.failed;
+            mine.unmatched += theirs.unmatched;
+            mine.timed_out += theirs.timed_out;
+            mine.latency.merge(&theirs.latency);
+            for (kind, count) in &theirs.errors {
+                match mine.errors.iter_mut().find(|(k, _)| k == kind) {
+                    Some((_, mine)) => *mine += count,
+                    None => mine.errors.push((kind.clone(), *count)),
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1457,60 +1512,5 @@ mod tests {
         assert_eq!(table.front(), Some(d));
         assert_eq!(table.remove(d).map(|(_, v)| v), Some(4));
         assert_eq!((table.front(), table.len(), table.remove(d)), (None, 0, None));
-    }
-}
-
-impl InteractionSummary {
-    /// Adds `other`'s counts (summaries of shards that each saw their own
-    /// interactions); actions and error kinds are joined by name.
-    pub fn merge(&mut self, other: &InteractionSummary) {
-        self.events += other.events;
-        self.ignored += other.ignored;
-        for (mine, theirs) in self.lifecycle.iter_mut().zip(other.lifecycle) {
-            *mine += theirs;
-        }
-        self.interactions_started += other.interactions_started;
-        self.interactions_finished += other.interactions_finished;
-        self.open_interactions += other.open_interactions;
-        self.evicted_interactions += other.evicted_interactions;
-        self.after_delete += other.after_delete;
-        self.unattributed += other.unattributed;
-        self.requests += other.requests;
-        self.uncorrelated_requests += other.uncorrelated_requests;
-        self.duplicate_requests += other.duplicate_requests;
-        self.open_requests += other.open_requests;
-        self.evicted_requests += other.evicted_requests;
-        self.unanswered_at_end += other.unanswered_at_end;
-        self.done += other.done;
-        self.failed += other.failed;
-        self.matched += other.matched;
-        self.unmatched_results += other.unmatched_results;
-        self.timed_out += other.timed_out;
-        self.latency.merge(&other.latency);
-        for theirs in &other.actions {
-            let mine = match self
-                .actions
-                .iter_mut()
-                .find(|a| a.namespace == theirs.namespace && a.action == theirs.action)
-            {
-                Some(mine) => mine,
-                None => {
-                    self.actions.push(theirs.clone());
-                    continue;
-                }
-            };
-            mine.requests += theirs.requests;
-            mine.done += theirs.done;
-            mine.failed += theirs.failed;
-            mine.unmatched += theirs.unmatched;
-            mine.timed_out += theirs.timed_out;
-            mine.latency.merge(&theirs.latency);
-            for (kind, count) in &theirs.errors {
-                match mine.errors.iter_mut().find(|(k, _)| k == kind) {
-                    Some((_, mine)) => *mine += count,
-                    None => mine.errors.push((kind.clone(), *count)),
-                }
-            }
-        }
     }
 }
