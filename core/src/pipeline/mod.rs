@@ -60,6 +60,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use bytes::Bytes;
+use crossbeam::queue::ArrayQueue;
 use crossbeam::sync::Parker;
 use rustc_hash::FxHashMap;
 
@@ -75,7 +76,7 @@ pub use shard::Origin;
 use progress::Progress;
 use ready::ReadyPublisher;
 use shard::{Batch, Record, Shard, ShardDone};
-use stage::{AgentStage, StageDone};
+use stage::{AgentStage, Token};
 
 /// How the pipeline is built.
 #[derive(Clone, Debug)]
@@ -121,13 +122,14 @@ pub struct Pipeline<O: Outputs + Send + 'static> {
     dialect: Option<Dialect>,
     senders: Vec<ring::Sender<Batch<Record>>>,
     batches: Vec<Vec<Record>>,
+    spent: Vec<Arc<ArrayQueue<Vec<Record>>>>,
     batch: usize,
     shed: bool,
     shed_count: u64,
     seq: u64,
     dispatched: Arc<Progress>,
     shards: Vec<JoinHandle<ShardDone>>,
-    stage: JoinHandle<StageDone<O>>,
+    stage: Arc<Token<O>>,
     ready: ReadyHandle,
     source: Latency,
     source_mark: Instant,
@@ -169,62 +171,73 @@ impl<O> PipelineDone<O> {
 }
 
 impl<O: Outputs + Send + 'static> Pipeline<O> {
-    /// Starts the shard threads and the agent stage; `outputs` receives every
-    /// record and change on the agent stage's thread.
+    /// Starts the shard threads; `outputs` receives every record and change,
+    /// on whichever shard thread is running the agent stage at the time (one at
+    /// a time, in record order).
     ///
     /// # Panics
     /// When the operating system refuses to start a thread.
     pub fn start(config: PipelineConfig, outputs: O) -> Pipeline<O> {
         let shards = config.shards.max(1);
+        // The agent stage has no thread: shards run it (see `stage`), so nobody
+        // needs waking for it; its rings' wake-ups go nowhere useful.
         let stage_parker = Parker::new();
         let dispatched = Arc::new(Progress::default());
         let ready = ReadyHandle::default();
         let mut senders = Vec::with_capacity(shards);
         let mut stage_inputs = Vec::with_capacity(shards);
         let mut marks = Vec::with_capacity(shards);
-        let mut handles = Vec::with_capacity(shards);
-        for index in 0..shards {
+        let mut shard_parts = Vec::with_capacity(shards);
+        let mut spent_queues = Vec::with_capacity(shards);
+        for _ in 0..shards {
             let parker = Parker::new();
             let (to_shard, from_router) = ring::channel(config.ring, parker.unparker().clone());
             let (to_stage, from_shard) =
                 ring::channel(config.ring, stage_parker.unparker().clone());
             let progress = Arc::new(Progress::default());
+            senders.push(to_shard);
+            stage_inputs.push(from_shard);
+            marks.push(progress.clone());
+            let spent = Arc::new(ArrayQueue::new(config.ring.max(1) + 2));
+            spent_queues.push(spent.clone());
+            shard_parts.push((from_router, to_stage, progress, parker, spent));
+        }
+        let stage = Arc::new(Token::new(AgentStage {
+            pending: stage_inputs.iter().map(|_| Default::default()).collect(),
+            inputs: stage_inputs,
+            progress: marks,
+            side: AgentSide::new(config.reducer.stats),
+            outputs,
+            ready: ReadyPublisher::new(ready.clone()),
+            latency: Latency::new(),
+        }));
+        let mut handles = Vec::with_capacity(shards);
+        for (index, (input, output, progress, parker, spent)) in shard_parts.into_iter().enumerate()
+        {
             let shard = Shard {
-                input: from_router,
-                output: to_stage,
-                progress: progress.clone(),
+                input,
+                output,
+                progress,
                 dispatched: dispatched.clone(),
                 parker,
                 decoder: Decoder::with_options(config.format, config.decode.clone()),
                 side: CallSide::new(config.reducer.calls, config.reducer.interactions),
                 batch: config.batch,
+                stage: stage.clone(),
+                spent,
             };
             let handle = std::thread::Builder::new()
                 .name(format!("ctistream-shard-{index}"))
                 .spawn(move || shard.run())
                 .expect("start a shard thread");
-            senders.push(to_shard);
-            stage_inputs.push(from_shard);
-            marks.push(progress);
             handles.push(handle);
         }
-        let stage = AgentStage {
-            inputs: stage_inputs,
-            progress: marks,
-            parker: stage_parker,
-            side: AgentSide::new(config.reducer.stats),
-            outputs,
-            ready: ReadyPublisher::new(ready.clone()),
-        };
-        let stage = std::thread::Builder::new()
-            .name("ctistream-agents".into())
-            .spawn(move || stage.run())
-            .expect("start the agent stage thread");
         Pipeline {
             router: Router::new(shards, config.route_links),
             dialect: config.format.dialect(),
             senders,
             batches: (0..shards).map(|_| Vec::with_capacity(config.batch)).collect(),
+            spent: spent_queues,
             batch: config.batch.max(1),
             shed: config.shed,
             shed_count: 0,
@@ -264,18 +277,28 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         if let Some(per) = elapsed.checked_div(self.source_count) {
             self.source.record_n(Stage::Source, per, self.source_count);
         }
-        for (sender, batch) in self.senders.iter().zip(self.batches.iter_mut()) {
+        for ((sender, batch), spent) in
+            self.senders.iter().zip(self.batches.iter_mut()).zip(&self.spent)
+        {
             if batch.is_empty() {
                 continue;
             }
-            let items = std::mem::replace(batch, Vec::with_capacity(self.batch));
+            // A spent batch from this shard, emptied here (see `Shard::spent`).
+            let fresh = match spent.pop() {
+                Some(mut used) => {
+                    used.clear();
+                    used
+                }
+                None => Vec::with_capacity(self.batch),
+            };
+            let items = std::mem::replace(batch, fresh);
             let batch = Batch { items, sent: now };
             if self.shed {
                 if let Err(dropped) = sender.try_send(batch) {
                     self.shed_count += dropped.items.len() as u64;
                 }
             } else {
-                sender.send(batch);
+                sender.send(batch, || false);
             }
         }
         // Every record numbered so far is in a ring (or counted as shed).
@@ -310,7 +333,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             }
             calls.push(done.side);
         }
-        let done = stage.join().expect("the agent stage panicked");
+        let done = stage.finish().expect("the agent stage is finished once");
         latency.merge(&done.latency);
         PipelineDone {
             outputs: done.outputs,

@@ -59,8 +59,9 @@ pub(crate) fn channel<T>(capacity: usize, consumer: Unparker) -> (Sender<T>, Rec
 }
 
 impl<T> Sender<T> {
-    /// Sends `item`, waiting while the ring is full.
-    pub(crate) fn send(&self, mut item: T) {
+    /// Sends `item`, waiting while the ring is full; `help` is called while
+    /// waiting (a shard runs the agent stage, which is what drains its ring).
+    pub(crate) fn send(&self, mut item: T, mut help: impl FnMut() -> bool) {
         let backoff = Backoff::new();
         let mut counted = false;
         loop {
@@ -74,6 +75,9 @@ impl<T> Sender<T> {
                     if !counted {
                         counted = true;
                         self.shared.full.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if help() {
+                        continue;
                     }
                     if backoff.is_completed() {
                         self.parker.park_timeout(PARK);
@@ -159,7 +163,7 @@ mod tests {
         let (sender, receiver) = channel::<u32>(2, consumer.unparker().clone());
         let producer = std::thread::spawn(move || {
             for i in 0..1000 {
-                sender.send(i);
+                sender.send(i, || false);
             }
             sender.full_count()
         });

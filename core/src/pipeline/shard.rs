@@ -6,17 +6,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use crossbeam::queue::ArrayQueue;
 use crossbeam::sync::Parker;
 use rustc_hash::FxHashMap;
 
 use crate::decode::Decoder;
 use crate::error::DecodeError;
 use crate::event::{Dialect, EventKind, Timestamp};
-use crate::state::{AgentMsg, CallSide};
+use crate::state::{AgentMsg, CallSide, Outputs};
 
 use super::latency::{Latency, SAMPLE_EVERY, Stage};
 use super::progress::Progress;
 use super::ring::{Idle, Receiver, Sender};
+use super::stage::Token;
 
 /// Where a record came from: the index of its source and its line (or frame,
 /// or offset) there.
@@ -74,7 +76,7 @@ pub(crate) struct ShardDone {
     pub(crate) kinds: FxHashMap<(Dialect, EventKind), u64>,
 }
 
-pub(crate) struct Shard {
+pub(crate) struct Shard<O> {
     pub(crate) input: Receiver<Batch<Record>>,
     pub(crate) output: Sender<Batch<Outgoing>>,
     pub(crate) progress: Arc<Progress>,
@@ -83,9 +85,15 @@ pub(crate) struct Shard {
     pub(crate) decoder: Decoder,
     pub(crate) side: CallSide,
     pub(crate) batch: usize,
+    pub(crate) stage: Arc<Token<O>>,
+    /// Spent record batches go back to the router, which drops them: the
+    /// records' `Bytes` are then counted down on the thread that counted them
+    /// up, instead of bouncing the block's reference count between cores, and
+    /// the router reuses the vectors.
+    pub(crate) spent: Arc<ArrayQueue<Vec<Record>>>,
 }
 
-impl Shard {
+impl<O: Outputs> Shard<O> {
     pub(crate) fn run(mut self) -> ShardDone {
         let mut latency = Latency::new();
         let mut kinds: FxHashMap<(Dialect, EventKind), u64> = FxHashMap::default();
@@ -102,7 +110,11 @@ impl Shard {
                     break;
                 }
                 self.progress.publish(dispatched);
-                idle.wait(&self.parker);
+                if self.stage.try_run() {
+                    idle.reset();
+                } else {
+                    idle.wait(&self.parker);
+                }
                 continue;
             };
             idle.reset();
@@ -113,7 +125,7 @@ impl Shard {
                 batch.items.len() as u64,
             );
             let mut last = 0;
-            for record in batch.items {
+            for record in &batch.items {
                 last = record.seq;
                 processed += 1;
                 let sampled = processed % SAMPLE_EVERY == 1;
@@ -139,19 +151,23 @@ impl Shard {
                         seq: record.seq,
                         origin: record.origin,
                         error,
-                        raw: record.payload,
+                        raw: record.payload.clone(),
                     }),
                 }
                 if out.len() >= self.batch {
-                    self.output
-                        .send(Batch { items: std::mem::take(&mut out), sent: Instant::now() });
+                    let batch = Batch { items: std::mem::take(&mut out), sent: Instant::now() };
+                    self.output.send(batch, || self.stage.try_run());
                 }
             }
             if !out.is_empty() {
-                self.output.send(Batch { items: std::mem::take(&mut out), sent: Instant::now() });
+                let batch = Batch { items: std::mem::take(&mut out), sent: Instant::now() };
+                self.output.send(batch, || self.stage.try_run());
             }
+            // If the router's return queue is full, the batch is simply dropped here.
+            let _ = self.spent.push(batch.items);
             // Messages first, then the mark (see `progress`).
             self.progress.publish(last);
+            self.stage.try_run();
         }
         self.side.finish(&mut messages);
         let now = Instant::now();
@@ -160,7 +176,7 @@ impl Shard {
             .map(|message| Outgoing::Message { seq: END, born: now, message })
             .collect();
         if !flushed.is_empty() {
-            self.output.send(Batch { items: flushed, sent: now });
+            self.output.send(Batch { items: flushed, sent: now }, || self.stage.try_run());
         }
         self.progress.publish(u64::MAX);
         ShardDone { side: self.side, latency, kinds }
