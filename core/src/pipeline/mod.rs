@@ -134,6 +134,7 @@ pub struct Pipeline<O: Outputs + Send + 'static> {
     source: Latency,
     source_mark: Instant,
     source_count: u64,
+    round_start: Option<Instant>,
 }
 
 impl<O: Outputs + Send + 'static> std::fmt::Debug for Pipeline<O> {
@@ -249,6 +250,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             source: Latency::new(),
             source_mark: Instant::now(),
             source_count: 0,
+            round_start: None,
         }
     }
 
@@ -262,7 +264,10 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
     pub fn push(&mut self, payload: Bytes, key: Option<Bytes>, origin: Origin, ingest: Timestamp) {
         self.seq += 1;
         let shard = self.router.shard(&payload, key.as_deref(), self.dialect);
-        let born = Instant::now();
+        // The clock is read once per batch-filling round, not per record: a
+        // record's "born" time is when the round it joined began, so the
+        // end-to-end figure includes its wait in the batch.
+        let born = *self.round_start.get_or_insert_with(Instant::now);
         self.batches[shard].push(Record { seq: self.seq, payload, key, origin, ingest, born });
         self.source_count += 1;
         if self.batches[shard].len() >= self.batch {
@@ -305,6 +310,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         self.dispatched.publish(self.seq);
         self.source_mark = Instant::now();
         self.source_count = 0;
+        self.round_start = None;
     }
 
     /// Times a shard's ring was found full (backpressure reached the router).

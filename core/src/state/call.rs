@@ -166,9 +166,10 @@ fn call_type_name(call_type: CallType) -> &'static str {
     }
 }
 
-/// A short owned name (tenant, DN, agent) that needs no heap up to 24 bytes:
-/// what travels between the call side and the agent side.
-pub type Name = SmallVec<[u8; 24]>;
+/// A short owned name (tenant, DN, agent) that needs no heap up to 16 bytes:
+/// what travels between the call side and the agent side (kept small because
+/// messages are moved several times on their way).
+pub type Name = SmallVec<[u8; 16]>;
 
 /// One phone leg of a finished call thread, for the agent side to attribute.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -57,9 +57,23 @@ fn hash(bytes: &[u8]) -> u64 {
 
 impl Interner {
     /// The symbol of `bytes`, interning it on first sight.
+    #[inline]
     pub fn intern(&mut self, bytes: &[u8]) -> Sym {
-        // Valid UTF-8 (the usual case) borrows; the index is keyed by the text
-        // as stored, so a name with invalid bytes is found again too.
+        if bytes.is_empty() {
+            return Sym::EMPTY;
+        }
+        // Fast path: a name seen before is stored as exactly these bytes (when
+        // they are UTF-8, the usual case), so no validation is needed to find it.
+        if let Some(sym) = self.find_bytes(bytes) {
+            return sym;
+        }
+        self.intern_slow(bytes)
+    }
+
+    #[cold]
+    fn intern_slow(&mut self, bytes: &[u8]) -> Sym {
+        // The index is keyed by the text as stored, so a name with invalid
+        // bytes is found again through its lossy text.
         let text = String::from_utf8_lossy(bytes);
         if let Some(sym) = self.find(&text) {
             return sym;
@@ -78,11 +92,19 @@ impl Interner {
 
     /// The symbol of `bytes` if it was interned.
     pub fn get(&self, bytes: &[u8]) -> Option<Sym> {
-        self.find(&String::from_utf8_lossy(bytes))
+        if bytes.is_empty() {
+            return Some(Sym::EMPTY);
+        }
+        self.find_bytes(bytes).or_else(|| self.find(&String::from_utf8_lossy(bytes)))
     }
 
     fn find(&self, text: &str) -> Option<Sym> {
-        self.index.find(hash(text.as_bytes()), |&sym| self.name(sym) == text).copied()
+        self.find_bytes(text.as_bytes())
+    }
+
+    #[inline]
+    fn find_bytes(&self, bytes: &[u8]) -> Option<Sym> {
+        self.index.find(hash(bytes), |&sym| self.name(sym).as_bytes() == bytes).copied()
     }
 
     /// The text of a symbol.
