@@ -1,10 +1,15 @@
 //! File sources: a path or `-` (standard input), framed into records.
+//!
+//! A regular file is memory-mapped and framed in place: every record is a
+//! slice of the mapping, nothing is copied from the page cache. Standard input
+//! and other streams are read in blocks.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use ctistream_core::{FrameReader, Framing};
+use bytes::Bytes;
+use ctistream_core::{Frame, FrameError, FrameReader, FrameStats, Framing, MemoryFrames};
 
 /// Where a file source reads from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,44 +45,99 @@ impl FileSourceConfig {
     /// Opens the file and returns its record reader.
     ///
     /// # Errors
-    /// The I/O error of opening the file, with the path in its message.
+    /// The I/O error of opening (or mapping) the file, with the path in its message.
     pub fn build(&self) -> io::Result<FileSource> {
-        let reader: Box<dyn Read + Send> = if self.is_stdin() {
-            Box::new(io::stdin())
-        } else {
-            let file = File::open(&self.path).map_err(|error| {
-                io::Error::new(
-                    error.kind(),
-                    format!("cannot open {}: {error}", self.path.display()),
-                )
-            })?;
-            Box::new(file)
+        if self.is_stdin() {
+            let reader: Box<dyn Read + Send> = Box::new(io::stdin());
+            let frames = FrameReader::new(reader, self.framing).with_max_record(self.max_record);
+            return Ok(FileSource { frames: Frames::Stream(frames), size: None });
+        }
+        let context = |error: io::Error| {
+            io::Error::new(error.kind(), format!("cannot open {}: {error}", self.path.display()))
         };
-        let size = if self.is_stdin() {
-            None
-        } else {
-            std::fs::metadata(&self.path).ok().map(|m| m.len())
+        let file = File::open(&self.path).map_err(context)?;
+        let metadata = file.metadata().map_err(context)?;
+        if metadata.is_file() && metadata.len() > 0 {
+            let data = map(&file).map_err(context)?;
+            let frames = MemoryFrames::new(data, self.framing).with_max_record(self.max_record);
+            return Ok(FileSource { frames: Frames::Memory(frames), size: Some(metadata.len()) });
+        }
+        // Pipes, devices and empty files are read as streams.
+        let reader: Box<dyn Read + Send> = Box::new(file);
+        let frames = FrameReader::new(reader, self.framing).with_max_record(self.max_record);
+        Ok(FileSource { frames: Frames::Stream(frames), size: metadata.is_file().then_some(0) })
+    }
+}
+
+/// Maps `file` read-only and wraps the mapping in `Bytes` (the mapping lives
+/// as long as any record sliced from it).
+#[allow(unsafe_code)]
+fn map(file: &File) -> io::Result<Bytes> {
+    // SAFETY: the mapping is read-only and private to this process, and its
+    // bytes are only ever read as `&[u8]`. What this cannot rule out is another
+    // process truncating or rewriting the file while it is mapped: reading a
+    // truncated page then raises SIGBUS, and rewritten bytes may be seen. That
+    // is the same contract ripgrep's memory-mapped search accepts; ctistream
+    // maps only the inputs a user names for one run, and a file that is being
+    // appended to is followed with the streaming reader (`follow=true`), not
+    // mapped. The caller's assertion that inputs are not truncated meanwhile is
+    // what this relies on.
+    let mmap = unsafe { memmap2::Mmap::map(file)? };
+    Ok(Bytes::from_owner(mmap))
+}
+
+/// The records of a file source, from a mapping or a stream.
+pub enum Frames {
+    /// A memory-mapped file, framed in place.
+    Memory(MemoryFrames),
+    /// A stream read in blocks.
+    Stream(FrameReader<Box<dyn Read + Send>>),
+}
+
+impl Frames {
+    /// What framing has seen so far.
+    pub fn stats(&self) -> &FrameStats {
+        match self {
+            Frames::Memory(frames) => frames.stats(),
+            Frames::Stream(frames) => frames.stats(),
+        }
+    }
+
+    /// Bytes consumed so far (for progress).
+    pub fn position(&self) -> u64 {
+        match self {
+            Frames::Memory(frames) => frames.position(),
+            Frames::Stream(frames) => frames.stats().bytes,
+        }
+    }
+}
+
+impl std::fmt::Debug for Frames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Frames::Memory(_) => "Memory",
+            Frames::Stream(_) => "Stream",
         };
-        Ok(FileSource {
-            frames: FrameReader::new(reader, self.framing).with_max_record(self.max_record),
-            size,
-        })
+        f.debug_struct("Frames").field("kind", &kind).field("stats", self.stats()).finish()
+    }
+}
+
+impl Iterator for Frames {
+    type Item = Result<Frame, FrameError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Frames::Memory(frames) => frames.next(),
+            Frames::Stream(frames) => frames.next(),
+        }
     }
 }
 
 /// An open file source: an iterator of frames.
+#[derive(Debug)]
 pub struct FileSource {
     /// The framed records.
-    pub frames: FrameReader<Box<dyn Read + Send>>,
+    pub frames: Frames,
     /// The file size when known (for progress).
     pub size: Option<u64>,
-}
-
-impl std::fmt::Debug for FileSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileSource")
-            .field("stats", self.frames.stats())
-            .field("size", &self.size)
-            .finish()
-    }
 }

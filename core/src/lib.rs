@@ -64,7 +64,9 @@ pub use crate::event::{
     Dialect, DnRole, Event, EventKind, IvrMessage, IvrStatus, OrsEvent, OrsNamespace, OwnedEvent,
     SdkAgentState, SdkCallType, SdkEvent, Span, TEvent, Timestamp, Value, split_key,
 };
-pub use crate::frame::{DEFAULT_MAX_RECORD, Frame, FrameError, FrameReader, FrameStats, Framing};
+pub use crate::frame::{
+    DEFAULT_MAX_RECORD, Frame, FrameError, FrameReader, FrameStats, Framing, MemoryFrames,
+};
 pub use crate::output::write_json_string;
 pub use crate::state::{
     ActionStats, InteractionConfig, InteractionRecord, InteractionReducer, InteractionSummary,

@@ -214,3 +214,48 @@ proptest! {
         prop_assert_eq!(whole, chunked);
     }
 }
+
+fn memory_frames(input: &[u8], framing: Framing, limit: usize) -> (Outcome, u64, u64) {
+    let mut frames =
+        ctistream_core::MemoryFrames::new(bytes::Bytes::copy_from_slice(input), framing)
+            .with_max_record(limit);
+    let outcome = frames
+        .by_ref()
+        .map(|frame| match frame {
+            Ok(Frame { payload, key, line, .. }) => Ok((
+                String::from_utf8_lossy(&payload).into_owned(),
+                key.map(|key| String::from_utf8_lossy(&key).into_owned()),
+                line,
+            )),
+            Err(error) => Err(format!("{}@{}", error.class(), error.line().unwrap_or(0))),
+        })
+        .collect();
+    (outcome, frames.stats().skipped, frames.stats().blank)
+}
+
+proptest! {
+    #[test]
+    fn framing_in_memory_equals_framing_a_stream(
+        lines in proptest::collection::vec("[ -~\t]{0,40}", 0..30),
+        framing in prop_oneof![Just(Framing::Lines), Just(Framing::Tlog), Just(Framing::Auto), Just(Framing::LengthPrefixed)],
+        limit in 5usize..60,
+    ) {
+        let input = lines.join("\n");
+        let (streamed, stats) = frames(input.as_bytes(), framing, limit);
+        let (in_memory, skipped, blank) = memory_frames(input.as_bytes(), framing, limit);
+        prop_assert_eq!(streamed, in_memory);
+        prop_assert_eq!((stats.skipped, stats.blank), (skipped, blank));
+    }
+}
+
+#[test]
+fn records_longer_than_the_scan_window_are_framed_in_memory() {
+    let mut log = String::from("@1 message EventRinging\n");
+    for i in 0..60_000 {
+        log.push_str(&format!("\tAttributeX{i}\t'{}'\n", "v".repeat(20)));
+    }
+    log.push_str("@2 message EventReleased\n\tAttributeThisDN\t'1'\n");
+    let (frames, _, _) = memory_frames(log.as_bytes(), Framing::Tlog, 4 << 20);
+    assert_eq!(frames.len(), 2);
+    assert!(frames[0].as_ref().unwrap().0.len() > 1 << 20, "one record of about 2 MB");
+}

@@ -203,7 +203,7 @@ where
                 // only used by records that carry no time of their own.
                 since_tick = 0;
                 ingest = now();
-                bar.set_position(bytes_before + source.frames.stats().bytes);
+                bar.set_position(bytes_before + source.frames.position());
             }
             match frame {
                 Ok(frame) => on_frame(frame, index as u32, ingest)?,

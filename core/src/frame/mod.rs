@@ -243,31 +243,128 @@ impl<R: Read> FrameReader<R> {
     }
 
     fn frame(&mut self, pending: Pending) -> Result<Frame, FrameError> {
-        let slice = |range: std::ops::Range<usize>| self.block.slice(range);
-        match pending.scan {
-            Scan::Record { payload, key } => {
-                self.stats.records += 1;
-                Ok(Frame {
-                    payload: slice(payload),
-                    key: key.map(slice),
-                    line: pending.line,
-                    offset: pending.offset,
-                })
+        make_frame(&self.block, self.scanner.limit, &mut self.stats, pending)
+    }
+}
+
+/// Turns a scanned position into a frame (or a framing error) sliced from `block`.
+fn make_frame(
+    block: &Bytes,
+    limit: usize,
+    stats: &mut FrameStats,
+    pending: Pending,
+) -> Result<Frame, FrameError> {
+    let slice = |range: std::ops::Range<usize>| block.slice(range);
+    match pending.scan {
+        Scan::Record { payload, key } => {
+            stats.records += 1;
+            Ok(Frame {
+                payload: slice(payload),
+                key: key.map(slice),
+                line: pending.line,
+                offset: pending.offset,
+            })
+        }
+        Scan::TooLarge { head } => {
+            stats.errors += 1;
+            let head = slice(head.start..head.end.min(head.start + ERROR_HEAD));
+            Err(FrameError::TooLarge { line: pending.line, offset: pending.offset, limit, head })
+        }
+        Scan::Truncated { head } => {
+            stats.errors += 1;
+            let head = slice(head.start..head.end.min(head.start + ERROR_HEAD));
+            Err(FrameError::Truncated { line: pending.line, offset: pending.offset, head })
+        }
+    }
+}
+
+/// Reads records from bytes already in memory (a memory-mapped file, a
+/// received buffer): frames are slices of `data` itself, nothing is copied.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Bytes;
+/// use ctistream_core::{Framing, MemoryFrames};
+///
+/// let data = Bytes::from_static(b"t1:c1\t{\"id\":1}\n\n{\"id\":2}\n");
+/// let frames: Vec<_> = MemoryFrames::new(data.clone(), Framing::Lines).collect::<Result<_, _>>()?;
+/// assert_eq!(frames.len(), 2);
+/// assert_eq!(frames[0].key.as_deref(), Some(&b"t1:c1"[..]));
+/// assert_eq!(frames[1].line, 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct MemoryFrames {
+    data: Bytes,
+    pos: usize,
+    block: Bytes,
+    pending: VecDeque<Pending>,
+    scanner: Scanner,
+    stats: FrameStats,
+}
+
+/// How much of the data one scan looks at (grown while a record needs more).
+const WINDOW: usize = 1 << 20;
+
+impl MemoryFrames {
+    /// Frames `data` with `framing` and the default 1 MiB record limit.
+    pub fn new(data: Bytes, framing: Framing) -> MemoryFrames {
+        let stats = FrameStats { bytes: data.len() as u64, ..FrameStats::default() };
+        MemoryFrames {
+            data,
+            pos: 0,
+            block: Bytes::new(),
+            pending: VecDeque::new(),
+            scanner: Scanner::new(framing, DEFAULT_MAX_RECORD),
+            stats,
+        }
+    }
+
+    /// Sets the record size limit in bytes.
+    pub fn with_max_record(mut self, limit: usize) -> MemoryFrames {
+        self.scanner.limit = limit.max(1);
+        self
+    }
+
+    /// What framing has seen so far.
+    pub fn stats(&self) -> &FrameStats {
+        &self.stats
+    }
+
+    /// Bytes framed so far (for progress).
+    pub fn position(&self) -> u64 {
+        self.pos as u64
+    }
+}
+
+impl Iterator for MemoryFrames {
+    type Item = Result<Frame, FrameError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(pending) = self.pending.pop_front() {
+                return Some(make_frame(&self.block, self.scanner.limit, &mut self.stats, pending));
             }
-            Scan::TooLarge { head } => {
-                self.stats.errors += 1;
-                let head = slice(head.start..head.end.min(head.start + ERROR_HEAD));
-                Err(FrameError::TooLarge {
-                    line: pending.line,
-                    offset: pending.offset,
-                    limit: self.scanner.limit,
-                    head,
-                })
+            if self.pos >= self.data.len() {
+                return None;
             }
-            Scan::Truncated { head } => {
-                self.stats.errors += 1;
-                let head = slice(head.start..head.end.min(head.start + ERROR_HEAD));
-                Err(FrameError::Truncated { line: pending.line, offset: pending.offset, head })
+            // Scan a window; widen it while nothing in it is complete (a record
+            // longer than the window), up to the end of the data.
+            let mut window = WINDOW;
+            loop {
+                let end = (self.pos + window).min(self.data.len());
+                let eof = end == self.data.len();
+                let consumed = self.scanner.scan(&self.data[self.pos..end], eof, &mut self.pending);
+                let (skipped, blank) = self.scanner.take_counts();
+                self.stats.skipped += skipped;
+                self.stats.blank += blank;
+                if consumed > 0 || eof {
+                    self.block = self.data.slice(self.pos..self.pos + consumed);
+                    self.pos += consumed.max(usize::from(eof) * (end - self.pos));
+                    break;
+                }
+                window *= 2;
             }
         }
     }

@@ -44,10 +44,9 @@ pub struct Interner {
 
 impl Default for Interner {
     fn default() -> Self {
-        let mut interner =
-            Interner { arena: String::new(), spans: Vec::new(), index: HashTable::new() };
-        interner.intern(b"");
-        interner
+        // Symbol 0 is the empty string; it is never looked up in the index
+        // (`intern` answers it directly).
+        Interner { arena: String::new(), spans: vec![(0, 0)], index: HashTable::new() }
     }
 }
 
