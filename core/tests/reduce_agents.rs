@@ -28,8 +28,8 @@ fn reduce(records: &[&str]) -> (Reducer, CollectOutputs) {
 fn statuses(out: &CollectOutputs, agent: &str) -> Vec<(AgentStatus, Option<AgentStatus>)> {
     out.changes
         .iter()
-        .filter(|(_, name, _)| name == agent)
-        .map(|(_, _, change)| (change.status, change.previous))
+        .filter(|change| change.agent == agent)
+        .map(|change| (change.status, change.previous))
         .collect()
 }
 
@@ -107,8 +107,8 @@ fn sdk_states_map_onto_the_unified_status() {
             LoggedOut
         ]
     );
-    let lunch = out.changes.iter().find(|(_, _, c)| c.status == NotReadyForNextCall).unwrap();
-    assert_eq!(reducer.names().name(lunch.2.reason), "Lunch");
+    let lunch = out.changes.iter().find(|c| c.status == NotReadyForNextCall).unwrap();
+    assert_eq!(lunch.reason.as_deref(), Some("Lunch"));
     let agent = snapshot(&reducer, "1001");
     assert_eq!(agent["tenant"], "t9");
     assert_eq!(agent["dn"], "8001");

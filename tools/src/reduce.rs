@@ -12,8 +12,8 @@ use std::time::Instant;
 use anyhow::Context;
 use ctistream_core::pipeline::{Latency, Origin, Pipeline, PipelineConfig};
 use ctistream_core::state::{
-    self, CallRecord, CallSide, InteractionRecord, InteractionSummary, Interner, Outputs,
-    ReduceCounters, ReducerConfig, StatusChange,
+    self, AgentChange, CallRecord, CallSide, InteractionRecord, InteractionSummary, Outputs,
+    ReduceCounters, ReducerConfig,
 };
 use ctistream_core::{DecodeError, Timestamp};
 
@@ -117,9 +117,9 @@ struct FileOutputs {
 }
 
 impl Outputs for FileOutputs {
-    fn agent_change(&mut self, change: &StatusChange, names: &Interner) {
+    fn agent_change(&mut self, change: &AgentChange<'_>) {
         if let Some(changes) = self.changes.as_mut() {
-            changes.write(|line| change.write_json(names, line));
+            changes.write(|line| change.write_json(line));
         }
     }
 
@@ -195,11 +195,12 @@ pub fn reduce(options: &ReduceOptions) -> anyhow::Result<ReduceSummary> {
     input.add_kinds(done.kinds.iter());
     RejectLog::finish(&rejects, &mut input)?;
 
-    agents.write(|line| state::write_agent_snapshots(&done.agents, line));
+    agents.write(|line| state::write_agent_snapshots(&done.agent_sides(), line));
     let watermark = done.calls.iter().map(CallSide::watermark).max().unwrap_or(Timestamp(0));
     if let Some(stats) = stats.as_mut() {
-        let sides: Vec<&CallSide> = done.calls.iter().collect();
-        stats.write(|line| state::write_stats(&sides, &done.agents, watermark, line));
+        stats.write(|line| {
+            state::write_stats(&done.call_sides(), &done.agent_sides(), watermark, line)
+        });
     }
     let counters = done.counters();
     let mut interactions_summary = InteractionSummary::default();
@@ -222,7 +223,7 @@ pub fn reduce(options: &ReduceOptions) -> anyhow::Result<ReduceSummary> {
     Ok(ReduceSummary {
         input,
         counters,
-        agents: done.agents.agents().len(),
+        agents: done.agents.iter().map(|side| side.agents().len()).sum(),
         open_calls,
         interactions: interactions_summary,
         shards: options.shards.max(1),

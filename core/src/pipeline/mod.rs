@@ -2,21 +2,25 @@
 //! path, per-key order kept, and every stage measured.
 //!
 //! ```text
-//!  push ──▶ Router ──rings──▶ Shard 0..N ──rings──▶ Agent stage ──▶ Outputs
-//!  (caller's  (key hash;        (decode, call side:   (agent side in record
-//!   thread)    batches)          threads, interactions) order; records, stats,
-//!                                                       ready-agent view)
+//!  push ──▶ Router ──rings──▶ Shard 0..N ───────rings──────▶ Sink ──▶ Outputs
+//!  (caller's  (key hash;       (decode; call side;  ◀──┐
+//!   thread)    agent events     agent side of its   shard-to-shard rings:
+//!              to every shard)  agents)             agent legs to their owner)
 //! ```
 //!
 //! The caller's thread is the router: [`Pipeline::push`] hands it records,
-//! which it numbers, routes by key ([`route`]) and batches into bounded
-//! lock-free rings ([`ring`]), one per shard. Each shard decodes its records and
-//! runs the call side of the reducer ([`CallSide`]); what concerns agents
-//! leaves as messages tagged with the record's number. The agent stage applies
-//! them to the agent side ([`AgentSide`]) in number order, using the shards'
-//! progress marks ([`progress`]) to know when no earlier message can still
-//! come. That order is the single-threaded reducer's, so the outputs are the
-//! same for every shard count.
+//! which it numbers, routes by key ([`Router`]) and batches into bounded
+//! lock-free rings, one per shard; agent and DN events go to every shard, so
+//! each shard's call side keeps the DN bindings. Each shard decodes its
+//! records and runs both halves of the reducer: the call side
+//! ([`CallSide`]) on its call threads, and the agent side ([`AgentSide`]) on
+//! the agents it owns (by hash). A call leg of an agent owned elsewhere goes
+//! to that shard as a message tagged with the record's number, through a
+//! shard-to-shard ring; every shard applies its agents' messages in number
+//! order, using all shards' progress marks to know when no earlier message can
+//! still come. That order is the single-threaded reducer's, so the outputs
+//! are the same for every shard count. Outputs go through one ring per shard
+//! to a sink task that shards run in turn.
 //!
 //! # Examples
 //!
@@ -43,7 +47,7 @@
 //! assert_eq!(done.outputs.records[0].agents, ["a1"]);
 //! assert_eq!(done.outputs.records[0].talk_ms, 120_000);
 //! // The view any thread can read: a1 is ready again, in Sales.
-//! assert_eq!(ready.load().longest_idle("default", "Sales").map(|a| a.agent.as_str()), Some("a1"));
+//! assert_eq!(ready.longest_idle("default", "Sales").map(|a| a.agent), Some("a1".to_owned()));
 //! println!("{}", done.latency.table());
 //! ```
 
@@ -70,13 +74,13 @@ use crate::state::{AgentSide, CallSide, Outputs, ReduceCounters, ReducerConfig};
 
 pub use latency::{Latency, SAMPLE_EVERY, Stage};
 pub use ready::{PUBLISH_EVERY, ReadyAgent, ReadyHandle, ReadyView};
-pub use route::Router;
+pub use route::{Route, Router};
 pub use shard::Origin;
 
 use progress::Progress;
 use ready::ReadyPublisher;
 use shard::{Batch, Record, Shard, ShardDone};
-use stage::{AgentStage, Token};
+use stage::{Sink, Token};
 
 /// How the pipeline is built.
 #[derive(Clone, Debug)]
@@ -129,7 +133,7 @@ pub struct Pipeline<O: Outputs + Send + 'static> {
     seq: u64,
     dispatched: Arc<Progress>,
     shards: Vec<JoinHandle<ShardDone>>,
-    stage: Arc<Token<O>>,
+    sink: Arc<Token<O>>,
     ready: ReadyHandle,
     source: Latency,
     source_mark: Instant,
@@ -151,9 +155,10 @@ impl<O: Outputs + Send + 'static> std::fmt::Debug for Pipeline<O> {
 pub struct PipelineDone<O> {
     /// The outputs, after every record and the end-of-input flush.
     pub outputs: O,
-    /// The agent side: agents (for snapshots) and statistics.
-    pub agents: AgentSide,
-    /// Each shard's call side (open threads were flushed; interactions summaries).
+    /// Each shard's agent side: agents (for snapshots) and agent statistics.
+    pub agents: Vec<AgentSide>,
+    /// Each shard's call side (open threads were flushed; call statistics,
+    /// interaction summaries).
     pub calls: Vec<CallSide>,
     /// Every stage's latency, merged.
     pub latency: Latency,
@@ -167,64 +172,88 @@ impl<O> PipelineDone<O> {
     /// The reducer counters over all shards.
     pub fn counters(&self) -> ReduceCounters {
         let calls: Vec<&CallSide> = self.calls.iter().collect();
-        ReduceCounters::of(&calls, &self.agents)
+        let agents: Vec<&AgentSide> = self.agents.iter().collect();
+        ReduceCounters::of(&calls, &agents)
+    }
+
+    /// The agent sides, as the state writers take them.
+    pub fn agent_sides(&self) -> Vec<&AgentSide> {
+        self.agents.iter().collect()
+    }
+
+    /// The call sides, as the state writers take them.
+    pub fn call_sides(&self) -> Vec<&CallSide> {
+        self.calls.iter().collect()
     }
 }
 
 impl<O: Outputs + Send + 'static> Pipeline<O> {
     /// Starts the shard threads; `outputs` receives every record and change,
-    /// on whichever shard thread is running the agent stage at the time (one at
-    /// a time, in record order).
+    /// on whichever shard thread is running the sink at the time (one at a
+    /// time).
     ///
     /// # Panics
     /// When the operating system refuses to start a thread.
     pub fn start(config: PipelineConfig, outputs: O) -> Pipeline<O> {
         let shards = config.shards.max(1);
-        // The agent stage has no thread: shards run it (see `stage`), so nobody
-        // needs waking for it; its rings' wake-ups go nowhere useful.
-        let stage_parker = Parker::new();
         let dispatched = Arc::new(Progress::default());
-        let ready = ReadyHandle::default();
-        let mut senders = Vec::with_capacity(shards);
-        let mut stage_inputs = Vec::with_capacity(shards);
-        let mut marks = Vec::with_capacity(shards);
-        let mut shard_parts = Vec::with_capacity(shards);
-        let mut spent_queues = Vec::with_capacity(shards);
-        for _ in 0..shards {
-            let parker = Parker::new();
-            let (to_shard, from_router) = ring::channel(config.ring, parker.unparker().clone());
-            let (to_stage, from_shard) =
-                ring::channel(config.ring, stage_parker.unparker().clone());
-            let progress = Arc::new(Progress::default());
-            senders.push(to_shard);
-            stage_inputs.push(from_shard);
-            marks.push(progress.clone());
-            let spent = Arc::new(ArrayQueue::new(config.ring.max(1) + 2));
-            spent_queues.push(spent.clone());
-            shard_parts.push((from_router, to_stage, progress, parker, spent));
+        let ready = ReadyHandle::new(shards);
+        let parkers: Vec<Parker> = (0..shards).map(|_| Parker::new()).collect();
+        let progress: Vec<Arc<Progress>> =
+            (0..shards).map(|_| Arc::new(Progress::default())).collect();
+        // Shard-to-shard rings: to_agents[i][j] carries i's messages for j.
+        let mut to_agents: Vec<Vec<Option<ring::Sender<Batch<shard::Msg>>>>> =
+            (0..shards).map(|_| (0..shards).map(|_| None).collect()).collect();
+        let mut from_shards: Vec<Vec<Option<ring::Receiver<Batch<shard::Msg>>>>> =
+            (0..shards).map(|_| (0..shards).map(|_| None).collect()).collect();
+        for (from, row) in to_agents.iter_mut().enumerate() {
+            for (to, slot) in row.iter_mut().enumerate() {
+                if from != to {
+                    let (sender, receiver) =
+                        ring::channel(config.ring, parkers[to].unparker().clone());
+                    *slot = Some(sender);
+                    from_shards[to][from] = Some(receiver);
+                }
+            }
         }
-        let stage = Arc::new(Token::new(AgentStage {
-            pending: stage_inputs.iter().map(|_| Default::default()).collect(),
-            inputs: stage_inputs,
-            progress: marks,
-            side: AgentSide::new(config.reducer.stats),
-            outputs,
-            ready: ReadyPublisher::new(ready.clone()),
-            latency: Latency::new(),
-        }));
+        let sink_parker = Parker::new();
+        let mut sink_inputs = Vec::with_capacity(shards);
+        let mut output_senders = Vec::with_capacity(shards);
+        for _ in 0..shards {
+            let (sender, receiver) = ring::channel(config.ring, sink_parker.unparker().clone());
+            output_senders.push(sender);
+            sink_inputs.push(receiver);
+        }
+        let sink =
+            Arc::new(Token::new(Sink { inputs: sink_inputs, outputs, latency: Latency::new() }));
+        let mut senders = Vec::with_capacity(shards);
+        let mut spent_queues = Vec::with_capacity(shards);
         let mut handles = Vec::with_capacity(shards);
-        for (index, (input, output, progress, parker, spent)) in shard_parts.into_iter().enumerate()
-        {
+        let parts = parkers.into_iter().zip(to_agents).zip(from_shards).zip(output_senders);
+        for (index, (((parker, to_agents), from_shards), output)) in parts.enumerate() {
+            let (to_shard, from_router) = ring::channel(config.ring, parker.unparker().clone());
+            let spent = Arc::new(ArrayQueue::new(config.ring.max(1) + 2));
+            senders.push(to_shard);
+            spent_queues.push(spent.clone());
             let shard = Shard {
-                input,
-                output,
-                progress,
+                index,
+                shards,
+                input: from_router,
+                to_agents,
+                from_shards,
+                progress: progress.clone(),
                 dispatched: dispatched.clone(),
                 parker,
                 decoder: Decoder::with_options(config.format, config.decode.clone()),
-                side: CallSide::new(config.reducer.calls, config.reducer.interactions),
-                batch: config.batch,
-                stage: stage.clone(),
+                call: CallSide::new(
+                    config.reducer.calls,
+                    config.reducer.interactions,
+                    config.reducer.stats,
+                ),
+                agents: AgentSide::new(config.reducer.stats),
+                output,
+                sink: sink.clone(),
+                ready: ReadyPublisher::new(ready.clone(), index),
                 spent,
             };
             let handle = std::thread::Builder::new()
@@ -245,7 +274,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             seq: 0,
             dispatched,
             shards: handles,
-            stage,
+            sink,
             ready,
             source: Latency::new(),
             source_mark: Instant::now(),
@@ -263,14 +292,34 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
     /// `ingest` is the time used for events that carry none.
     pub fn push(&mut self, payload: Bytes, key: Option<Bytes>, origin: Origin, ingest: Timestamp) {
         self.seq += 1;
-        let shard = self.router.shard(&payload, key.as_deref(), self.dialect);
         // The clock is read once per batch-filling round, not per record: a
         // record's "born" time is when the round it joined began, so the
         // end-to-end figure includes its wait in the batch.
         let born = *self.round_start.get_or_insert_with(Instant::now);
-        self.batches[shard].push(Record { seq: self.seq, payload, key, origin, ingest, born });
+        let seq = self.seq;
         self.source_count += 1;
-        if self.batches[shard].len() >= self.batch {
+        let record = |primary| Record {
+            seq,
+            payload: payload.clone(),
+            key: key.clone(),
+            origin,
+            ingest,
+            born,
+            primary,
+        };
+        let full = match self.router.route(&payload, key.as_deref(), self.dialect) {
+            Route::One(shard) => {
+                self.batches[shard].push(record(true));
+                self.batches[shard].len() >= self.batch
+            }
+            Route::All => {
+                for (shard, batch) in self.batches.iter_mut().enumerate() {
+                    batch.push(record(shard == 0));
+                }
+                self.batches.iter().any(|batch| batch.len() >= self.batch)
+            }
+        };
+        if full {
             self.flush();
         }
     }
@@ -282,9 +331,8 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         if let Some(per) = elapsed.checked_div(self.source_count) {
             self.source.record_n(Stage::Source, per, self.source_count);
         }
-        for ((sender, batch), spent) in
-            self.senders.iter().zip(self.batches.iter_mut()).zip(&self.spent)
-        {
+        let targets = self.senders.iter().zip(self.batches.iter_mut()).zip(&self.spent);
+        for ((sender, batch), spent) in targets {
             if batch.is_empty() {
                 continue;
             }
@@ -313,7 +361,8 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         self.round_start = None;
     }
 
-    /// Times a shard's ring was found full (backpressure reached the router).
+    /// How many sends to a shard found its ring full (backpressure reached
+    /// the router).
     pub fn backpressure(&self) -> u64 {
         self.senders.iter().map(ring::Sender::full_count).sum()
     }
@@ -326,10 +375,11 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
     /// panic on input).
     pub fn finish(mut self) -> PipelineDone<O> {
         self.flush();
-        let Pipeline { senders, shards, stage, source, shed_count, .. } = self;
+        let Pipeline { senders, shards, sink, source, shed_count, .. } = self;
         drop(senders);
         let mut latency = source;
         let mut calls = Vec::with_capacity(shards.len());
+        let mut agents = Vec::with_capacity(shards.len());
         let mut kinds: FxHashMap<(Dialect, EventKind), u64> = FxHashMap::default();
         for shard in shards {
             let done = shard.join().expect("a shard thread panicked");
@@ -337,18 +387,12 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             for (kind, count) in done.kinds {
                 *kinds.entry(kind).or_default() += count;
             }
-            calls.push(done.side);
+            calls.push(done.call);
+            agents.push(done.agents);
         }
-        let done = stage.finish().expect("the agent stage is finished once");
-        latency.merge(&done.latency);
-        PipelineDone {
-            outputs: done.outputs,
-            agents: done.side,
-            calls,
-            latency,
-            kinds,
-            shed: shed_count,
-        }
+        let (outputs, sink_latency) = sink.finish().expect("the sink is finished once");
+        latency.merge(&sink_latency);
+        PipelineDone { outputs, agents, calls, latency, kinds, shed: shed_count }
     }
 }
 
@@ -364,6 +408,7 @@ mod tests {
         assert_send::<Pipeline<crate::state::CollectOutputs>>();
         assert_send_sync::<ReadyHandle>();
         assert_send_sync::<ReadyView>();
+        assert_send_sync::<Router>();
         assert_send::<PipelineDone<crate::state::CollectOutputs>>();
         assert_send::<CallSide>();
         assert_send::<AgentSide>();

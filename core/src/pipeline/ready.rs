@@ -1,10 +1,10 @@
 //! The ready-agent view: which agents are ready, per tenant and queue,
 //! longest-idle first — what a routing thread asks before it picks a target.
 //!
-//! The agent stage rebuilds the view from its agent table at most every
-//! [`PUBLISH_EVERY`] when something changed, and swaps it in with `arc-swap`:
-//! a reader loads the current `Arc` without a lock and keeps a consistent
-//! snapshot for as long as it holds it. How old the view is when published is
+//! Each shard owns some agents; it rebuilds the view of its agents at most
+//! every [`PUBLISH_EVERY`] when something changed, and swaps it in with
+//! `arc-swap`. A reader loads every shard's current `Arc` without a lock and
+//! reads consistent per-shard snapshots. How old a view is when published is
 //! recorded in the `ready_view` latency histogram.
 
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use crate::state::AgentSide;
 
 use super::latency::{Latency, Stage};
 
-/// The longest the view lags the agent side while agents change.
+/// The longest a view lags its agents while they change.
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(20);
 
 /// A ready agent.
@@ -32,13 +32,10 @@ pub struct ReadyAgent {
     pub idle_since: Timestamp,
 }
 
-/// A snapshot of the ready agents.
+/// One shard's ready agents.
 #[derive(Clone, Debug, Default)]
 pub struct ReadyView {
     queues: FxHashMap<(String, String), Vec<ReadyAgent>>,
-    /// How many agent status changes the agent side had applied when this
-    /// snapshot was taken.
-    pub changes: u64,
 }
 
 impl ReadyView {
@@ -46,21 +43,6 @@ impl ReadyView {
     /// none), longest idle first.
     pub fn ready(&self, tenant: &str, queue: &str) -> &[ReadyAgent] {
         self.queues.get(&(tenant.to_owned(), queue.to_owned())).map_or(&[], Vec::as_slice)
-    }
-
-    /// The agent that has waited longest in `queue`, if any is ready.
-    pub fn longest_idle(&self, tenant: &str, queue: &str) -> Option<&ReadyAgent> {
-        self.ready(tenant, queue).first()
-    }
-
-    /// Ready agents in all queues.
-    pub fn len(&self) -> usize {
-        self.queues.values().map(Vec::len).sum()
-    }
-
-    /// Whether no agent is ready.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn build(side: &AgentSide) -> ReadyView {
@@ -77,40 +59,77 @@ impl ReadyView {
         for agents in queues.values_mut() {
             agents.sort_by(|a, b| (a.idle_since, &a.agent).cmp(&(b.idle_since, &b.agent)));
         }
-        ReadyView { queues, changes: side.counters().agent_changes }
+        ReadyView { queues }
     }
 }
 
 /// A handle any thread can read the view through, without locks.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ReadyHandle {
-    view: Arc<ArcSwap<ReadyView>>,
+    shards: Arc<Vec<ArcSwap<ReadyView>>>,
 }
 
 impl ReadyHandle {
-    /// The current snapshot.
-    pub fn load(&self) -> Arc<ReadyView> {
-        self.view.load_full()
+    pub(crate) fn new(shards: usize) -> ReadyHandle {
+        let views =
+            (0..shards.max(1)).map(|_| ArcSwap::from_pointee(ReadyView::default())).collect();
+        ReadyHandle { shards: Arc::new(views) }
+    }
+
+    /// The agent that has waited longest in `queue` of `tenant`, if any is ready.
+    pub fn longest_idle(&self, tenant: &str, queue: &str) -> Option<ReadyAgent> {
+        self.shards
+            .iter()
+            .filter_map(|view| view.load().ready(tenant, queue).first().cloned())
+            .min_by(|a, b| (a.idle_since, &a.agent).cmp(&(b.idle_since, &b.agent)))
+    }
+
+    /// Every ready agent of `queue` in `tenant`, longest idle first.
+    pub fn ready(&self, tenant: &str, queue: &str) -> Vec<ReadyAgent> {
+        let mut all: Vec<ReadyAgent> =
+            self.shards.iter().flat_map(|view| view.load().ready(tenant, queue).to_vec()).collect();
+        all.sort_by(|a, b| (a.idle_since, &a.agent).cmp(&(b.idle_since, &b.agent)));
+        all
+    }
+
+    /// How many agents are ready, in all queues.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|view| view.load().queues.values().map(Vec::len).sum::<usize>())
+            .sum()
+    }
+
+    /// Whether no agent is ready.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
-/// The agent stage's end: rebuilds and publishes.
+/// A shard's end: rebuilds and publishes its view.
 #[derive(Debug)]
 pub(crate) struct ReadyPublisher {
     handle: ReadyHandle,
+    shard: usize,
     published_changes: u64,
     last: Instant,
     dirty_since: Option<Instant>,
 }
 
 impl ReadyPublisher {
-    pub(crate) fn new(handle: ReadyHandle) -> ReadyPublisher {
-        ReadyPublisher { handle, published_changes: 0, last: Instant::now(), dirty_since: None }
+    pub(crate) fn new(handle: ReadyHandle, shard: usize) -> ReadyPublisher {
+        ReadyPublisher {
+            handle,
+            shard,
+            published_changes: 0,
+            last: Instant::now(),
+            dirty_since: None,
+        }
     }
 
     /// Publishes a new view if agents changed and the last one is old enough
     /// (or at once when `force`).
-    pub(crate) fn publish_if_due(&mut self, side: &AgentSide, latency: &mut Latency, force: bool) {
+    pub(crate) fn publish(&mut self, side: &AgentSide, latency: &mut Latency, force: bool) {
         let changes = side.counters().agent_changes;
         if changes == self.published_changes {
             return;
@@ -120,18 +139,10 @@ impl ReadyPublisher {
         if !force && now.duration_since(self.last) < PUBLISH_EVERY {
             return;
         }
-        self.handle.view.store(Arc::new(ReadyView::build(side)));
+        self.handle.shards[self.shard].store(Arc::new(ReadyView::build(side)));
         latency.record(Stage::ReadyView, dirty_since.elapsed().as_nanos() as u64);
         self.published_changes = changes;
         self.last = now;
         self.dirty_since = None;
-    }
-
-    pub(crate) fn publish(&mut self, side: &AgentSide, latency: &mut Latency) {
-        self.publish_if_due(side, latency, false);
-    }
-
-    pub(crate) fn publish_now(&mut self, side: &AgentSide, latency: &mut Latency) {
-        self.publish_if_due(side, latency, true);
     }
 }

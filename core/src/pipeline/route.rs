@@ -17,7 +17,7 @@ use std::hash::BuildHasher;
 use memchr::{memchr, memmem};
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-use crate::event::Dialect;
+use crate::event::{Category, Dialect, TEvent};
 
 /// The router's memory of identity → shard, bounded: the oldest identities are
 /// forgotten first.
@@ -82,6 +82,19 @@ impl Router {
         }
     }
 
+    /// Where a record goes: one shard, or every shard for T-Library agent
+    /// and DN events (every shard keeps the DN bindings) and link losses.
+    pub fn route(&mut self, payload: &[u8], key: Option<&[u8]>, dialect: Option<Dialect>) -> Route {
+        if self.shards == 1 {
+            return Route::One(0);
+        }
+        let dialect = dialect.unwrap_or_else(|| sniff(payload));
+        if is_broadcast(payload, dialect) {
+            return Route::All;
+        }
+        Route::One(self.shard(payload, key, Some(dialect)))
+    }
+
     /// The shard of a record of `dialect` (`None`: detect it).
     pub fn shard(&mut self, payload: &[u8], key: Option<&[u8]>, dialect: Option<Dialect>) -> usize {
         if self.shards == 1 {
@@ -117,6 +130,47 @@ impl Router {
         }
         shard as usize
     }
+}
+
+/// Where a record goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// To this shard.
+    One(usize),
+    /// To every shard.
+    All,
+}
+
+/// Whether a record is a T-Library agent or DN event, or a link loss: read
+/// from its event name without decoding (`"id":"Event…"`, `message Event…`).
+fn is_broadcast(payload: &[u8], dialect: Dialect) -> bool {
+    let name = match dialect {
+        Dialect::Genesys => match json_field(payload, b"\"id\"") {
+            Some(name) => name,
+            None => return false,
+        },
+        Dialect::Tlog => {
+            let line = payload.split(|&b| b == b'\n').next().unwrap_or_default();
+            match memmem::find(line, b"message ") {
+                Some(at) => {
+                    let rest = &line[at + 8..];
+                    let end =
+                        rest.iter().position(|b| b.is_ascii_whitespace()).unwrap_or(rest.len());
+                    &rest[..end]
+                }
+                None => return false,
+            }
+        }
+        _ => return false,
+    };
+    let event = match std::str::from_utf8(name).ok().and_then(|n| n.parse::<i64>().ok()) {
+        Some(code) => TEvent::from_code(code),
+        None => match TEvent::from_name(name) {
+            Some(event) => event,
+            None => return false,
+        },
+    };
+    matches!(event.category(), Category::Agent | Category::Dn) || event == TEvent::LinkDisconnected
 }
 
 /// The dialect of a record, by its first bytes (cheap; the shard decodes fully).

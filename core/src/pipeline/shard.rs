@@ -1,24 +1,32 @@
-//! A shard worker: decodes the records routed to it and runs the call side of
-//! the reducer on them; what the agent side must learn goes out as messages,
-//! tagged with the sequence number of the record that caused them.
+//! A shard worker. It decodes the records routed to it and runs both halves
+//! of the reducer: the call side on its call threads (with its own copy of
+//! the DN bindings, fed by every agent event, which every shard receives), and
+//! the agent side on the agents it owns. A call leg of an agent owned
+//! elsewhere leaves as a message to that shard; each shard applies the
+//! messages for its agents in record order, using every shard's progress mark
+//! to know when no earlier message can still come. Outputs go to the sink.
 
+use std::collections::VecDeque;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use crossbeam::queue::ArrayQueue;
 use crossbeam::sync::Parker;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::decode::Decoder;
-use crate::error::DecodeError;
 use crate::event::{Dialect, EventKind, Timestamp};
-use crate::state::{AgentMsg, CallSide, Outputs};
+use crate::state::{
+    AgentChange, AgentMsg, AgentSide, CallRecord, CallSide, InteractionRecord, Name, Outputs,
+};
 
 use super::latency::{Latency, SAMPLE_EVERY, Stage};
 use super::progress::Progress;
+use super::ready::ReadyPublisher;
 use super::ring::{Idle, Receiver, Sender};
-use super::stage::Token;
+use super::stage::{ChangeItem, OutputItem, Token};
 
 /// Where a record came from: the index of its source and its line (or frame,
 /// or offset) there.
@@ -39,6 +47,9 @@ pub(crate) struct Record {
     pub(crate) origin: Origin,
     pub(crate) ingest: Timestamp,
     pub(crate) born: Instant,
+    /// Whether this shard counts and reports the record (false for the copies
+    /// of a broadcast record on all shards but one).
+    pub(crate) primary: bool,
 }
 
 /// A batch between two stages, stamped when it left.
@@ -48,44 +59,75 @@ pub(crate) struct Batch<T> {
     pub(crate) sent: Instant,
 }
 
-/// What a shard tells the agent stage.
+/// A message for an agent side, tagged with its record's number.
 #[derive(Debug)]
-pub(crate) enum Outgoing {
-    /// A message for the agent side.
-    Message { seq: u64, born: Instant, message: AgentMsg },
-    /// A record that could not be decoded.
-    Reject { seq: u64, origin: Origin, error: DecodeError, raw: Bytes },
+pub(crate) struct Msg {
+    pub(crate) seq: u64,
+    pub(crate) born: Instant,
+    pub(crate) message: AgentMsg,
 }
 
-impl Outgoing {
-    pub(crate) fn seq(&self) -> u64 {
-        match self {
-            Outgoing::Message { seq, .. } | Outgoing::Reject { seq, .. } => *seq,
-        }
-    }
+/// The shard that owns an agent.
+pub(crate) fn owner(tenant: &[u8], agent: &[u8], shards: usize) -> usize {
+    (FxBuildHasher.hash_one((tenant, agent)) % shards.max(1) as u64) as usize
 }
-
-/// The sequence number of the end-of-input flush, after every record.
-pub(crate) const END: u64 = u64::MAX - 1;
 
 /// What a shard hands back when it stops.
 #[derive(Debug)]
 pub(crate) struct ShardDone {
-    pub(crate) side: CallSide,
+    pub(crate) call: CallSide,
+    pub(crate) agents: AgentSide,
     pub(crate) latency: Latency,
     pub(crate) kinds: FxHashMap<(Dialect, EventKind), u64>,
 }
 
+/// Outputs produced on a shard, queued for the sink.
+struct Queued<'a> {
+    items: &'a mut Vec<OutputItem>,
+    born: Instant,
+}
+
+impl Outputs for Queued<'_> {
+    fn agent_change(&mut self, change: &AgentChange<'_>) {
+        self.items.push(OutputItem::Change(
+            ChangeItem {
+                tenant: Name::from_slice(change.tenant.as_bytes()),
+                agent: Name::from_slice(change.agent.as_bytes()),
+                status: change.status,
+                previous: change.previous,
+                at: change.at,
+                reason: change.reason.map(|r| Name::from_slice(r.as_bytes())).unwrap_or_default(),
+            },
+            self.born,
+        ));
+    }
+
+    fn call_record(&mut self, record: &CallRecord) {
+        self.items.push(OutputItem::Call(Box::new(record.clone()), self.born));
+    }
+
+    fn interaction_record(&mut self, record: &InteractionRecord) {
+        self.items.push(OutputItem::Interaction(Box::new(record.clone()), self.born));
+    }
+}
+
 pub(crate) struct Shard<O> {
+    pub(crate) index: usize,
+    pub(crate) shards: usize,
     pub(crate) input: Receiver<Batch<Record>>,
-    pub(crate) output: Sender<Batch<Outgoing>>,
-    pub(crate) progress: Arc<Progress>,
+    /// To the other shards' agent sides (`None` at this shard's own index).
+    pub(crate) to_agents: Vec<Option<Sender<Batch<Msg>>>>,
+    /// From the other shards (`None` at this shard's own index).
+    pub(crate) from_shards: Vec<Option<Receiver<Batch<Msg>>>>,
+    pub(crate) progress: Vec<Arc<Progress>>,
     pub(crate) dispatched: Arc<Progress>,
     pub(crate) parker: Parker,
     pub(crate) decoder: Decoder,
-    pub(crate) side: CallSide,
-    pub(crate) batch: usize,
-    pub(crate) stage: Arc<Token<O>>,
+    pub(crate) call: CallSide,
+    pub(crate) agents: AgentSide,
+    pub(crate) output: Sender<Batch<OutputItem>>,
+    pub(crate) sink: Arc<Token<O>>,
+    pub(crate) ready: ReadyPublisher,
     /// Spent record batches go back to the router, which drops them: the
     /// records' `Bytes` are then counted down on the thread that counted them
     /// up, instead of bouncing the block's reference count between cores, and
@@ -93,12 +135,47 @@ pub(crate) struct Shard<O> {
     pub(crate) spent: Arc<ArrayQueue<Vec<Record>>>,
 }
 
+/// The agent side's inbox: messages per source shard, in each source's order.
+struct Inbox {
+    pending: Vec<VecDeque<(Instant, Msg)>>,
+}
+
+impl Inbox {
+    fn drain(&mut self, from: &[Option<Receiver<Batch<Msg>>>]) {
+        for (source, queue) in from.iter().zip(self.pending.iter_mut()) {
+            if let Some(source) = source {
+                while let Some(batch) = source.try_recv() {
+                    queue.extend(batch.items.into_iter().map(|msg| (batch.sent, msg)));
+                }
+            }
+        }
+    }
+
+    /// The next message at or below `safe`, smallest number first.
+    fn next(&mut self, safe: u64) -> Option<(Instant, Msg)> {
+        let (_, source) = self
+            .pending
+            .iter()
+            .enumerate()
+            .filter_map(|(i, queue)| queue.front().map(|(_, msg)| (msg.seq, i)))
+            .filter(|&(seq, _)| seq <= safe)
+            .min()?;
+        self.pending[source].pop_front()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pending.iter().all(VecDeque::is_empty)
+    }
+}
+
 impl<O: Outputs> Shard<O> {
     pub(crate) fn run(mut self) -> ShardDone {
         let mut latency = Latency::new();
         let mut kinds: FxHashMap<(Dialect, EventKind), u64> = FxHashMap::default();
         let mut messages: Vec<AgentMsg> = Vec::new();
-        let mut out: Vec<Outgoing> = Vec::with_capacity(self.batch);
+        let mut outbox: Vec<Vec<Msg>> = (0..self.shards).map(|_| Vec::new()).collect();
+        let mut outputs: Vec<OutputItem> = Vec::new();
+        let mut inbox = Inbox { pending: (0..self.shards).map(|_| VecDeque::new()).collect() };
         let mut processed = 0u64;
         let idle = Idle::new();
         loop {
@@ -109,8 +186,10 @@ impl<O: Outputs> Shard<O> {
                 if self.input.is_finished() {
                     break;
                 }
-                self.progress.publish(dispatched);
-                if self.stage.try_run() {
+                self.progress[self.index].publish(dispatched);
+                let applied = self.apply_agents(&mut inbox, &mut outputs, &mut latency);
+                self.flush_outputs(&mut outputs);
+                if applied > 0 || self.sink.try_run() {
                     idle.reset();
                 } else {
                     idle.wait(&self.parker);
@@ -130,55 +209,141 @@ impl<O: Outputs> Shard<O> {
                 processed += 1;
                 let sampled = processed % SAMPLE_EVERY == 1;
                 let start = sampled.then(Instant::now);
+                self.call.set_counting(record.primary);
                 match self.decoder.decode(&record.payload, record.key.as_deref()) {
                     Ok(event) => {
                         let decoded = start.map(|start| (start, Instant::now()));
-                        *kinds.entry((event.dialect(), event.kind())).or_default() += 1;
-                        self.side.apply(&event, record.ingest, &mut messages);
+                        if record.primary {
+                            *kinds.entry((event.dialect(), event.kind())).or_default() += 1;
+                        }
+                        let (index, shards) = (self.index, self.shards);
+                        let mut queued = Queued { items: &mut outputs, born: record.born };
+                        self.call.apply(
+                            &event,
+                            record.ingest,
+                            &mut messages,
+                            &mut queued,
+                            |t, a| owner(t, a, shards) == index,
+                        );
                         if let Some((start, decoded)) = decoded {
                             latency.record(Stage::Decode, (decoded - start).as_nanos() as u64);
                             latency.record(Stage::Reduce, decoded.elapsed().as_nanos() as u64);
                         }
                         for message in messages.drain(..) {
-                            out.push(Outgoing::Message {
+                            // A link loss is every shard's own business (each
+                            // decoded the broadcast record); the rest goes to
+                            // the agent's owner.
+                            let target = match message.body {
+                                crate::state::AgentBody::LinkLost { .. } => self.index,
+                                _ => owner(&message.tenant, message.agent(), self.shards),
+                            };
+                            outbox[target].push(Msg {
                                 seq: record.seq,
                                 born: record.born,
                                 message,
                             });
                         }
                     }
-                    Err(error) => out.push(Outgoing::Reject {
-                        seq: record.seq,
-                        origin: record.origin,
+                    Err(error) if record.primary => outputs.push(OutputItem::Reject(
+                        record.origin,
                         error,
-                        raw: record.payload.clone(),
-                    }),
-                }
-                if out.len() >= self.batch {
-                    let batch = Batch { items: std::mem::take(&mut out), sent: Instant::now() };
-                    self.output.send(batch, || self.stage.try_run());
+                        record.payload.clone(),
+                    )),
+                    Err(_) => {}
                 }
             }
-            if !out.is_empty() {
-                let batch = Batch { items: std::mem::take(&mut out), sent: Instant::now() };
-                self.output.send(batch, || self.stage.try_run());
-            }
-            // If the router's return queue is full, the batch is simply dropped here.
+            // If the router's return queue is full, the batch is dropped here.
             let _ = self.spent.push(batch.items);
+            self.send_messages(&mut outbox, &mut inbox);
             // Messages first, then the mark (see `progress`).
-            self.progress.publish(last);
-            self.stage.try_run();
+            self.progress[self.index].publish(last);
+            self.apply_agents(&mut inbox, &mut outputs, &mut latency);
+            self.flush_outputs(&mut outputs);
+            self.sink.try_run();
         }
-        self.side.finish(&mut messages);
+        // Every message of ours is out: say so, then let the others know we
+        // send no more, and finish applying theirs.
+        self.progress[self.index].publish(u64::MAX);
+        for sender in &mut self.to_agents {
+            sender.take();
+        }
+        loop {
+            self.apply_agents(&mut inbox, &mut outputs, &mut latency);
+            self.flush_outputs(&mut outputs);
+            let others_done = self.progress.iter().all(|p| p.read() == u64::MAX)
+                && self.from_shards.iter().flatten().all(Receiver::is_finished);
+            if others_done {
+                inbox.drain(&self.from_shards);
+                if inbox.is_empty() {
+                    break;
+                }
+                continue;
+            }
+            if !self.sink.try_run() {
+                idle.wait(&self.parker);
+            }
+        }
+        let mut queued = Queued { items: &mut outputs, born: Instant::now() };
+        self.call.finish(&mut queued);
+        self.ready.publish(&self.agents, &mut latency, true);
+        self.flush_outputs(&mut outputs);
+        ShardDone { call: self.call, agents: self.agents, latency, kinds }
+    }
+
+    /// Sends each other shard its messages; our own go straight to the inbox.
+    fn send_messages(&mut self, outbox: &mut [Vec<Msg>], inbox: &mut Inbox) {
         let now = Instant::now();
-        let flushed: Vec<Outgoing> = messages
-            .drain(..)
-            .map(|message| Outgoing::Message { seq: END, born: now, message })
-            .collect();
-        if !flushed.is_empty() {
-            self.output.send(Batch { items: flushed, sent: now }, || self.stage.try_run());
+        for (target, messages) in outbox.iter_mut().enumerate() {
+            if messages.is_empty() {
+                continue;
+            }
+            let items = std::mem::take(messages);
+            match &self.to_agents[target] {
+                Some(sender) => {
+                    // While the target's ring is full, drain our own inbox: the
+                    // target may be waiting on a full ring to us.
+                    let from = &self.from_shards;
+                    sender.send(Batch { items, sent: now }, || {
+                        inbox.drain(from);
+                        false
+                    });
+                }
+                None => inbox.pending[self.index].extend(items.into_iter().map(|msg| (now, msg))),
+            }
         }
-        self.progress.publish(u64::MAX);
-        ShardDone { side: self.side, latency, kinds }
+    }
+
+    /// Applies every message no shard can still precede; returns how many.
+    fn apply_agents(
+        &mut self,
+        inbox: &mut Inbox,
+        outputs: &mut Vec<OutputItem>,
+        latency: &mut Latency,
+    ) -> u64 {
+        // Marks first, then the rings: everything pushed before a mark is in.
+        let safe = self.progress.iter().map(|p| p.read()).min().unwrap_or(u64::MAX);
+        inbox.drain(&self.from_shards);
+        let started = Instant::now();
+        let mut applied = 0u64;
+        while let Some((sent, msg)) = inbox.next(safe) {
+            latency.record(Stage::AgentWait, started.duration_since(sent).as_nanos() as u64);
+            let mut queued = Queued { items: outputs, born: msg.born };
+            self.agents.apply(msg.message, &mut queued);
+            applied += 1;
+        }
+        if let Some(per) = (started.elapsed().as_nanos() as u64).checked_div(applied) {
+            latency.record_n(Stage::Emit, per, applied);
+            self.ready.publish(&self.agents, latency, false);
+        }
+        applied
+    }
+
+    fn flush_outputs(&mut self, outputs: &mut Vec<OutputItem>) {
+        if outputs.is_empty() {
+            return;
+        }
+        let batch = Batch { items: std::mem::take(outputs), sent: Instant::now() };
+        let sink = &self.sink;
+        self.output.send(batch, || sink.try_run());
     }
 }

@@ -11,7 +11,7 @@
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxBuildHasher;
 use smallvec::SmallVec;
 
 use crate::event::{AgentStatus, CallType, Timestamp};
@@ -172,31 +172,6 @@ impl StatusChange {
             previous_queue: Sym::EMPTY,
             previous_since: who.at,
         }
-    }
-
-    /// Writes the change as one NDJSON line:
-    /// `{"tenant","agent","status","previous","at","reason"}`.
-    pub fn write_json(&self, names: &Interner, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"tenant\":");
-        write_json_string(out, names.name(self.tenant).as_bytes());
-        out.extend_from_slice(b",\"agent\":");
-        write_json_string(out, names.name(self.agent).as_bytes());
-        out.extend_from_slice(b",\"status\":\"");
-        out.extend_from_slice(self.status.name().as_bytes());
-        out.extend_from_slice(b"\",\"previous\":");
-        match self.previous {
-            Some(previous) => {
-                out.push(b'"');
-                out.extend_from_slice(previous.name().as_bytes());
-                out.push(b'"');
-            }
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(b",\"at\":\"");
-        self.at.write_rfc3339(out);
-        out.extend_from_slice(b"\",\"reason\":");
-        write_optional(out, names, self.reason);
-        out.extend_from_slice(b"}\n");
     }
 }
 
@@ -439,12 +414,11 @@ fn agent_hash(tenant: Sym, agent: Sym) -> u64 {
     FxBuildHasher.hash_one((tenant, agent))
 }
 
-/// Every agent, and which agent each DN is bound to.
+/// Every agent's state.
 #[derive(Debug, Default)]
 pub struct AgentTable {
     /// Keyed by each state's own (tenant, agent): no key stored twice.
     agents: HashTable<AgentState>,
-    dn_agent: FxHashMap<(Sym, Sym), Sym>,
 }
 
 /// What an agent event does to the agent's own state.
@@ -491,11 +465,6 @@ pub struct AgentRef {
 }
 
 impl AgentTable {
-    /// The agent bound to `dn`, if any.
-    pub fn agent_on(&self, tenant: Sym, dn: Sym) -> Option<Sym> {
-        self.dn_agent.get(&(tenant, dn)).copied()
-    }
-
     /// One agent's state.
     pub fn get(&self, tenant: Sym, agent: Sym) -> Option<&AgentState> {
         self.agents.find(agent_hash(tenant, agent), |s| s.tenant == tenant && s.agent == agent)
@@ -531,31 +500,8 @@ impl AgentTable {
         (state.into_mut(), created)
     }
 
-    /// Binds `dn` to `agent` (the agent's previous DN is released).
-    fn bind(&mut self, tenant: Sym, agent: Sym, dn: Sym) {
-        if dn.is_empty() {
-            return;
-        }
-        let previous = self.dn_agent.insert((tenant, dn), agent);
-        if previous.is_some_and(|previous| previous != agent) {
-            // The DN changed hands: the old agent no longer sits there.
-            let old = previous.and_then(|old| {
-                self.agents
-                    .find_mut(agent_hash(tenant, old), |s| s.tenant == tenant && s.agent == old)
-            });
-            if let Some(old) = old {
-                if old.dn == dn {
-                    old.dn = Sym::EMPTY;
-                }
-            }
-        }
-    }
-
     /// Applies an agent event.
     pub fn apply(&mut self, who: AgentRef, op: AgentOp, reason: Sym) -> Option<StatusChange> {
-        if op != AgentOp::Logout {
-            self.bind(who.tenant, who.agent, who.dn);
-        }
         let (state, created) = self.entry(&who);
         let (previous_queue, previous_reason) = (state.queue, state.reason);
         state.advance(who.at);
@@ -618,11 +564,8 @@ impl AgentTable {
             AgentOp::Touch => {}
         }
         let change = state.settle(who.at, previous_queue, previous_reason);
-        let (dn, status, queue, since, shown_reason) =
-            (state.dn, state.status, state.queue, state.since, state.reason());
-        if op == AgentOp::Logout && self.dn_agent.get(&(who.tenant, dn)) == Some(&who.agent) {
-            self.dn_agent.remove(&(who.tenant, dn));
-        }
+        let (status, queue, since, shown_reason) =
+            (state.status, state.queue, state.since, state.reason());
         if created {
             return Some(StatusChange {
                 queue,
@@ -671,7 +614,6 @@ impl AgentTable {
         call_type: Option<CallType>,
         absolute: bool,
     ) -> Option<StatusChange> {
-        self.bind(who.tenant, who.agent, who.dn);
         let (state, created) = self.entry(&who);
         let previous_queue = state.queue;
         state.advance(who.at);

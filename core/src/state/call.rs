@@ -377,6 +377,9 @@ pub struct LegEffect {
     pub update: LegUpdate,
     /// The call type of the leg, if the event said.
     pub call_type: Option<CallType>,
+    /// The agent known at the leg: this event's (AgentID or the DN's
+    /// binding), else one an earlier event of the same leg named.
+    pub agent: Sym,
 }
 
 /// The first value of a field by event time (ties keep the first seen), so
@@ -562,7 +565,14 @@ impl CallTable {
     pub fn apply(&mut self, event: &CallEvent<'_>) -> Option<LegEffect> {
         let id = self.thread_of(event);
         let thread = self.threads[id as usize].as_mut()?;
-        let effect = thread.apply(event);
+        let effect = thread.apply(event).map(|mut effect| {
+            effect.agent = thread
+                .parties
+                .iter()
+                .find(|p| p.dn == event.dn && p.conn == effect.conn)
+                .map_or(Sym::EMPTY, |p| p.agent);
+            effect
+        });
         thread.version = thread.version.wrapping_add(1);
         if let Some(at) = thread.completed_at() {
             self.complete.push(Reverse((at, id, thread.version)));
@@ -653,7 +663,9 @@ impl CallThread {
         if event.dn.is_empty() {
             return None;
         }
-        let leg = |update| Some(LegEffect { conn, update, call_type: event.call_type });
+        let leg = |update| {
+            Some(LegEffect { conn, update, call_type: event.call_type, agent: Sym::EMPTY })
+        };
         match event.kind {
             Queued | RouteRequest => {
                 let party = self.party(event.dn, conn, PartyKind::Queue);

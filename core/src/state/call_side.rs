@@ -1,13 +1,17 @@
 //! The call side of the reducer: call threads and orchestration interactions,
-//! keyed by call. It decodes nothing itself; it turns events into call state
-//! and into [`AgentMsg`]s for the agent side.
+//! keyed by call, plus a copy of the DN bindings fed by every agent event so
+//! that call legs are attributed to agents where they are seen. It finishes
+//! call detail records itself; what agents must learn leaves as
+//! [`AgentMsg`]s.
 
 use crate::event::{
     AgentWorkMode, Attr, Category, Dialect, Event, EventKind, IvrMessage, IvrStatus, SdkEvent,
     TEvent, Timestamp, Value,
 };
 
+use super::Outputs;
 use super::agent::{AgentOp, flags};
+use super::binding::Bindings;
 use super::call::{CallConfig, CallDraft, CallEvent, CallTable, Name, conn_hash};
 use super::dedupe::Dedupe;
 use super::interaction::{
@@ -15,39 +19,69 @@ use super::interaction::{
 };
 use super::intern::{Interner, Sym};
 use super::message::{AgentBody, AgentMsg};
+use super::stats::{Stats, StatsConfig};
+
+/// What the call side has done.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallSideCounters {
+    /// Events applied (duplicates excluded).
+    pub events: u64,
+    /// Agent or DN events that named no agent and whose DN had none bound.
+    pub unattributed: u64,
+    /// Call detail records emitted.
+    pub call_records: u64,
+    /// Orchestration interaction records emitted.
+    pub interaction_records: u64,
+}
 
 /// Call threads and interactions of the records routed to one place.
 #[derive(Debug)]
 pub struct CallSide {
     names: Interner,
+    bindings: Bindings,
     calls: CallTable,
     interactions: InteractionReducer,
+    stats: Stats,
     dedupe: Dedupe,
     watermark: Timestamp,
-    events: u64,
+    counters: CallSideCounters,
     drafts: Vec<CallDraft>,
     finished_interactions: Vec<InteractionRecord>,
+    /// Whether this side counts what it applies (off for the copies of
+    /// broadcast agent events that another shard counts).
+    counting: bool,
+    duplicates: u64,
 }
 
 impl Default for CallSide {
     fn default() -> Self {
-        CallSide::new(CallConfig::default(), InteractionConfig::default())
+        CallSide::new(CallConfig::default(), InteractionConfig::default(), StatsConfig::default())
     }
 }
 
 impl CallSide {
     /// An empty call side.
-    pub fn new(calls: CallConfig, interactions: InteractionConfig) -> CallSide {
+    pub fn new(calls: CallConfig, interactions: InteractionConfig, stats: StatsConfig) -> CallSide {
         CallSide {
             names: Interner::default(),
+            bindings: Bindings::default(),
             calls: CallTable::new(calls),
             interactions: InteractionReducer::new(interactions),
+            stats: Stats::new(stats),
             dedupe: Dedupe::default(),
             watermark: Timestamp::default(),
-            events: 0,
+            counters: CallSideCounters::default(),
             drafts: Vec::new(),
             finished_interactions: Vec::new(),
+            counting: true,
+            duplicates: 0,
         }
+    }
+
+    /// Whether the next events are counted (the pipeline turns this off for
+    /// the copies of an agent event that every shard applies for its bindings).
+    pub fn set_counting(&mut self, counting: bool) {
+        self.counting = counting;
     }
 
     /// The open call threads.
@@ -55,9 +89,14 @@ impl CallSide {
         &self.calls
     }
 
-    /// This side's interned names (tenants, DNs, queues of the call table).
+    /// This side's interned names (tenants, DNs, queues).
     pub fn names(&self) -> &Interner {
         &self.names
+    }
+
+    /// The call statistics (answered, abandoned, waits, handle time).
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     /// Orchestration results so far.
@@ -70,39 +109,55 @@ impl CallSide {
         self.watermark
     }
 
-    /// Events applied (duplicates excluded).
-    pub fn events(&self) -> u64 {
-        self.events
+    /// What has been done.
+    pub fn counters(&self) -> CallSideCounters {
+        self.counters
     }
 
     /// Events dropped as duplicates.
     pub fn duplicates(&self) -> u64 {
-        self.dedupe.duplicates()
+        self.duplicates
     }
 
-    /// Applies one event; what the agent side must learn is appended to `out`.
-    pub fn apply(&mut self, event: &Event<'_>, ingest: Timestamp, out: &mut Vec<AgentMsg>) {
+    /// Applies one event. What the agent side must learn is appended to
+    /// `messages`; finished call and interaction records go to `out`.
+    /// `owns_agents` says whether this side speaks for the agent of an agent
+    /// event (in the pipeline every shard sees every agent event, for its
+    /// bindings, and only the agent's owner reports it): a function of the
+    /// tenant and agent.
+    pub fn apply(
+        &mut self,
+        event: &Event<'_>,
+        ingest: Timestamp,
+        messages: &mut Vec<AgentMsg>,
+        out: &mut impl Outputs,
+        owns_agent: impl Fn(&[u8], &[u8]) -> bool,
+    ) {
         let at = event.time().unwrap_or(ingest);
         self.watermark = self.watermark.max(at);
         if !self.first_sight(event) {
+            self.duplicates += u64::from(self.counting);
             return;
         }
-        self.events += 1;
-        let tenant = Name::from_slice(event.tenant());
-        let message = |body| AgentMsg { tenant: tenant.clone(), at, body };
+        self.counters.events += u64::from(self.counting);
+        let message = |body| AgentMsg { tenant: Name::from_slice(event.tenant()), at, body };
         match event.kind() {
             EventKind::TLib(tevent) => match tevent.category() {
-                Category::Agent | Category::Dn => out.push(message(agent_op(event, tevent))),
-                Category::Call => self.call_event(event, tevent, at, out),
+                Category::Agent | Category::Dn => {
+                    if let Some(body) = self.agent_event(event, tevent, &owns_agent) {
+                        messages.push(message(body));
+                    }
+                }
+                Category::Call => self.call_event(event, tevent, at, messages),
                 Category::Session | Category::Interaction => {
                     if tevent == TEvent::LinkDisconnected {
-                        out.push(message(AgentBody::LinkLost { server: server_hash(event) }));
+                        messages.push(message(AgentBody::LinkLost { server: server_hash(event) }));
                     }
                 }
             },
             EventKind::Sdk(SdkEvent::AgentStatus) => {
                 if let Some(agent) = event.agent_key() {
-                    out.push(message(AgentBody::Sdk {
+                    messages.push(message(AgentBody::Sdk {
                         agent: Name::from_slice(agent),
                         dn: name(event, Attr::ThisDN),
                         reason: name(event, Attr::Reason),
@@ -121,7 +176,7 @@ impl CallSide {
                     _ => None,
                 };
                 if let (Some(op), Some(agent)) = (op, event.agent_key()) {
-                    out.push(message(AgentBody::Op {
+                    messages.push(message(AgentBody::Op {
                         agent: Name::from_slice(agent),
                         dn: Name::new(),
                         queue: Name::new(),
@@ -142,22 +197,29 @@ impl CallSide {
     }
 
     /// Flushes every open call thread and interaction (end of input).
-    pub fn finish(&mut self, out: &mut Vec<AgentMsg>) {
+    pub fn finish(&mut self, out: &mut impl Outputs) {
         self.calls.flush(&self.names, &mut self.drafts);
         self.interactions.flush(&mut self.finished_interactions);
         self.drain(out);
     }
 
-    fn drain(&mut self, out: &mut Vec<AgentMsg>) {
+    fn drain(&mut self, out: &mut impl Outputs) {
         for draft in self.drafts.drain(..) {
-            let tenant = Name::from_slice(draft.record.tenant.as_bytes());
-            let at = draft.record.ended.unwrap_or(draft.record.started);
-            out.push(AgentMsg { tenant, at, body: AgentBody::Draft(Box::new(draft)) });
+            // Legs were attributed when seen: nothing is left to look up.
+            let record = draft.finish(|_| Name::new());
+            self.counters.call_records += 1;
+            // A thread still open at end of input has not finished: it is
+            // reported, but not counted as answered or abandoned.
+            if record.ended.is_some() {
+                let tenant = self.names.intern(record.tenant.as_bytes());
+                let queue = self.names.intern(record.queue.as_deref().unwrap_or("").as_bytes());
+                self.stats.call_record(tenant, queue, &record);
+            }
+            out.call_record(&record);
         }
         for record in self.finished_interactions.drain(..) {
-            let tenant = Name::from_slice(record.tenant.as_bytes());
-            let at = record.deleted.or(record.added).unwrap_or_default();
-            out.push(AgentMsg { tenant, at, body: AgentBody::Interaction(Box::new(record)) });
+            self.counters.interaction_records += 1;
+            out.interaction_record(&record);
         }
     }
 
@@ -175,10 +237,65 @@ impl CallSide {
     }
 
     fn sym(&mut self, event: &Event<'_>, attr: Attr) -> Sym {
-        match event.text(attr) {
-            Some(text) => self.names.intern(text.as_bytes()),
-            None => Sym::EMPTY,
+        match event.raw(attr) {
+            Some(raw)
+                if !matches!(
+                    event.get(attr),
+                    Some(Value::JsonEscaped(_) | Value::XmlEscaped(_))
+                ) =>
+            {
+                self.names.intern(raw)
+            }
+            _ => match event.text(attr) {
+                Some(text) => self.names.intern(text.as_bytes()),
+                None => Sym::EMPTY,
+            },
         }
+    }
+
+    /// Updates the bindings from an agent or DN event and, if this side speaks
+    /// for the agent, says what it does.
+    fn agent_event(
+        &mut self,
+        event: &Event<'_>,
+        tevent: TEvent,
+        owns_agent: &impl Fn(&[u8], &[u8]) -> bool,
+    ) -> Option<AgentBody> {
+        let tenant = self.names.intern(event.tenant());
+        let dn = self.sym(event, Attr::ThisDN);
+        let agent = match event.agent_key() {
+            Some(agent) => self.names.intern(agent),
+            None => match self.bindings.agent_on(tenant, dn) {
+                Some(agent) => agent,
+                None => {
+                    self.counters.unattributed += u64::from(self.counting);
+                    return None;
+                }
+            },
+        };
+        let op = agent_op(event, tevent);
+        if op == AgentOp::Logout {
+            self.bindings.unbind(tenant, agent);
+        } else {
+            self.bindings.bind(tenant, agent, dn);
+        }
+        let agent_name = self.names.name(agent).as_bytes();
+        if !owns_agent(event.tenant(), agent_name) {
+            return None;
+        }
+        let reason = event
+            .kv_text(Attr::Reasons, "ReasonCode")
+            .or_else(|| event.kv_text(Attr::Extensions, "ReasonCode"))
+            .map(|reason| Name::from_slice(reason.as_bytes()))
+            .unwrap_or_default();
+        Some(AgentBody::Op {
+            agent: Name::from_slice(agent_name),
+            dn: Name::from_slice(self.names.name(dn).as_bytes()),
+            queue: name(event, Attr::ThisQueue),
+            server: server_hash(event),
+            op,
+            reason,
+        })
     }
 
     fn call_event(
@@ -192,8 +309,10 @@ impl CallSide {
         let tenant = self.names.intern(event.tenant());
         let dn = self.sym(event, Attr::ThisDN);
         let queue = self.sym(event, Attr::ThisQueue);
-        let agent_id = event.raw(Attr::AgentID).filter(|id| !id.is_empty());
-        let agent = agent_id.map_or(Sym::EMPTY, |id| self.names.intern(id));
+        let agent = match event.raw(Attr::AgentID).filter(|id| !id.is_empty()) {
+            Some(id) => self.names.intern(id),
+            None => self.bindings.agent_on(tenant, dn).unwrap_or(Sym::EMPTY),
+        };
         let text = |attr| event.raw(attr).filter(|raw| !raw.is_empty());
         let call = CallEvent {
             tenant,
@@ -215,20 +334,25 @@ impl CallSide {
             ani: text(Attr::ANI),
             dnis: text(Attr::DNIS),
         };
-        if let Some(effect) = self.calls.apply(&call) {
-            out.push(AgentMsg {
-                tenant: Name::from_slice(event.tenant()),
-                at,
-                body: AgentBody::Leg {
-                    dn: Name::from_slice(self.names.name(dn).as_bytes()),
-                    agent: agent_id.map(Name::from_slice).unwrap_or_default(),
-                    conn: effect.conn,
-                    update: effect.update,
-                    call_type: effect.call_type,
-                    server: server_hash(event),
-                },
-            });
+        let Some(effect) = self.calls.apply(&call) else { return };
+        // An event without AgentID on an unbound DN still belongs to the agent
+        // an earlier event of the same leg named (AgentID on ringing only).
+        let agent = if agent.is_empty() { effect.agent } else { agent };
+        if agent.is_empty() {
+            return;
         }
+        out.push(AgentMsg {
+            tenant: Name::from_slice(event.tenant()),
+            at,
+            body: AgentBody::Leg {
+                dn: Name::from_slice(self.names.name(dn).as_bytes()),
+                agent: Name::from_slice(self.names.name(agent).as_bytes()),
+                conn: effect.conn,
+                update: effect.update,
+                call_type: effect.call_type,
+                server: server_hash(event),
+            },
+        });
     }
 }
 
@@ -237,15 +361,10 @@ fn name(event: &Event<'_>, attr: Attr) -> Name {
     event.text(attr).map(|text| Name::from_slice(text.as_bytes())).unwrap_or_default()
 }
 
-/// What a T-Library agent or DN event does.
-fn agent_op(event: &Event<'_>, tevent: TEvent) -> AgentBody {
-    let reason = event
-        .kv_text(Attr::Reasons, "ReasonCode")
-        .or_else(|| event.kv_text(Attr::Extensions, "ReasonCode"))
-        .map(|reason| Name::from_slice(reason.as_bytes()))
-        .unwrap_or_default();
+/// What a T-Library agent or DN event does to the agent's state.
+fn agent_op(event: &Event<'_>, tevent: TEvent) -> AgentOp {
     let flag = |flag, on| AgentOp::Flag { flag, on };
-    let op = match tevent {
+    match tevent {
         TEvent::AgentLogin => AgentOp::Login,
         TEvent::AgentLogout => AgentOp::Logout,
         TEvent::AgentReady => AgentOp::Ready,
@@ -265,14 +384,6 @@ fn agent_op(event: &Event<'_>, tevent: TEvent) -> AgentBody {
         TEvent::OffHook => flag(flags::OFF_HOOK, true),
         TEvent::OnHook => flag(flags::OFF_HOOK, false),
         _ => AgentOp::Touch,
-    };
-    AgentBody::Op {
-        agent: event.agent_key().map(Name::from_slice).unwrap_or_default(),
-        dn: name(event, Attr::ThisDN),
-        queue: name(event, Attr::ThisQueue),
-        server: server_hash(event),
-        op,
-        reason,
     }
 }
 

@@ -1,8 +1,8 @@
 //! What the call side tells the agent side.
 //!
-//! The call side (call threads and orchestration interactions, keyed by call)
-//! and the agent side (agents, their DN bindings and the statistics, keyed by
-//! agent) meet only through these messages. In the single-threaded
+//! The call side (call threads and orchestration interactions, keyed by call,
+//! with its own copy of the DN bindings) and the agent side (agent states,
+//! keyed by agent) meet only through these messages. In the single-threaded
 //! [`Reducer`](super::Reducer) they are handed over at once; in the sharded
 //! pipeline they cross threads and are applied in the order of the records
 //! that caused them, which is why every thread count gives the same outputs.
@@ -10,8 +10,7 @@
 use crate::event::{CallType, SdkAgentState, SdkCallType, Timestamp};
 
 use super::agent::{AgentOp, LegUpdate};
-use super::call::{CallDraft, Name};
-use super::interaction::InteractionRecord;
+use super::call::Name;
 
 /// One message to the agent side.
 #[derive(Clone, Debug)]
@@ -24,12 +23,25 @@ pub struct AgentMsg {
     pub body: AgentBody,
 }
 
+impl AgentMsg {
+    /// The agent the message is about (empty for a link loss, which every
+    /// agent side receives from its own shard).
+    pub fn agent(&self) -> &[u8] {
+        match &self.body {
+            AgentBody::Op { agent, .. }
+            | AgentBody::Leg { agent, .. }
+            | AgentBody::Sdk { agent, .. } => agent,
+            AgentBody::LinkLost { .. } => &[],
+        }
+    }
+}
+
 /// What a message says.
 #[derive(Clone, Debug)]
 pub enum AgentBody {
     /// An agent or DN event (T-Library, IVR).
     Op {
-        /// The agent, empty when the event named none (the DN's binding decides).
+        /// The agent (named by the event, else the DN's binding).
         agent: Name,
         /// The DN, empty if none.
         dn: Name,
@@ -46,7 +58,7 @@ pub enum AgentBody {
     Leg {
         /// The DN.
         dn: Name,
-        /// The AgentID on the call event, empty if none (the DN's binding decides).
+        /// The agent at the leg (the call event's AgentID, else the DN's binding).
         agent: Name,
         /// The connection hash.
         conn: u64,
@@ -77,8 +89,4 @@ pub enum AgentBody {
         /// A hash of the server.
         server: u64,
     },
-    /// A call thread finished (or was flushed at end of input).
-    Draft(Box<CallDraft>),
-    /// An orchestration interaction finished (or was flushed).
-    Interaction(Box<InteractionRecord>),
 }

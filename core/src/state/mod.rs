@@ -17,6 +17,7 @@
 
 mod agent;
 mod agent_side;
+mod binding;
 mod call;
 mod call_side;
 mod dedupe;
@@ -34,11 +35,12 @@ pub use agent::{
     TOTAL_NAMES, flags,
 };
 pub use agent_side::{AgentSide, AgentSideCounters};
+pub use binding::Bindings;
 pub use call::{
     CallConfig, CallDraft, CallEvent, CallRecord, CallTable, DraftLeg, LegEffect, Name, Outcome,
     conn_hash,
 };
-pub use call_side::CallSide;
+pub use call_side::{CallSide, CallSideCounters};
 pub use dedupe::Dedupe;
 pub use interaction::{
     ActionStats, InteractionConfig, InteractionRecord, InteractionReducer, InteractionSummary,
@@ -48,11 +50,114 @@ pub use intern::{Interner, Sym};
 pub use message::{AgentBody, AgentMsg};
 pub use stats::{QueueStats, Stats, StatsConfig, Waiting, status_index, write_queue_json};
 
-/// Receives what the reducer derives. Both methods default to doing nothing.
+/// An agent status change, with its names (what the changes output writes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AgentChange<'a> {
+    /// The tenant.
+    pub tenant: &'a str,
+    /// The agent.
+    pub agent: &'a str,
+    /// The new status.
+    pub status: crate::event::AgentStatus,
+    /// The status before; `None` when the agent was first seen.
+    pub previous: Option<crate::event::AgentStatus>,
+    /// When it changed (event time).
+    pub at: Timestamp,
+    /// The reason code of a not-ready or after-call-work status.
+    pub reason: Option<&'a str>,
+}
+
+impl<'a> AgentChange<'a> {
+    /// The change `change` with its symbols read from `names`.
+    pub fn of(change: &StatusChange, names: &'a Interner) -> AgentChange<'a> {
+        AgentChange {
+            tenant: names.name(change.tenant),
+            agent: names.name(change.agent),
+            status: change.status,
+            previous: change.previous,
+            at: change.at,
+            reason: change.reason.non_empty().map(|reason| names.name(reason)),
+        }
+    }
+
+    /// Writes the change as one NDJSON line:
+    /// `{"tenant","agent","status","previous","at","reason"}`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        use crate::output::write_json_string;
+        out.extend_from_slice(b"{\"tenant\":");
+        write_json_string(out, self.tenant.as_bytes());
+        out.extend_from_slice(b",\"agent\":");
+        write_json_string(out, self.agent.as_bytes());
+        out.extend_from_slice(b",\"status\":\"");
+        out.extend_from_slice(self.status.name().as_bytes());
+        out.extend_from_slice(b"\",\"previous\":");
+        match self.previous {
+            Some(previous) => {
+                out.push(b'"');
+                out.extend_from_slice(previous.name().as_bytes());
+                out.push(b'"');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"at\":\"");
+        self.at.write_rfc3339(out);
+        out.extend_from_slice(b"\",\"reason\":");
+        match self.reason {
+            Some(reason) => write_json_string(out, reason.as_bytes()),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b"}\n");
+    }
+
+    /// An owned copy.
+    pub fn to_owned_change(&self) -> OwnedAgentChange {
+        OwnedAgentChange {
+            tenant: self.tenant.to_owned(),
+            agent: self.agent.to_owned(),
+            status: self.status,
+            previous: self.previous,
+            at: self.at,
+            reason: self.reason.map(str::to_owned),
+        }
+    }
+}
+
+/// An [`AgentChange`] that owns its names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedAgentChange {
+    /// The tenant.
+    pub tenant: String,
+    /// The agent.
+    pub agent: String,
+    /// The new status.
+    pub status: crate::event::AgentStatus,
+    /// The status before; `None` when the agent was first seen.
+    pub previous: Option<crate::event::AgentStatus>,
+    /// When it changed.
+    pub at: Timestamp,
+    /// The reason code, if any.
+    pub reason: Option<String>,
+}
+
+impl OwnedAgentChange {
+    /// The borrowed view.
+    pub fn view(&self) -> AgentChange<'_> {
+        AgentChange {
+            tenant: &self.tenant,
+            agent: &self.agent,
+            status: self.status,
+            previous: self.previous,
+            at: self.at,
+            reason: self.reason.as_deref(),
+        }
+    }
+}
+
+/// Receives what the reducer derives. Every method defaults to doing nothing.
 pub trait Outputs {
     /// An agent's status changed (or an agent was first seen).
-    fn agent_change(&mut self, change: &StatusChange, names: &Interner) {
-        let _ = (change, names);
+    fn agent_change(&mut self, change: &AgentChange<'_>) {
+        let _ = change;
     }
 
     /// A call thread ended (or was flushed open at end of input).
@@ -79,8 +184,8 @@ pub struct NoOutputs;
 impl Outputs for NoOutputs {}
 
 impl<O: Outputs + ?Sized> Outputs for &mut O {
-    fn agent_change(&mut self, change: &StatusChange, names: &Interner) {
-        (**self).agent_change(change, names);
+    fn agent_change(&mut self, change: &AgentChange<'_>) {
+        (**self).agent_change(change);
     }
 
     fn call_record(&mut self, record: &CallRecord) {
@@ -99,8 +204,8 @@ impl<O: Outputs + ?Sized> Outputs for &mut O {
 /// Collects every output in memory (tests, small batch jobs).
 #[derive(Clone, Debug, Default)]
 pub struct CollectOutputs {
-    /// Status changes as `(tenant, agent, change)`.
-    pub changes: Vec<(String, String, StatusChange)>,
+    /// Status changes.
+    pub changes: Vec<OwnedAgentChange>,
     /// Call detail records.
     pub records: Vec<CallRecord>,
     /// Interaction records.
@@ -108,9 +213,8 @@ pub struct CollectOutputs {
 }
 
 impl Outputs for CollectOutputs {
-    fn agent_change(&mut self, change: &StatusChange, names: &Interner) {
-        let (tenant, agent) = (names.name(change.tenant), names.name(change.agent));
-        self.changes.push((tenant.to_owned(), agent.to_owned(), *change));
+    fn agent_change(&mut self, change: &AgentChange<'_>) {
+        self.changes.push(change.to_owned_change());
     }
 
     fn call_record(&mut self, record: &CallRecord) {
@@ -154,18 +258,23 @@ pub struct ReduceCounters {
 }
 
 impl ReduceCounters {
-    /// The counters of a call side and an agent side together.
-    pub fn of(calls: &[&CallSide], agents: &AgentSide) -> ReduceCounters {
-        let agent = agents.counters();
-        ReduceCounters {
-            events: calls.iter().map(|side| side.events()).sum(),
-            duplicates: calls.iter().map(|side| side.duplicates()).sum(),
-            unattributed: agent.unattributed,
-            agent_changes: agent.agent_changes,
-            call_records: agent.call_records,
-            uncertain_marks: agent.uncertain_marks,
-            interaction_records: agent.interaction_records,
+    /// The counters of call sides and agent sides together.
+    pub fn of(calls: &[&CallSide], agents: &[&AgentSide]) -> ReduceCounters {
+        let mut counters = ReduceCounters::default();
+        for side in calls {
+            let c = side.counters();
+            counters.events += c.events;
+            counters.duplicates += side.duplicates();
+            counters.unattributed += c.unattributed;
+            counters.call_records += c.call_records;
+            counters.interaction_records += c.interaction_records;
         }
+        for side in agents {
+            let c = side.counters();
+            counters.agent_changes += c.agent_changes;
+            counters.uncertain_marks += c.uncertain_marks;
+        }
+        counters
     }
 }
 
@@ -208,14 +317,14 @@ impl Reducer {
     /// A reducer with `config`.
     pub fn new(config: ReducerConfig) -> Reducer {
         Reducer {
-            calls: CallSide::new(config.calls, config.interactions),
+            calls: CallSide::new(config.calls, config.interactions, config.stats),
             agents: AgentSide::new(config.stats),
             messages: Vec::new(),
         }
     }
 
     /// The interned names of the agent side (to read the symbols of agent
-    /// states, status changes and statistics).
+    /// states).
     pub fn names(&self) -> &Interner {
         self.agents.names()
     }
@@ -230,9 +339,20 @@ impl Reducer {
         self.calls.calls()
     }
 
-    /// The statistics.
+    /// The agent statistics (agents by status, after-call work); the call
+    /// statistics are [`CallSide::stats`] (see [`write_stats`]).
     pub fn stats(&self) -> &Stats {
         self.agents.stats()
+    }
+
+    /// The call side.
+    pub fn call_side(&self) -> &CallSide {
+        &self.calls
+    }
+
+    /// The agent side.
+    pub fn agent_side(&self) -> &AgentSide {
+        &self.agents
     }
 
     /// Orchestration results per action and error kind, request→result latency.
@@ -242,7 +362,7 @@ impl Reducer {
 
     /// What has been done so far.
     pub fn counters(&self) -> ReduceCounters {
-        ReduceCounters::of(&[&self.calls], &self.agents)
+        ReduceCounters::of(&[&self.calls], &[&self.agents])
     }
 
     /// The latest event time seen.
@@ -252,7 +372,7 @@ impl Reducer {
 
     /// Applies one event. `ingest` is used when the event carries no time.
     pub fn apply(&mut self, event: &Event<'_>, ingest: Timestamp, out: &mut impl Outputs) {
-        self.calls.apply(event, ingest, &mut self.messages);
+        self.calls.apply(event, ingest, &mut self.messages, out, |_, _| true);
         for message in self.messages.drain(..) {
             self.agents.apply(message, out);
         }
@@ -260,57 +380,61 @@ impl Reducer {
 
     /// Flushes every open call thread and interaction (end of input).
     pub fn finish(&mut self, out: &mut impl Outputs) {
-        self.calls.finish(&mut self.messages);
-        for message in self.messages.drain(..) {
-            self.agents.apply(message, out);
-        }
+        self.calls.finish(out);
     }
 
     /// Writes every agent snapshot (PROTOCOLS.md), sorted by tenant and agent.
     pub fn write_agent_snapshots(&self, out: &mut Vec<u8>) {
-        write_agent_snapshots(&self.agents, out);
+        write_agent_snapshots(&[&self.agents], out);
     }
 
     /// Writes the statistics of every queue as of `at` (the calls waiting are
     /// those open now).
     pub fn write_stats(&self, at: Timestamp, out: &mut Vec<u8>) {
-        write_stats(&[&self.calls], &self.agents, at, out);
+        write_stats(&[&self.calls], &[&self.agents], at, out);
     }
 }
 
-/// Writes every agent snapshot of `agents`, sorted by tenant and agent.
-pub fn write_agent_snapshots(agents: &AgentSide, out: &mut Vec<u8>) {
-    let names = agents.names();
-    let mut states: Vec<&AgentState> = agents.agents().iter().collect();
-    states.sort_by(|a, b| {
-        (names.name(a.tenant()), names.name(a.agent()))
-            .cmp(&(names.name(b.tenant()), names.name(b.agent())))
-    });
-    for state in states {
+/// Writes every agent snapshot of the agent sides, sorted by tenant and agent.
+pub fn write_agent_snapshots(sides: &[&AgentSide], out: &mut Vec<u8>) {
+    let mut states: Vec<(&str, &str, &AgentState, &Interner)> = Vec::new();
+    for side in sides {
+        let names = side.names();
+        for state in side.agents().iter() {
+            states.push((names.name(state.tenant()), names.name(state.agent()), state, names));
+        }
+    }
+    states.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    for (_, _, state, names) in states {
         state.write_json(names, out);
     }
 }
 
-/// Writes the statistics of every queue as of `at`: counters from the agent
-/// side, calls waiting from the open threads of every call side.
-pub fn write_stats(calls: &[&CallSide], agents: &AgentSide, at: Timestamp, out: &mut Vec<u8>) {
-    let names = agents.names();
-    let empty = QueueStats::default();
-    let mut rows: BTreeMap<(String, String), (&QueueStats, Waiting)> = BTreeMap::new();
-    for ((tenant, queue), stats) in agents.stats().sorted(names) {
-        let key = (names.name(tenant).to_owned(), names.name(queue).to_owned());
-        rows.insert(key, (stats, Waiting::default()));
+/// Writes the statistics of every queue as of `at`: the call sides' call
+/// counters and the agent sides' agent counters, added up per (tenant,
+/// queue), and the calls waiting in the call sides' open threads.
+pub fn write_stats(calls: &[&CallSide], agents: &[&AgentSide], at: Timestamp, out: &mut Vec<u8>) {
+    let mut rows: BTreeMap<(String, String), (QueueStats, Waiting)> = BTreeMap::new();
+    let counters = calls
+        .iter()
+        .map(|side| (side.names(), side.stats()))
+        .chain(agents.iter().map(|side| (side.names(), side.stats())));
+    for (names, stats) in counters {
+        for ((tenant, queue), queue_stats) in stats.sorted(names) {
+            let key = (names.name(tenant).to_owned(), names.name(queue).to_owned());
+            rows.entry(key).or_default().0.add(queue_stats);
+        }
     }
     for side in calls {
-        let call_names = side.names();
+        let names = side.names();
         for (tenant, queue, since) in side.calls().waiting() {
-            let key = (call_names.name(tenant).to_owned(), call_names.name(queue).to_owned());
-            let row = rows.entry(key).or_insert((&empty, Waiting::default()));
-            row.1.calls += 1;
-            row.1.longest_ms = row.1.longest_ms.max((at.0 - since.0).max(0) / 1000);
+            let key = (names.name(tenant).to_owned(), names.name(queue).to_owned());
+            let waiting = &mut rows.entry(key).or_default().1;
+            waiting.calls += 1;
+            waiting.longest_ms = waiting.longest_ms.max((at.0 - since.0).max(0) / 1000);
         }
     }
     for ((tenant, queue), (stats, waiting)) in rows {
-        write_queue_json(out, &tenant, &queue, stats, waiting, at);
+        write_queue_json(out, &tenant, &queue, &stats, waiting, at);
     }
 }

@@ -58,6 +58,21 @@ pub struct QueueStats {
 }
 
 impl QueueStats {
+    /// Adds `other`'s counters (every counter is a count or a sum).
+    pub fn add(&mut self, other: &QueueStats) {
+        for (mine, theirs) in self.agents.iter_mut().zip(other.agents) {
+            *mine += theirs;
+        }
+        self.answered += other.answered;
+        self.answered_in_threshold += other.answered_in_threshold;
+        self.abandoned_in_queue += other.abandoned_in_queue;
+        self.abandoned_ringing += other.abandoned_ringing;
+        self.short_abandoned += other.short_abandoned;
+        self.answer_wait_ms += other.answer_wait_ms;
+        self.handle_ms += other.handle_ms;
+        self.acw_ms += other.acw_ms;
+    }
+
     /// Abandoned calls, in queue and ringing.
     pub fn abandoned(&self) -> u64 {
         self.abandoned_in_queue + self.abandoned_ringing

@@ -209,13 +209,14 @@ pub fn reduce_with(input: &str, format: Format, config: ReducerConfig) -> Reduce
     let mut changes: Vec<String> = out
         .changes
         .iter()
-        .map(|(_, agent, change)| {
+        .map(|change| {
             format!(
-                "{agent}: {:?}({:?})@{} {}",
+                "{}: {:?}({:?})@{} {}",
+                change.agent,
                 change.status,
                 change.previous,
                 (change.at.0 - BASE_SECS * 1_000_000) / 1000,
-                reducer.names().name(change.reason)
+                change.reason.as_deref().unwrap_or("")
             )
         })
         .collect();
