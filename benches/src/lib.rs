@@ -209,3 +209,79 @@ pub fn tlog_corpus(count: usize) -> Vec<u8> {
     }
     out
 }
+
+/// Coherent contact-center traffic as keyed Voice Microservices lines:
+/// `agents` agents log in and become ready, then `calls` inbound calls each
+/// queue, ring at an agent, get answered and are released (five events), in
+/// time order — the shape `ctistream reduce` sees from the topics.
+pub fn call_traffic(agents: usize, calls: usize) -> Vec<u8> {
+    let mut rng = Rng::new(0xca11);
+    let mut events: Vec<(u64, String)> = Vec::with_capacity(agents * 2 + calls * 5);
+    let stamp = |ms: u64| {
+        let secs = 1_795_165_200 + ms / 1000;
+        format!(
+            "2026-11-20T{:02}:{:02}:{:02}.{:03}Z",
+            secs / 3600 % 24,
+            secs / 60 % 60,
+            secs % 60,
+            ms % 1000
+        )
+    };
+    for a in 0..agents {
+        let (dn, queue) = (10_000 + a, a % 20);
+        for (t, name) in [(a as u64, "EventAgentLogin"), (500 + a as u64, "EventAgentReady")] {
+            events.push((
+                t,
+                format!(
+                    "t1:a{a}\t{{\"id\":\"{name}\",\"ThisDN\":\"{dn}\",\"AgentID\":\"a{a}\",\"ThisQueue\":\"Q{queue}\",\"AgentWorkMode\":\"ManualIn\",\"time\":\"{}\"}}",
+                    stamp(t)
+                ),
+            ));
+        }
+    }
+    for c in 0..calls {
+        let start = 10_000 + c as u64 * 50;
+        let a = rng.below(agents as u64) as usize;
+        let (dn, queue) = (10_000 + a, a % 20);
+        let base = format!(
+            "\"CallThreadID\":\"ct-{c}\",\"ConnID\":\"{c:016x}\",\"CallType\":\"Inbound\",\"ANI\":\"+1415555{:04}\",\"DNIS\":\"8005550100\"",
+            c % 10_000
+        );
+        let steps = [
+            (
+                0,
+                format!(
+                    "\"id\":\"EventQueued\",\"ThisDN\":\"Q{queue}\",\"ThisQueue\":\"Q{queue}\""
+                ),
+            ),
+            (
+                3_000,
+                format!(
+                    "\"id\":\"EventRinging\",\"ThisDN\":\"{dn}\",\"ThisQueue\":\"Q{queue}\",\"AgentID\":\"a{a}\""
+                ),
+            ),
+            (
+                3_000,
+                format!(
+                    "\"id\":\"EventDiverted\",\"ThisDN\":\"Q{queue}\",\"ThisQueue\":\"Q{queue}\",\"ThirdPartyDN\":\"{dn}\""
+                ),
+            ),
+            (
+                6_000,
+                format!("\"id\":\"EventEstablished\",\"ThisDN\":\"{dn}\",\"AgentID\":\"a{a}\""),
+            ),
+            (66_000, format!("\"id\":\"EventReleased\",\"ThisDN\":\"{dn}\",\"CallState\":\"Ok\"")),
+        ];
+        for (offset, fields) in steps {
+            let t = start + offset;
+            events.push((t, format!("t1:ct-{c}\t{{{fields},{base},\"time\":\"{}\"}}", stamp(t))));
+        }
+    }
+    events.sort_by_key(|(t, _)| *t);
+    let mut out = Vec::with_capacity(events.iter().map(|(_, line)| line.len() + 1).sum());
+    for (_, line) in events {
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}

@@ -188,7 +188,12 @@ fn sniff(payload: &[u8]) -> Dialect {
 /// The value of a top-level-looking JSON member `"name"`: a string without
 /// escapes, or a bare token. Routing only; the decoder validates.
 fn json_field<'a>(payload: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
-    let at = memmem::find(payload, name)? + name.len();
+    // The usual place of a record's first member: no search needed.
+    let at = if payload.get(1..1 + name.len()) == Some(name) {
+        1 + name.len()
+    } else {
+        memmem::find(payload, name)? + name.len()
+    };
     let rest = &payload[at..];
     let colon = rest.iter().position(|b| !b.is_ascii_whitespace())?;
     if rest[colon] != b':' {
