@@ -154,3 +154,75 @@ fn rejects_reach_the_outputs_once_with_their_origin() {
     assert_eq!(lines, expected, "lines 1, 2 and 4 of every round of four");
     assert_eq!(rejects[0], (1, "record ends inside a JSON value at byte 20".to_owned()));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+
+    /// Random traffic sizes, live-like reordering across DNs, shard counts,
+    /// batch and ring sizes, in either dialect: always the reference outputs.
+    #[test]
+    fn random_pipelines_give_the_reference_outputs(
+        copies in 1usize..4,
+        seed in 1u64..u64::MAX,
+        shards in 1usize..6,
+        batch in 1usize..64,
+        ring in 1usize..8,
+        in_tlog in proptest::prelude::any::<bool>(),
+    ) {
+        let events = scenario::jitter(&traffic(copies), 1_500, &mut scenario::Rng(seed));
+        let (format, text) = if in_tlog { (Format::Tlog, tlog(&events)) } else { (Format::Genesys, genesys(&events)) };
+        let frames = frames(&text, format);
+        let expected = reference(&frames, format);
+        let got = sharded(&frames, format, shards, batch, ring);
+        proptest::prop_assert_eq!(got, expected);
+    }
+}
+
+#[test]
+fn a_routing_thread_reads_the_ready_view_while_the_pipeline_runs() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    let events = traffic(40);
+    let frames = frames(&genesys(&events), Format::Genesys);
+    let config = PipelineConfig { shards: 2, format: Format::Genesys, ..PipelineConfig::default() };
+    let mut pipeline = Pipeline::start(config, state::NoOutputs);
+    let view = pipeline.ready_view();
+    let (stop, reads, seen) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let reader = {
+        let (stop, reads, seen) = (stop.clone(), reads.clone(), seen.clone());
+        std::thread::spawn(move || {
+            let mut slowest = std::time::Duration::ZERO;
+            while !stop.load(Ordering::Relaxed) {
+                let started = std::time::Instant::now();
+                if view.longest_idle("t1", "Sales").is_some() {
+                    seen.fetch_add(1, Ordering::Relaxed);
+                }
+                slowest = slowest.max(started.elapsed());
+                reads.fetch_add(1, Ordering::Relaxed);
+            }
+            slowest
+        })
+    };
+    for frame in &frames {
+        pipeline.push(
+            frame.payload.clone(),
+            frame.key.clone(),
+            Origin { source: 0, line: frame.line },
+            Timestamp(0),
+        );
+    }
+    let done = pipeline.finish();
+    stop.store(true, Ordering::Relaxed);
+    let slowest = reader.join().unwrap();
+    assert!(reads.load(Ordering::Relaxed) > 100, "the reader ran alongside");
+    assert!(seen.load(Ordering::Relaxed) > 0, "and saw ready agents");
+    assert!(done.latency.histogram(ctistream_core::pipeline::Stage::ReadyView).len() > 0);
+    // A read never waits on the pipeline: no lock, just loads (generous bound
+    // for a busy 2-core machine).
+    assert!(slowest < std::time::Duration::from_millis(50), "slowest read {slowest:?}");
+}

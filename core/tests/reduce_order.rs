@@ -7,19 +7,7 @@ mod scenario;
 use ctistream_core::Format;
 use ctistream_core::state::{CallConfig, ReducerConfig};
 use scenario::models::*;
-use scenario::{Ev, Reduced, genesys, reduce, reduce_with, tlog};
-
-/// A deterministic generator, so a failure names its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, bound: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % bound as u64) as usize
-    }
-}
+use scenario::{Ev, Reduced, Rng, genesys, jitter, reduce, reduce_with, tlog};
 
 fn scenarios() -> Vec<(&'static str, Vec<Ev>)> {
     vec![
@@ -60,30 +48,6 @@ fn interleave(events: &[Ev], rng: &mut Rng) -> Vec<Ev> {
         }
     }
     out
-}
-
-/// Events reordered as a live stream reorders them: by event time plus a
-/// jitter of up to `jitter_ms`, each DN's own order kept.
-fn jitter(events: &[Ev], jitter_ms: i64, rng: &mut Rng) -> Vec<Ev> {
-    let mut keyed: Vec<(i64, usize)> = events
-        .iter()
-        .enumerate()
-        .map(|(i, event)| (event.t + rng.below(jitter_ms as usize + 1) as i64, i))
-        .collect();
-    keyed.sort();
-    let slots: Vec<usize> = keyed.iter().map(|&(_, i)| i).collect();
-    // Put each DN's events back into the slots that DN got, in its own order.
-    let mut out: Vec<Option<Ev>> = vec![None; events.len()];
-    let mut by_dn: std::collections::HashMap<&str, std::collections::VecDeque<&Ev>> =
-        Default::default();
-    for event in events {
-        by_dn.entry(dn(event)).or_default().push_back(event);
-    }
-    for (slot, &original) in slots.iter().enumerate() {
-        let next = by_dn.get_mut(dn(&events[original])).unwrap().pop_front().unwrap();
-        out[slot] = Some(next.clone());
-    }
-    out.into_iter().map(Option::unwrap).collect()
 }
 
 /// Linger long enough that any interleaving of a scenario is absorbed.

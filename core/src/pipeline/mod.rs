@@ -63,6 +63,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use crossbeam::queue::ArrayQueue;
 use crossbeam::sync::Parker;
@@ -135,6 +136,7 @@ pub struct Pipeline<O: Outputs + Send + 'static> {
     shards: Vec<JoinHandle<ShardDone>>,
     sink: Arc<Token<O>>,
     ready: ReadyHandle,
+    reports: Arc<Vec<ArcSwap<Latency>>>,
     source: Latency,
     source_mark: Instant,
     source_count: u64,
@@ -198,6 +200,10 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         let shards = config.shards.max(1);
         let dispatched = Arc::new(Progress::default());
         let ready = ReadyHandle::new(shards);
+        // One latency report per shard and one for the sink, refreshed about
+        // every second by their owners (a copy per second, never per event).
+        let reports: Arc<Vec<ArcSwap<Latency>>> =
+            Arc::new((0..=shards).map(|_| ArcSwap::from_pointee(Latency::new())).collect());
         let parkers: Vec<Parker> = (0..shards).map(|_| Parker::new()).collect();
         let progress: Vec<Arc<Progress>> =
             (0..shards).map(|_| Arc::new(Progress::default())).collect();
@@ -224,8 +230,13 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             output_senders.push(sender);
             sink_inputs.push(receiver);
         }
-        let sink =
-            Arc::new(Token::new(Sink { inputs: sink_inputs, outputs, latency: Latency::new() }));
+        let sink = Arc::new(Token::new(Sink {
+            inputs: sink_inputs,
+            outputs,
+            latency: Latency::new(),
+            report: (reports.clone(), shards),
+            reported: Instant::now(),
+        }));
         let mut senders = Vec::with_capacity(shards);
         let mut spent_queues = Vec::with_capacity(shards);
         let mut handles = Vec::with_capacity(shards);
@@ -255,6 +266,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
                 sink: sink.clone(),
                 ready: ReadyPublisher::new(ready.clone(), index),
                 spent,
+                report: reports.clone(),
             };
             let handle = std::thread::Builder::new()
                 .name(format!("ctistream-shard-{index}"))
@@ -276,6 +288,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             shards: handles,
             sink,
             ready,
+            reports,
             source: Latency::new(),
             source_mark: Instant::now(),
             source_count: 0,
@@ -359,6 +372,17 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         self.source_mark = Instant::now();
         self.source_count = 0;
         self.round_start = None;
+    }
+
+    /// Every stage's latency so far: the router's, merged with the shards' and
+    /// the sink's latest reports (each refreshed about every second while the
+    /// pipeline runs). Readable any time, from the router's thread.
+    pub fn latency(&self) -> Latency {
+        let mut merged = self.source.clone();
+        for report in self.reports.iter() {
+            merged.merge(&report.load());
+        }
+        merged
     }
 
     /// How many sends to a shard found its ring full (backpressure reached

@@ -11,6 +11,7 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Instant;
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use crossbeam::queue::ArrayQueue;
 use crossbeam::sync::Parker;
@@ -133,7 +134,12 @@ pub(crate) struct Shard<O> {
     /// up, instead of bouncing the block's reference count between cores, and
     /// the router reuses the vectors.
     pub(crate) spent: Arc<ArrayQueue<Vec<Record>>>,
+    /// Where this shard's latency is reported, at its own index.
+    pub(crate) report: Arc<Vec<ArcSwap<Latency>>>,
 }
+
+/// How often a thread refreshes its latency report.
+pub(crate) const REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The agent side's inbox: messages per source shard, in each source's order.
 struct Inbox {
@@ -177,6 +183,7 @@ impl<O: Outputs> Shard<O> {
         let mut outputs: Vec<OutputItem> = Vec::new();
         let mut inbox = Inbox { pending: (0..self.shards).map(|_| VecDeque::new()).collect() };
         let mut processed = 0u64;
+        let mut reported = Instant::now();
         let idle = Idle::new();
         loop {
             // Read the router's mark before looking at the ring: once the ring is
@@ -260,6 +267,10 @@ impl<O: Outputs> Shard<O> {
             self.apply_agents(&mut inbox, &mut outputs, &mut latency);
             self.flush_outputs(&mut outputs);
             self.sink.try_run();
+            if reported.elapsed() >= REPORT_EVERY {
+                self.report[self.index].store(Arc::new(latency.clone()));
+                reported = Instant::now();
+            }
         }
         // Every message of ours is out: say so, then let the others know we
         // send no more, and finish applying theirs.

@@ -6,14 +6,16 @@
 //! while waiting on its full output ring. Nobody ever waits for the token — a
 //! shard that finds it taken goes on with its own records.
 
-use std::sync::{Mutex, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, PoisonError, TryLockError};
+
+use arc_swap::ArcSwap;
 use std::time::Instant;
 
 use crate::state::{AgentChange, CallRecord, InteractionRecord, Name, Outputs};
 
 use super::latency::{Latency, Stage};
 use super::ring::Receiver;
-use super::shard::{Batch, Origin};
+use super::shard::{Batch, Origin, REPORT_EVERY};
 
 /// An agent status change on its way to the sink (names inline, no heap).
 #[derive(Clone, Debug)]
@@ -40,6 +42,9 @@ pub(crate) struct Sink<O> {
     pub(crate) inputs: Vec<Receiver<Batch<OutputItem>>>,
     pub(crate) outputs: O,
     pub(crate) latency: Latency,
+    /// The latency reports and the sink's index among them.
+    pub(crate) report: (Arc<Vec<ArcSwap<Latency>>>, usize),
+    pub(crate) reported: Instant,
 }
 
 /// A name as text (names are made from text, so this never fails in practice).
@@ -85,6 +90,11 @@ impl<O: Outputs> Sink<O> {
                         .record(Stage::EndToEnd, now.duration_since(born).as_nanos() as u64);
                 }
             }
+        }
+        if self.reported.elapsed() >= REPORT_EVERY {
+            let (reports, index) = &self.report;
+            reports[*index].store(Arc::new(self.latency.clone()));
+            self.reported = Instant::now();
         }
         delivered
     }
