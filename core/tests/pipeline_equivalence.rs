@@ -221,7 +221,7 @@ fn a_routing_thread_reads_the_ready_view_while_the_pipeline_runs() {
     let slowest = reader.join().unwrap();
     assert!(reads.load(Ordering::Relaxed) > 100, "the reader ran alongside");
     assert!(seen.load(Ordering::Relaxed) > 0, "and saw ready agents");
-    assert!(done.latency.histogram(ctistream_core::pipeline::Stage::ReadyView).len() > 0);
+    assert!(!done.latency.histogram(ctistream_core::pipeline::Stage::ReadyView).is_empty());
     // A read never waits on the pipeline: no lock, just loads (generous bound
     // for a busy 2-core machine).
     assert!(slowest < std::time::Duration::from_millis(50), "slowest read {slowest:?}");
