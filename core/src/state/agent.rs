@@ -77,6 +77,37 @@ impl Leg {
     }
 }
 
+/// An agent's call legs: nothing on the heap until the first leg.
+#[derive(Clone, Debug, Default)]
+struct Legs(Option<Box<SmallVec<[Leg; 2]>>>);
+
+impl Legs {
+    fn iter(&self) -> std::slice::Iter<'_, Leg> {
+        self.0.as_deref().map_or(&[][..], |legs| &legs[..]).iter()
+    }
+
+    fn iter_mut(&mut self) -> std::slice::IterMut<'_, Leg> {
+        match self.0.as_deref_mut() {
+            Some(legs) => legs.iter_mut(),
+            None => [].iter_mut(),
+        }
+    }
+
+    fn push(&mut self, leg: Leg) {
+        self.0.get_or_insert_with(Box::default).push(leg);
+    }
+
+    fn remove(&mut self, at: usize) -> Leg {
+        let legs = self.0.as_deref_mut().expect("a leg at a found position");
+        let leg = legs.remove(at);
+        if legs.is_empty() {
+            // Free the box: the agent is off the phone.
+            self.0 = None;
+        }
+        leg
+    }
+}
+
 /// A call type as a leg stores it (unknown codes outside `i8` become Unknown).
 fn type_code(call_type: CallType) -> i8 {
     i8::try_from(call_type.code()).unwrap_or(0)
@@ -107,6 +138,27 @@ mod total {
     pub(super) const HOLD: usize = 6;
 }
 
+/// Time per activity in microseconds, each a 48-bit count (8.9 years) in six
+/// bytes: 42 bytes instead of 56 for seven `i64`s, which matters at hundreds
+/// of thousands of agents. Sums saturate rather than wrap.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Totals([[u8; 6]; 7]);
+
+impl Totals {
+    const MAX: u64 = (1 << 48) - 1;
+
+    fn get(&self, bucket: usize) -> i64 {
+        let mut word = [0u8; 8];
+        word[..6].copy_from_slice(&self.0[bucket]);
+        u64::from_le_bytes(word) as i64
+    }
+
+    fn add(&mut self, bucket: usize, micros: i64) {
+        let sum = (self.get(bucket) as u64).saturating_add(micros.max(0) as u64).min(Self::MAX);
+        self.0[bucket].copy_from_slice(&sum.to_le_bytes()[..6]);
+    }
+}
+
 /// The names of the totals, in output order.
 pub const TOTAL_NAMES: [&str; 7] =
     ["login", "ready", "not_ready", "acw", "ringing", "talking", "hold"];
@@ -125,12 +177,14 @@ pub struct AgentState {
     flags: u8,
     uncertain: bool,
     status: AgentStatus,
-    legs: SmallVec<[Leg; 1]>,
+    /// The call legs on the agent's DN; boxed because most agents, most of the
+    /// time, have none (8 bytes instead of an inline slot).
+    legs: Legs,
     since: Timestamp,
     /// The latest event time applied (time never runs backwards from here).
     last: Timestamp,
     calls_handled: u32,
-    totals: [i64; 7],
+    totals: Totals,
 }
 
 /// A status change, as the changes output reports it.
@@ -189,11 +243,11 @@ impl AgentState {
             flags: 0,
             uncertain: false,
             status: AgentStatus::LoggedOut,
-            legs: SmallVec::new(),
+            legs: Legs::default(),
             since: at,
             last: at,
             calls_handled: 0,
-            totals: [0; 7],
+            totals: Totals::default(),
         }
     }
 
@@ -249,7 +303,7 @@ impl AgentState {
 
     /// Milliseconds in each activity, in [`TOTAL_NAMES`] order.
     pub fn totals_ms(&self) -> [i64; 7] {
-        self.totals.map(|micros| micros / 1000)
+        std::array::from_fn(|bucket| self.totals.get(bucket) / 1000)
     }
 
     /// The reason shown with the status: the reason code of a not-ready or
@@ -290,7 +344,7 @@ impl AgentState {
         }
         self.last = at;
         if self.logged_in {
-            self.totals[total::LOGIN] += elapsed;
+            self.totals.add(total::LOGIN, elapsed);
         }
         let bucket = match self.status {
             AgentStatus::WaitForNextCall => Some(total::READY),
@@ -299,19 +353,19 @@ impl AgentState {
             _ => None,
         };
         if let Some(bucket) = bucket {
-            self.totals[bucket] += elapsed;
+            self.totals.add(bucket, elapsed);
         }
         let any = |state| self.legs.iter().any(|leg| leg.state == state);
         let (ringing, talking, held) =
             (any(LegState::Ringing), any(LegState::Talking), any(LegState::Held));
         if ringing {
-            self.totals[total::RINGING] += elapsed;
+            self.totals.add(total::RINGING, elapsed);
         }
         if talking {
-            self.totals[total::TALKING] += elapsed;
+            self.totals.add(total::TALKING, elapsed);
         }
         if held {
-            self.totals[total::HOLD] += elapsed;
+            self.totals.add(total::HOLD, elapsed);
         }
     }
 

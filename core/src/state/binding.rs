@@ -7,38 +7,42 @@
 //! asked of another thread. A call event's own AgentID names the leg's agent
 //! but does not bind the DN (only the agent's own events do).
 
-use rustc_hash::FxHashMap;
+use std::hash::BuildHasher;
+
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::intern::Sym;
 
-/// DN → agent, and agent → DN to undo it at logout.
+/// DN → agent. DNs are keyed by a hash of their text, so binding one costs no
+/// interned name (a DN's name is interned when a call reaches it, not before).
 #[derive(Clone, Debug, Default)]
 pub struct Bindings {
-    dn_agent: FxHashMap<(Sym, Sym), Sym>,
-    agent_dn: FxHashMap<(Sym, Sym), Sym>,
+    dn_agent: FxHashMap<(Sym, u64), Sym>,
+}
+
+fn dn_key(dn: &[u8]) -> u64 {
+    FxBuildHasher.hash_one(dn)
 }
 
 impl Bindings {
     /// The agent bound to `dn`, if any.
-    pub fn agent_on(&self, tenant: Sym, dn: Sym) -> Option<Sym> {
-        self.dn_agent.get(&(tenant, dn)).copied()
+    pub fn agent_on(&self, tenant: Sym, dn: &[u8]) -> Option<Sym> {
+        self.dn_agent.get(&(tenant, dn_key(dn))).copied()
     }
 
     /// Binds `dn` to `agent` (an empty DN binds nothing).
-    pub fn bind(&mut self, tenant: Sym, agent: Sym, dn: Sym) {
+    pub fn bind(&mut self, tenant: Sym, agent: Sym, dn: &[u8]) {
         if dn.is_empty() || agent.is_empty() {
             return;
         }
-        self.dn_agent.insert((tenant, dn), agent);
-        self.agent_dn.insert((tenant, agent), dn);
+        self.dn_agent.insert((tenant, dn_key(dn)), agent);
     }
 
-    /// Releases the DN `agent` is bound to, if it still is.
-    pub fn unbind(&mut self, tenant: Sym, agent: Sym) {
-        if let Some(dn) = self.agent_dn.remove(&(tenant, agent)) {
-            if self.dn_agent.get(&(tenant, dn)) == Some(&agent) {
-                self.dn_agent.remove(&(tenant, dn));
-            }
+    /// Releases `dn` (the DN a logout is reported on) if `agent` still holds it.
+    pub fn unbind(&mut self, tenant: Sym, agent: Sym, dn: &[u8]) {
+        let key = (tenant, dn_key(dn));
+        if self.dn_agent.get(&key) == Some(&agent) {
+            self.dn_agent.remove(&key);
         }
     }
 

@@ -262,7 +262,8 @@ impl CallSide {
         owns_agent: &impl Fn(&[u8], &[u8]) -> bool,
     ) -> Option<AgentBody> {
         let tenant = self.names.intern(event.tenant());
-        let dn = self.sym(event, Attr::ThisDN);
+        let dn_text = event.text(Attr::ThisDN).unwrap_or_default();
+        let dn = dn_text.as_bytes();
         let agent = match event.agent_key() {
             Some(agent) => self.names.intern(agent),
             None => match self.bindings.agent_on(tenant, dn) {
@@ -275,7 +276,7 @@ impl CallSide {
         };
         let op = agent_op(event, tevent);
         if op == AgentOp::Logout {
-            self.bindings.unbind(tenant, agent);
+            self.bindings.unbind(tenant, agent, dn);
         } else {
             self.bindings.bind(tenant, agent, dn);
         }
@@ -290,7 +291,7 @@ impl CallSide {
             .unwrap_or_default();
         Some(AgentBody::Op {
             agent: Name::from_slice(agent_name),
-            dn: Name::from_slice(self.names.name(dn).as_bytes()),
+            dn: Name::from_slice(dn),
             queue: name(event, Attr::ThisQueue),
             server: server_hash(event),
             op,
@@ -311,7 +312,9 @@ impl CallSide {
         let queue = self.sym(event, Attr::ThisQueue);
         let agent = match event.raw(Attr::AgentID).filter(|id| !id.is_empty()) {
             Some(id) => self.names.intern(id),
-            None => self.bindings.agent_on(tenant, dn).unwrap_or(Sym::EMPTY),
+            None => {
+                self.bindings.agent_on(tenant, self.names.name(dn).as_bytes()).unwrap_or(Sym::EMPTY)
+            }
         };
         let text = |attr| event.raw(attr).filter(|raw| !raw.is_empty());
         let call = CallEvent {

@@ -37,8 +37,9 @@ pub struct Interner {
     /// Every name's text, one after another (names are kept as UTF-8: invalid
     /// bytes are replaced when interned, since outputs are JSON text).
     arena: String,
-    /// Where each symbol's name starts and ends in the arena.
-    spans: Vec<(u32, u32)>,
+    /// Where each symbol's name starts in the arena; it ends where the next
+    /// one starts (names are appended one after another), so 4 bytes a name.
+    starts: Vec<u32>,
     index: HashTable<Sym>,
 }
 
@@ -46,7 +47,7 @@ impl Default for Interner {
     fn default() -> Self {
         // Symbol 0 is the empty string; it is never looked up in the index
         // (`intern` answers it directly).
-        Interner { arena: String::new(), spans: vec![(0, 0)], index: HashTable::new() }
+        Interner { arena: String::new(), starts: vec![0], index: HashTable::new() }
     }
 }
 
@@ -77,14 +78,12 @@ impl Interner {
         if let Some(sym) = self.find(&text) {
             return sym;
         }
-        let start = self.arena.len() as u32;
+        let sym = Sym(self.starts.len() as u32);
+        self.starts.push(self.arena.len() as u32);
         self.arena.push_str(&text);
-        let sym = Sym(self.spans.len() as u32);
-        self.spans.push((start, self.arena.len() as u32));
-        let (arena, spans) = (&self.arena, &self.spans);
+        let (arena, starts) = (&self.arena, &self.starts);
         self.index.insert_unique(hash(text.as_bytes()), sym, |&sym| {
-            let (start, end) = spans[sym.0 as usize];
-            hash(&arena.as_bytes()[start as usize..end as usize])
+            hash(span(arena, starts, sym).as_bytes())
         });
         sym
     }
@@ -107,22 +106,29 @@ impl Interner {
     }
 
     /// The text of a symbol.
+    #[inline]
     pub fn name(&self, sym: Sym) -> &str {
-        match self.spans.get(sym.0 as usize) {
-            Some(&(start, end)) => &self.arena[start as usize..end as usize],
-            None => "",
-        }
+        span(&self.arena, &self.starts, sym)
     }
 
     /// How many strings are interned.
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.starts.len()
     }
 
     /// Whether only the empty string is interned.
     pub fn is_empty(&self) -> bool {
-        self.spans.len() <= 1
+        self.starts.len() <= 1
     }
+}
+
+/// The text of `sym`: from its start to the next symbol's (or the arena's end).
+#[inline]
+fn span<'a>(arena: &'a str, starts: &[u32], sym: Sym) -> &'a str {
+    let index = sym.0 as usize;
+    let (Some(&start), end) = (starts.get(index), starts.get(index + 1)) else { return "" };
+    let end = end.map_or(arena.len(), |&end| end as usize);
+    arena.get(start as usize..end).unwrap_or("")
 }
 
 #[cfg(test)]
