@@ -4,6 +4,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod background_write;
+pub mod generate;
 pub mod input;
 pub mod inspect;
 pub mod progress;

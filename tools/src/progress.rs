@@ -23,3 +23,18 @@ pub fn bytes_bar(total: Option<u64>, label: &str) -> ProgressBar {
     bar.set_message(label.to_owned());
     bar
 }
+
+/// A counting progress bar over `total` items; hidden when stderr is not a
+/// terminal.
+pub fn count_bar(total: u64, label: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+    }
+    let bar = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(label.to_owned());
+    bar
+}

@@ -33,6 +33,47 @@ enum Command {
     /// Reduce files of events into agent snapshots, call detail records, agent
     /// status changes and queue statistics.
     Reduce(ReduceArgs),
+    /// Generate a seeded, reproducible contact center's events.
+    Gen(GenArgs),
+}
+
+#[derive(Debug, Args)]
+struct GenArgs {
+    /// Agents per tenant.
+    #[arg(long, default_value_t = 200)]
+    agents: usize,
+    /// Calls in all.
+    #[arg(long, default_value_t = 10_000)]
+    calls: usize,
+    /// Random seed: the same seed gives the same output.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output dialect.
+    #[arg(long, value_enum, default_value = "genesys")]
+    dialect: GenDialectArg,
+    /// Tenants.
+    #[arg(long, default_value_t = 1)]
+    tenants: usize,
+    /// Calls per second of simulated time, all tenants together [default: what
+    /// keeps the agents about 85% busy, agents × tenants × 0.85 / 180 s].
+    #[arg(long, value_name = "CALLS_PER_S")]
+    rate: Option<f64>,
+    /// Where to write the events: a file, or `-` for standard output.
+    #[arg(long, value_name = "PATH")]
+    out: String,
+    /// Also write each call's expected outcome (NDJSON), for checking reducers.
+    #[arg(long, value_name = "PATH")]
+    expected_out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum GenDialectArg {
+    /// Keyed Voice Microservices JSON lines.
+    Genesys,
+    /// T-Server log text.
+    Tlog,
+    /// Tenants alternate between the two.
+    Mixed,
 }
 
 #[derive(Debug, Args)]
@@ -169,6 +210,7 @@ fn run() -> anyhow::Result<ExitCode> {
             write!(stdout, "{report}").context("cannot write the report")?;
             stdout.flush().context("cannot write the report")?;
         }
+        Command::Gen(args) => generate(args)?,
         Command::Reduce(args) => {
             let options = ReduceOptions {
                 input: args.input.into(),
@@ -195,4 +237,72 @@ fn run() -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn generate(args: GenArgs) -> anyhow::Result<()> {
+    use ctistream_tools::generate::{GenDialect, GenOptions, OUTCOMES, generate};
+    if args.out.starts_with("kafka://") || args.out.starts_with("tcp://") {
+        anyhow::bail!(
+            "--out {}: Kafka and TCP outputs come with the adapters (not in this release); \
+             write to a file or `-` and pipe it",
+            args.out
+        );
+    }
+    let options = GenOptions {
+        agents: args.agents,
+        calls: args.calls,
+        seed: args.seed,
+        dialect: match args.dialect {
+            GenDialectArg::Genesys => GenDialect::Genesys,
+            GenDialectArg::Tlog => GenDialect::Tlog,
+            GenDialectArg::Mixed => GenDialect::Mixed,
+        },
+        tenants: args.tenants,
+        rate: args.rate.unwrap_or_else(|| GenOptions::staffed_rate(args.agents, args.tenants)),
+    };
+    if !(options.rate.is_finite() && options.rate > 0.0) {
+        anyhow::bail!("--rate {}: must be a positive number of calls per second", options.rate);
+    }
+    let out: Box<dyn Write + Send> = if args.out == "-" {
+        Box::new(io::stdout())
+    } else {
+        let file = std::fs::File::create(&args.out)
+            .with_context(|| format!("cannot create output {}", args.out))?;
+        Box::new(file)
+    };
+    let mut out = ctistream_tools::background_write::BackgroundWriter::new(out);
+    let mut expected = match &args.expected_out {
+        Some(path) => Some(io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create expected output {}", path.display()))?,
+        )),
+        None => None,
+    };
+    let bar = ctistream_tools::progress::count_bar(args.calls as u64, "calls");
+    let started = std::time::Instant::now();
+    let summary =
+        generate(&options, &mut out, expected.as_mut().map(|e| e as &mut dyn Write), |calls| {
+            bar.set_position(calls)
+        })
+        .context("cannot write the events")?;
+    bar.finish_and_clear();
+    out.finish().with_context(|| format!("cannot write the events to {}", args.out))?;
+    if let Some(expected) = expected.as_mut() {
+        expected.flush().context("cannot write the expected outcomes")?;
+    }
+    // Until the last byte is written, not just generated.
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    eprintln!(
+        "generated {} events of {} calls ({:.1} MB, {:.1} simulated hours) in {:.2} s: {:.0} events/s",
+        summary.events,
+        summary.calls,
+        summary.bytes as f64 / 1e6,
+        summary.simulated_ms as f64 / 3.6e6,
+        secs,
+        summary.events as f64 / secs,
+    );
+    let outcomes: Vec<String> =
+        OUTCOMES.iter().zip(summary.outcomes).map(|(name, n)| format!("{name} {n}")).collect();
+    eprintln!("outcomes: {}", outcomes.join(", "));
+    Ok(())
 }
