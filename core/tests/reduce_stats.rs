@@ -92,8 +92,14 @@ fn traffic() -> Vec<Ev> {
     events
 }
 
-/// Reduces `text` and returns the stats line of queue 6000 at `at` seconds.
+/// Reduces `text` up to `until` seconds (finishing the input when `until` is
+/// past the traffic or `finish` is set) and returns the stats line of queue
+/// 6000 as of `until`.
 fn stats_at(text: &str, format: Format, until: f64) -> serde_json::Value {
+    stats_after(text, format, until, until > 1000.0)
+}
+
+fn stats_after(text: &str, format: Format, until: f64, finish: bool) -> serde_json::Value {
     let framing = if format == Format::Tlog { Framing::Tlog } else { Framing::Lines };
     let decoder = Decoder::new(format);
     let mut reducer = Reducer::default();
@@ -107,7 +113,7 @@ fn stats_at(text: &str, format: Format, until: f64) -> serde_json::Value {
         }
         reducer.apply(&event, Timestamp(0), &mut out);
     }
-    if until > 1000.0 {
+    if finish {
         reducer.finish(&mut out);
     }
     let mut lines = Vec::new();
@@ -154,4 +160,14 @@ fn calls_waiting_are_read_live() {
     assert_eq!(row["answered"], 0, "q1 is answered but not finished yet");
     assert_eq!(row["agents"]["CallInbound"], 1, "a1 talks on q1");
     assert_eq!(row["agents"]["WaitForNextCall"], 2);
+}
+
+#[test]
+fn calls_waiting_when_the_input_ends_stay_in_the_statistics() {
+    // A file cut off mid-traffic: finishing flushes the open call threads, and
+    // the statistics written afterwards still show the two calls waiting.
+    let text = genesys(&traffic());
+    let row = stats_after(&text, Format::Genesys, 28.0, true);
+    assert_eq!(row["waiting"], 2);
+    assert_eq!(row["longest_wait_ms"], 23_000);
 }

@@ -50,6 +50,11 @@ pub struct GenOptions {
     pub tenants: usize,
     /// Calls per second of simulated time (all tenants together).
     pub rate: f64,
+    /// Cut the day off at this simulated time (ms after the first login):
+    /// nothing later is written, so calls in progress stay open and agents
+    /// logged in, as a live feed looks when it is read mid-day. `None` runs
+    /// the day to its end, every call finished and every agent logged out.
+    pub until_ms: Option<i64>,
 }
 
 /// What `gen` wrote.
@@ -279,8 +284,12 @@ pub fn generate(
     let mut arrival = 60_000i64;
     let mean_gap = 1000.0 / options.rate.max(0.001);
     let mut last_t = 0;
+    let until = options.until_ms.unwrap_or(i64::MAX);
     for call in 0..options.calls as u32 {
         arrival += rng.exponential(mean_gap);
+        if arrival > until {
+            break;
+        }
         // Everything due before this arrival can be written: later calls start later.
         while let Some(ev) = schedule.pop_until(arrival) {
             last_t = last_t.max(ev.t);
@@ -303,7 +312,7 @@ pub fn generate(
     }
     // The rest of the day: breaks end, agents log out after their last call.
     let end = schedule.latest().unwrap_or(arrival) + 60_000;
-    for (index, tenant) in world.iter().enumerate() {
+    for (index, tenant) in world.iter().enumerate().filter(|_| options.until_ms.is_none()) {
         for (queue, free) in tenant.free.iter().enumerate() {
             for Reverse((free_at, agent)) in free.iter() {
                 let at = (*free_at).max(end - 30_000) + i64::from(*agent % 1000);
@@ -317,7 +326,7 @@ pub fn generate(
             }
         }
     }
-    while let Some(ev) = schedule.pop_until(i64::MAX) {
+    while let Some(ev) = schedule.pop_until(until) {
         last_t = last_t.max(ev.t);
         summary.bytes += writer.write(&ev, out)? as u64;
         summary.events += 1;
@@ -654,7 +663,8 @@ impl Writer {
             );
             let _ = write!(line, ",\"ThisDN\":\"{}\",\"AgentID\":\"a{agent}\"", 50_000 + agent);
             if let Some(queue) = ev.queue {
-                let _ = write!(line, ",\"ThisQueue\":\"Q{queue}\"");
+                // The routing point calls for this queue enter by: call records name it too.
+                let _ = write!(line, ",\"ThisQueue\":\"{}\"", 7_000 + queue);
             }
             match (ev.acw, ev.reason, ev.kind) {
                 (true, _, _) => line.push_str(",\"AgentWorkMode\":\"AfterCallWork\""),
@@ -753,7 +763,7 @@ impl Writer {
                 50_000 + agent
             );
             if let Some(queue) = ev.queue {
-                let _ = writeln!(line, "\tAttributeThisQueue\t'Q{queue}'");
+                let _ = writeln!(line, "\tAttributeThisQueue\t'{}'", 7_000 + queue);
             }
             if ev.acw {
                 line.push_str("\tAttributeAgentWorkMode\t3\n");

@@ -51,6 +51,10 @@ pub struct CallSide {
     /// broadcast agent events that another shard counts).
     counting: bool,
     duplicates: u64,
+    /// The calls that were waiting when the input ended and open threads
+    /// were flushed: (tenant, queue, since). Statistics written after the end
+    /// still show them.
+    waiting_at_end: Vec<(Sym, Sym, Timestamp)>,
 }
 
 impl Default for CallSide {
@@ -75,6 +79,7 @@ impl CallSide {
             finished_interactions: Vec::new(),
             counting: true,
             duplicates: 0,
+            waiting_at_end: Vec::new(),
         }
     }
 
@@ -87,6 +92,12 @@ impl CallSide {
     /// The open call threads.
     pub fn calls(&self) -> &CallTable {
         &self.calls
+    }
+
+    /// Calls waiting in a queue, `(tenant, queue, since)`: now, or, once
+    /// [`CallSide::finish`] has flushed the open threads, when the input ended.
+    pub fn waiting(&self) -> impl Iterator<Item = (Sym, Sym, Timestamp)> + '_ {
+        self.calls.waiting().chain(self.waiting_at_end.iter().copied())
     }
 
     /// This side's interned names (tenants, DNs, queues).
@@ -198,6 +209,7 @@ impl CallSide {
 
     /// Flushes every open call thread and interaction (end of input).
     pub fn finish(&mut self, out: &mut impl Outputs) {
+        self.waiting_at_end.extend(self.calls.waiting());
         self.calls.flush(&self.names, &mut self.drafts);
         self.interactions.flush(&mut self.finished_interactions);
         self.drain(out);

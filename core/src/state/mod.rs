@@ -410,10 +410,14 @@ pub fn write_agent_snapshots(sides: &[&AgentSide], out: &mut Vec<u8>) {
     }
 }
 
-/// Writes the statistics of every queue as of `at`: the call sides' call
-/// counters and the agent sides' agent counters, added up per (tenant,
-/// queue), and the calls waiting in the call sides' open threads.
-pub fn write_stats(calls: &[&CallSide], agents: &[&AgentSide], at: Timestamp, out: &mut Vec<u8>) {
+/// The statistics of every (tenant, queue) as of `at`: the call sides' call
+/// counters and the agent sides' agent counters added up, and the calls
+/// waiting (see [`CallSide::waiting`]); sorted by tenant and queue name.
+pub fn queue_stats(
+    calls: &[&CallSide],
+    agents: &[&AgentSide],
+    at: Timestamp,
+) -> BTreeMap<(String, String), (QueueStats, Waiting)> {
     let mut rows: BTreeMap<(String, String), (QueueStats, Waiting)> = BTreeMap::new();
     let counters = calls
         .iter()
@@ -427,13 +431,19 @@ pub fn write_stats(calls: &[&CallSide], agents: &[&AgentSide], at: Timestamp, ou
     }
     for side in calls {
         let names = side.names();
-        for (tenant, queue, since) in side.calls().waiting() {
+        for (tenant, queue, since) in side.waiting() {
             let key = (names.name(tenant).to_owned(), names.name(queue).to_owned());
             let waiting = &mut rows.entry(key).or_default().1;
             waiting.calls += 1;
             waiting.longest_ms = waiting.longest_ms.max((at.0 - since.0).max(0) / 1000);
         }
     }
+    rows
+}
+
+/// Writes the statistics of every queue as of `at` (see [`queue_stats`]).
+pub fn write_stats(calls: &[&CallSide], agents: &[&AgentSide], at: Timestamp, out: &mut Vec<u8>) {
+    let rows = queue_stats(calls, agents, at);
     for ((tenant, queue), (stats, waiting)) in rows {
         write_queue_json(out, &tenant, &queue, &stats, waiting, at);
     }

@@ -1,7 +1,7 @@
 //! The `ctistream` command: inspect and reduce (run, gen and bench come with
 //! the pipeline, adapters and generator).
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,6 +35,32 @@ enum Command {
     Reduce(ReduceArgs),
     /// Generate a seeded, reproducible contact center's events.
     Gen(GenArgs),
+    /// Simulate a contact-center hour in memory, run it through the pipeline
+    /// and print what an operator would watch: agents, queues, service level,
+    /// abandons, handle time, and the pipeline's latency.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Agents per tenant.
+    #[arg(long, default_value_t = 500)]
+    agents: usize,
+    /// Tenants.
+    #[arg(long, default_value_t = 2)]
+    tenants: usize,
+    /// Simulated minutes after the morning's logins.
+    #[arg(long, default_value_t = 60)]
+    minutes: u32,
+    /// Random seed: the same seed gives the same hour.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The dialect the simulated platform speaks.
+    #[arg(long, value_enum, default_value = "mixed")]
+    dialect: GenDialectArg,
+    /// Pipeline shards [default: the number of cores].
+    #[arg(long)]
+    shards: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -74,6 +100,16 @@ enum GenDialectArg {
     Tlog,
     /// Tenants alternate between the two.
     Mixed,
+}
+
+impl From<GenDialectArg> for ctistream_tools::generate::GenDialect {
+    fn from(dialect: GenDialectArg) -> Self {
+        match dialect {
+            GenDialectArg::Genesys => Self::Genesys,
+            GenDialectArg::Tlog => Self::Tlog,
+            GenDialectArg::Mixed => Self::Mixed,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -211,6 +247,7 @@ fn run() -> anyhow::Result<ExitCode> {
             stdout.flush().context("cannot write the report")?;
         }
         Command::Gen(args) => generate(args)?,
+        Command::Demo(args) => demo(args)?,
         Command::Reduce(args) => {
             let options = ReduceOptions {
                 input: args.input.into(),
@@ -240,7 +277,7 @@ fn run() -> anyhow::Result<ExitCode> {
 }
 
 fn generate(args: GenArgs) -> anyhow::Result<()> {
-    use ctistream_tools::generate::{GenDialect, GenOptions, OUTCOMES, generate};
+    use ctistream_tools::generate::{GenOptions, OUTCOMES, generate};
     if args.out.starts_with("kafka://") || args.out.starts_with("tcp://") {
         anyhow::bail!(
             "--out {}: Kafka and TCP outputs come with the adapters (not in this release); \
@@ -252,13 +289,10 @@ fn generate(args: GenArgs) -> anyhow::Result<()> {
         agents: args.agents,
         calls: args.calls,
         seed: args.seed,
-        dialect: match args.dialect {
-            GenDialectArg::Genesys => GenDialect::Genesys,
-            GenDialectArg::Tlog => GenDialect::Tlog,
-            GenDialectArg::Mixed => GenDialect::Mixed,
-        },
+        dialect: args.dialect.into(),
         tenants: args.tenants,
         rate: args.rate.unwrap_or_else(|| GenOptions::staffed_rate(args.agents, args.tenants)),
+        until_ms: None,
     };
     if !(options.rate.is_finite() && options.rate > 0.0) {
         anyhow::bail!("--rate {}: must be a positive number of calls per second", options.rate);
@@ -304,5 +338,32 @@ fn generate(args: GenArgs) -> anyhow::Result<()> {
     let outcomes: Vec<String> =
         OUTCOMES.iter().zip(summary.outcomes).map(|(name, n)| format!("{name} {n}")).collect();
     eprintln!("outcomes: {}", outcomes.join(", "));
+    Ok(())
+}
+
+fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    use ctistream_tools::demo::{DemoOptions, demo};
+    if args.agents == 0 || args.tenants == 0 || args.minutes == 0 {
+        anyhow::bail!("--agents, --tenants and --minutes must be at least 1");
+    }
+    let defaults = DemoOptions::default();
+    let options = DemoOptions {
+        agents: args.agents,
+        tenants: args.tenants,
+        minutes: args.minutes,
+        seed: args.seed,
+        dialect: args.dialect.into(),
+        shards: args.shards.unwrap_or(defaults.shards).max(1),
+        ..defaults
+    };
+    let terminal = io::stderr().is_terminal();
+    let report = demo(&options, |step| {
+        if terminal {
+            eprintln!("{step}…");
+        }
+    })?;
+    let mut stdout = io::stdout().lock();
+    write!(stdout, "{report}").context("cannot write the report")?;
+    stdout.flush().context("cannot write the report")?;
     Ok(())
 }
