@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod background_write;
+pub mod bench;
 pub mod demo;
 pub mod generate;
 pub mod input;

@@ -39,6 +39,32 @@ enum Command {
     /// and print what an operator would watch: agents, queues, service level,
     /// abandons, handle time, and the pipeline's latency.
     Demo(DemoArgs),
+    /// Run one generated workload side by side through the byte-scan floor,
+    /// ctistream's decoder and full pipeline, and a lean and a naive baseline;
+    /// print throughput, latency and the ratios.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// About this many events [default: 4,000,000; 400,000 with --quick].
+    #[arg(long)]
+    events: Option<u64>,
+    /// Pipeline shards [default: the number of cores].
+    #[arg(long)]
+    shards: Option<usize>,
+    /// A small workload that finishes in well under 30 s on two cores.
+    #[arg(long)]
+    quick: bool,
+    /// Workload seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Draw the latency percentile curves of every run into this SVG file.
+    #[arg(long, value_name = "PATH.svg")]
+    plot: Option<PathBuf>,
+    /// Write each run's latency histogram as an .hgrm file into this directory.
+    #[arg(long, value_name = "DIR")]
+    histograms_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -248,6 +274,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Gen(args) => generate(args)?,
         Command::Demo(args) => demo(args)?,
+        Command::Bench(args) => bench(args)?,
         Command::Reduce(args) => {
             let options = ReduceOptions {
                 input: args.input.into(),
@@ -358,6 +385,34 @@ fn demo(args: DemoArgs) -> anyhow::Result<()> {
     };
     let terminal = io::stderr().is_terminal();
     let report = demo(&options, |step| {
+        if terminal {
+            eprintln!("{step}…");
+        }
+    })?;
+    let mut stdout = io::stdout().lock();
+    write!(stdout, "{report}").context("cannot write the report")?;
+    stdout.flush().context("cannot write the report")?;
+    Ok(())
+}
+
+fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    use ctistream_tools::bench::{BenchOptions, QUICK_EVENTS, bench};
+    let events = args.events.unwrap_or(if args.quick { QUICK_EVENTS } else { 4_000_000 });
+    if events < 1000 {
+        anyhow::bail!("--events {events}: at least 1000 events make a workload worth measuring");
+    }
+    let options = BenchOptions {
+        events,
+        shards: args
+            .shards
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+            .max(1),
+        seed: args.seed,
+        plot: args.plot,
+        histograms_out: args.histograms_out,
+    };
+    let terminal = io::stderr().is_terminal();
+    let report = bench(&options, |step| {
         if terminal {
             eprintln!("{step}…");
         }

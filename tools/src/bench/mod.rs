@@ -1,0 +1,387 @@
+//! `ctistream bench`: one generated workload run side by side, in one process,
+//! through the byte-scan floor, ctistream's decoder alone, ctistream's full
+//! pipeline, and two baselines a user might write instead (`lean`, `naive`).
+//! Every run reads the same bytes from memory and ratios compare runs made
+//! minutes apart on the same machine, never figures from elsewhere.
+
+mod lean;
+mod naive;
+mod plot;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use ctistream_core::pipeline::{Origin, Pipeline, PipelineConfig, Stage};
+use ctistream_core::state::{CallRecord, Outputs};
+use ctistream_core::{Decoder, Format, Framing, MemoryFrames};
+use hdrhistogram::Histogram;
+
+use crate::generate::{GenDialect, GenOptions, generate};
+use crate::input::{grouped, now};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// About this many events are generated.
+    pub events: u64,
+    /// Pipeline shards.
+    pub shards: usize,
+    /// The random seed of the workload.
+    pub seed: u64,
+    /// Where to draw the latency percentile curves (SVG).
+    pub plot: Option<PathBuf>,
+    /// Where to write one `.hgrm` file per run.
+    pub histograms_out: Option<PathBuf>,
+}
+
+/// Events in a `--quick` run: done in well under 30 s on two cores.
+pub const QUICK_EVENTS: u64 = 400_000;
+
+/// One run's measurements.
+#[derive(Debug)]
+pub struct Run {
+    /// Its name in the report.
+    pub name: &'static str,
+    /// Records processed.
+    pub events: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// End-to-end latency per record (ns), where the run has one.
+    pub latency: Option<Histogram<u64>>,
+}
+
+impl Run {
+    /// Records per second.
+    pub fn rate(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// What a baseline reports back.
+#[derive(Debug)]
+struct BaselineRun {
+    events: u64,
+    elapsed: Duration,
+    latency: Option<Histogram<u64>>,
+    call_records: u64,
+}
+
+/// The whole comparison.
+#[derive(Debug)]
+pub struct BenchReport {
+    /// Generated events.
+    pub events: u64,
+    /// Their size in bytes.
+    pub bytes: u64,
+    /// Calls in the workload.
+    pub calls: u64,
+    /// Shards of the pipeline run.
+    pub shards: usize,
+    /// Floor, decode, pipeline, lean, naive, in that order.
+    pub runs: Vec<Run>,
+}
+
+impl BenchReport {
+    fn run(&self, name: &str) -> &Run {
+        self.runs.iter().find(|run| run.name == name).expect("every run is made")
+    }
+
+    /// Full pipeline events/s ÷ the naive baseline's.
+    pub fn ratio_vs_naive(&self) -> f64 {
+        self.run(PIPELINE).rate() / self.run(NAIVE).rate()
+    }
+
+    /// Full pipeline events/s ÷ the lean baseline's.
+    pub fn ratio_vs_lean(&self) -> f64 {
+        self.run(PIPELINE).rate() / self.run(LEAN).rate()
+    }
+
+    /// ctistream's decode alone on one core ÷ the byte-scan floor on one core.
+    pub fn fraction_of_floor(&self) -> f64 {
+        self.run(DECODE).rate() / self.run(FLOOR).rate()
+    }
+}
+
+const FLOOR: &str = "floor (memchr lines)";
+const DECODE: &str = "ctistream decode, 1 core";
+const PIPELINE: &str = "ctistream pipeline";
+const LEAN: &str = "lean baseline";
+const NAIVE: &str = "naive baseline";
+
+/// An empty latency histogram: 1 ns to 1 hour, 3 significant figures.
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Generates the workload and makes every run, calling `note` before each.
+///
+/// # Errors
+/// When the plot or histograms cannot be written.
+pub fn bench(options: &BenchOptions, mut note: impl FnMut(&str)) -> anyhow::Result<BenchReport> {
+    // About 9.8 events per call in the generated mix.
+    let calls = (options.events / 10).max(100) as usize;
+    let agents = (calls / 100).clamp(50, 20_000);
+    let workload = GenOptions {
+        agents,
+        calls,
+        seed: options.seed,
+        dialect: GenDialect::Genesys,
+        tenants: 4,
+        rate: GenOptions::staffed_rate(agents, 4),
+        until_ms: None,
+    };
+    note("generating the workload");
+    let mut data = Vec::new();
+    let summary =
+        generate(&workload, &mut data, None, |_| {}).context("cannot generate the workload")?;
+    let data = Bytes::from(data);
+
+    let mut runs = Vec::new();
+    note(FLOOR);
+    runs.push(floor(&data));
+    note(DECODE);
+    runs.push(decode_only(&data));
+    note(PIPELINE);
+    runs.push(pipeline(&data, options.shards.max(1)));
+    note(LEAN);
+    let lean = lean::run(&data);
+    runs.push(Run {
+        name: LEAN,
+        events: lean.events,
+        elapsed: lean.elapsed,
+        latency: lean.latency,
+    });
+    note(NAIVE);
+    let naive = naive::run(&data);
+    runs.push(Run {
+        name: NAIVE,
+        events: naive.events,
+        elapsed: naive.elapsed,
+        latency: naive.latency,
+    });
+    // Both baselines reduce to call records; a workload they could not read
+    // would make every ratio meaningless.
+    anyhow::ensure!(
+        lean.call_records > 0 && naive.call_records > 0 && lean.events == summary.events,
+        "the baselines did not read the workload ({} of {} events, {} and {} call records)",
+        lean.events,
+        summary.events,
+        lean.call_records,
+        naive.call_records
+    );
+
+    let report = BenchReport {
+        events: summary.events,
+        bytes: summary.bytes,
+        calls: summary.calls,
+        shards: options.shards.max(1),
+        runs,
+    };
+    if let Some(dir) = &options.histograms_out {
+        write_hgrm(&report, dir)?;
+    }
+    if let Some(path) = &options.plot {
+        let svg = plot::percentile_svg(&report.runs);
+        std::fs::write(path, svg)
+            .with_context(|| format!("cannot write the plot {}", path.display()))?;
+    }
+    Ok(report)
+}
+
+/// The physical limit of reading the input: finding every line end.
+fn floor(data: &[u8]) -> Run {
+    let started = Instant::now();
+    let lines = memchr::memchr_iter(b'\n', data).count() as u64;
+    std::hint::black_box(lines);
+    Run { name: FLOOR, events: lines, elapsed: started.elapsed(), latency: None }
+}
+
+/// ctistream's framing and decoding on this thread, nothing else.
+fn decode_only(data: &Bytes) -> Run {
+    let started = Instant::now();
+    let decoder = Decoder::new(Format::Genesys);
+    let mut events = 0u64;
+    for frame in MemoryFrames::new(data.clone(), Framing::Lines).flatten() {
+        if let Ok(event) = decoder.decode(&frame.payload, frame.key.as_deref()) {
+            std::hint::black_box(&event);
+            events += 1;
+        }
+    }
+    Run { name: DECODE, events, elapsed: started.elapsed(), latency: None }
+}
+
+/// Serializes call records as `reduce --calls-out` would, into a buffer that
+/// is reused (the bench measures processing, not the disk).
+#[derive(Debug, Default)]
+struct SerializeOutputs {
+    buffer: Vec<u8>,
+    records: u64,
+}
+
+impl Outputs for SerializeOutputs {
+    fn call_record(&mut self, record: &CallRecord) {
+        record.write_json(&mut self.buffer);
+        self.records += 1;
+        if self.buffer.len() > 1 << 20 {
+            self.buffer.clear();
+        }
+    }
+}
+
+/// The full pipeline: framing on this thread, decode and reduce on the shards.
+fn pipeline(data: &Bytes, shards: usize) -> Run {
+    let started = Instant::now();
+    let config = PipelineConfig { shards, format: Format::Genesys, ..PipelineConfig::default() };
+    let mut pipeline = Pipeline::start(config, SerializeOutputs::default());
+    let mut ingest = now();
+    let mut events = 0u64;
+    for frame in MemoryFrames::new(data.clone(), Framing::Lines).flatten() {
+        events += 1;
+        if events % 256 == 0 {
+            ingest = now();
+        }
+        pipeline.push(frame.payload, frame.key, Origin { source: 0, line: frame.line }, ingest);
+    }
+    let done = pipeline.finish();
+    let elapsed = started.elapsed();
+    let latency = done.latency.histogram(Stage::EndToEnd).clone();
+    Run { name: PIPELINE, events, elapsed, latency: Some(latency) }
+}
+
+fn write_hgrm(report: &BenchReport, dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for run in &report.runs {
+        let Some(histogram) = &run.latency else { continue };
+        let name: String =
+            run.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        let path = dir.join(format!("{name}.hgrm"));
+        std::fs::write(&path, percentile_distribution(histogram))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// HdrHistogram's percentile distribution text, values in microseconds.
+fn percentile_distribution(histogram: &Histogram<u64>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("       Value     Percentile TotalCount 1/(1-Percentile)\n\n");
+    for step in histogram.iter_quantiles(5) {
+        let quantile = step.quantile_iterated_to();
+        let inverse =
+            if quantile < 1.0 { format!("{:.2}", 1.0 / (1.0 - quantile)) } else { "inf".into() };
+        let _ = writeln!(
+            out,
+            "{:12.3} {:14.12} {:10} {:>14}",
+            step.value_iterated_to() as f64 / 1000.0,
+            quantile,
+            step.count_since_last_iteration(),
+            inverse
+        );
+    }
+    let _ = writeln!(
+        out,
+        "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]\n#[Max     = {:12.3}, Total count    = {:12}]",
+        histogram.mean() / 1000.0,
+        histogram.stdev() / 1000.0,
+        histogram.max() as f64 / 1000.0,
+        histogram.len()
+    );
+    out
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "workload: {} events of {} calls ({:.1} MB of keyed Voice Microservices JSON), in memory",
+            grouped(self.events),
+            grouped(self.calls),
+            self.bytes as f64 / 1e6
+        )?;
+        writeln!(
+            f,
+            "{:<28} {:>12} {:>9} {:>9} {:>10} {:>10} {:>10}",
+            "run", "events/s", "MB/s", "ns/event", "p50 µs", "p99 µs", "p99.9 µs"
+        )?;
+        for run in &self.runs {
+            let secs = run.elapsed.as_secs_f64().max(1e-9);
+            let name = if run.name == PIPELINE {
+                format!(
+                    "{PIPELINE}, {} shard{}",
+                    self.shards,
+                    if self.shards == 1 { "" } else { "s" }
+                )
+            } else {
+                run.name.to_owned()
+            };
+            let percentile = |q: f64| match &run.latency {
+                Some(h) if !h.is_empty() => {
+                    format!("{:.1}", h.value_at_quantile(q) as f64 / 1000.0)
+                }
+                _ => "-".to_owned(),
+            };
+            writeln!(
+                f,
+                "{name:<28} {:>12} {:>9.0} {:>9.1} {:>10} {:>10} {:>10}",
+                grouped(run.rate() as u64),
+                self.bytes as f64 / 1e6 / secs,
+                secs * 1e9 / run.events.max(1) as f64,
+                percentile(0.5),
+                percentile(0.99),
+                percentile(0.999),
+            )?;
+        }
+        writeln!(f, "ratio_vs_naive={:.2}", self.ratio_vs_naive())?;
+        writeln!(f, "ratio_vs_lean={:.2}", self.ratio_vs_lean())?;
+        writeln!(f, "fraction_of_floor={:.2}", self.fraction_of_floor())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workload(calls: usize) -> Bytes {
+        let options = GenOptions {
+            agents: 60,
+            calls,
+            seed: 3,
+            dialect: GenDialect::Genesys,
+            tenants: 2,
+            rate: GenOptions::staffed_rate(60, 2),
+            until_ms: None,
+        };
+        let mut data = Vec::new();
+        generate(&options, &mut data, None, |_| {}).unwrap();
+        Bytes::from(data)
+    }
+
+    #[test]
+    fn the_baselines_agree_with_each_other_and_count_every_event() {
+        let data = workload(2000);
+        let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
+        let lean = lean::run(&data);
+        let naive = naive::run(&data);
+        assert_eq!((lean.events, naive.events), (lines, lines));
+        // The same rules give the same call records; every generated call
+        // thread ends (consultations are threads of their own here).
+        assert_eq!(lean.call_records, naive.call_records);
+        assert!(lean.call_records >= 2000, "{}", lean.call_records);
+        assert_eq!(lean.latency.as_ref().unwrap().len(), lines);
+        assert_eq!(naive.latency.as_ref().unwrap().len(), lines);
+    }
+
+    #[test]
+    fn the_floor_and_the_decoder_see_every_record() {
+        let data = workload(500);
+        let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
+        assert_eq!(floor(&data).events, lines);
+        assert_eq!(decode_only(&data).events, lines);
+        let run = pipeline(&data, 2);
+        assert_eq!(run.events, lines);
+        assert!(!run.latency.unwrap().is_empty());
+    }
+}

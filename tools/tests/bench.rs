@@ -1,0 +1,52 @@
+//! `ctistream bench` as a user runs it: every run reported, the ratio lines in
+//! their machine-readable form, the plot and the histograms written. The
+//! numbers themselves are measurements, not asserted.
+
+use std::process::Command;
+
+#[test]
+fn a_small_bench_reports_every_run_and_the_ratios() {
+    let dir = std::env::temp_dir().join(format!("ctistream-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plot = dir.join("latency.svg");
+    let histograms = dir.join("hgrm");
+    let output = Command::new(env!("CARGO_BIN_EXE_ctistream"))
+        .args(["bench", "--events", "30000", "--shards", "2", "--plot"])
+        .arg(&plot)
+        .arg("--histograms-out")
+        .arg(&histograms)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).unwrap();
+    for run in [
+        "floor (memchr lines)",
+        "ctistream decode, 1 core",
+        "ctistream pipeline, 2 shards",
+        "lean baseline",
+        "naive baseline",
+    ] {
+        assert!(text.contains(run), "{run:?} missing:\n{text}");
+    }
+    for ratio in ["ratio_vs_naive=", "ratio_vs_lean=", "fraction_of_floor="] {
+        let line =
+            text.lines().find(|line| line.starts_with(ratio)).unwrap_or_else(|| panic!("{text}"));
+        let value: f64 = line[ratio.len()..].parse().unwrap();
+        assert!(value.is_finite() && value > 0.0, "{line}");
+    }
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(svg.matches("<polyline").count(), 3, "pipeline, lean and naive have latencies");
+    for name in ["ctistream_pipeline", "lean_baseline", "naive_baseline"] {
+        let hgrm = std::fs::read_to_string(histograms.join(format!("{name}.hgrm"))).unwrap();
+        assert!(hgrm.contains("Percentile") && hgrm.contains("#[Max"), "{name}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+
+    let failed = Command::new(env!("CARGO_BIN_EXE_ctistream"))
+        .args(["bench", "--events", "10"])
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("--events 10"));
+}
