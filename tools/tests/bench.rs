@@ -22,6 +22,7 @@ fn a_small_bench_reports_every_run_and_the_ratios() {
     for run in [
         "floor (memchr lines)",
         "ctistream decode, 1 core",
+        "ctistream 1 thread, no rings",
         "ctistream pipeline, 2 shards",
         "lean baseline",
         "naive baseline",
@@ -36,8 +37,14 @@ fn a_small_bench_reports_every_run_and_the_ratios() {
     }
     let svg = std::fs::read_to_string(&plot).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-    assert_eq!(svg.matches("<polyline").count(), 3, "pipeline, lean and naive have latencies");
-    for name in ["ctistream_pipeline", "lean_baseline", "naive_baseline"] {
+    assert_eq!(
+        svg.matches("<polyline").count(),
+        4,
+        "single thread, pipeline, lean and naive have latencies"
+    );
+    for name in
+        ["ctistream_1_thread__no_rings", "ctistream_pipeline", "lean_baseline", "naive_baseline"]
+    {
         let hgrm = std::fs::read_to_string(histograms.join(format!("{name}.hgrm"))).unwrap();
         assert!(hgrm.contains("Percentile") && hgrm.contains("#[Max"), "{name}");
     }

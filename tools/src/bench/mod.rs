@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use bytes::Bytes;
 use ctistream_core::pipeline::{Origin, Pipeline, PipelineConfig, Stage};
-use ctistream_core::state::{CallRecord, Outputs};
+use ctistream_core::state::{CallRecord, Outputs, Reducer, ReducerConfig};
 use ctistream_core::{Decoder, Format, Framing, MemoryFrames};
 use hdrhistogram::Histogram;
 
@@ -80,7 +80,7 @@ pub struct BenchReport {
     pub calls: u64,
     /// Shards of the pipeline run.
     pub shards: usize,
-    /// Floor, decode, pipeline, lean, naive, in that order.
+    /// Floor, decode, single thread, pipeline, lean, naive, in that order.
     pub runs: Vec<Run>,
 }
 
@@ -107,6 +107,7 @@ impl BenchReport {
 
 const FLOOR: &str = "floor (memchr lines)";
 const DECODE: &str = "ctistream decode, 1 core";
+const REDUCER: &str = "ctistream 1 thread, no rings";
 const PIPELINE: &str = "ctistream pipeline";
 const LEAN: &str = "lean baseline";
 const NAIVE: &str = "naive baseline";
@@ -144,6 +145,8 @@ pub fn bench(options: &BenchOptions, mut note: impl FnMut(&str)) -> anyhow::Resu
     runs.push(floor(&data));
     note(DECODE);
     runs.push(decode_only(&data));
+    note(REDUCER);
+    runs.push(single_thread(&data));
     note(PIPELINE);
     runs.push(pipeline(&data, options.shards.max(1)));
     note(LEAN);
@@ -211,6 +214,39 @@ fn decode_only(data: &Bytes) -> Run {
         }
     }
     Run { name: DECODE, events, elapsed: started.elapsed(), latency: None }
+}
+
+/// ctistream's decoder and reducer on this thread, no pipeline: what the
+/// pipeline's shards, rings and messages cost shows against this.
+fn single_thread(data: &Bytes) -> Run {
+    let started = Instant::now();
+    let decoder = Decoder::new(Format::Genesys);
+    let mut reducer = Reducer::new(ReducerConfig::default());
+    let mut outputs = SerializeOutputs::default();
+    let mut events = 0u64;
+    let mut latency = new_histogram();
+    let mut batch_start = Instant::now();
+    let mut in_batch = 0u64;
+    let mut ingest = now();
+    for frame in MemoryFrames::new(data.clone(), Framing::Lines).flatten() {
+        if let Ok(event) = decoder.decode(&frame.payload, frame.key.as_deref()) {
+            reducer.apply(&event, ingest, &mut outputs);
+            events += 1;
+            in_batch += 1;
+        }
+        if in_batch == 256 {
+            // Batch-timed like the lean baseline: each record waits at most its batch.
+            let _ = latency.record_n(batch_start.elapsed().as_nanos() as u64, in_batch);
+            in_batch = 0;
+            batch_start = Instant::now();
+            ingest = now();
+        }
+    }
+    reducer.finish(&mut outputs);
+    if in_batch > 0 {
+        let _ = latency.record_n(batch_start.elapsed().as_nanos() as u64, in_batch);
+    }
+    Run { name: REDUCER, events, elapsed: started.elapsed(), latency: Some(latency) }
 }
 
 /// Serializes call records as `reduce --calls-out` would, into a buffer that
