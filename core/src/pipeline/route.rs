@@ -199,7 +199,55 @@ fn json_field<'a>(payload: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     if rest[colon] != b':' {
         return None;
     }
-    let rest = &rest[colon + 1..];
+    member_value(&rest[colon + 1..])
+}
+
+/// The routing fields of a Voice Microservices record, in one pass over its
+/// member names (searching for each name separately cost more than the rest
+/// of routing: a searcher is built per search). Values with escapes are left
+/// out; routing only, the decoder validates.
+fn genesys_identity(payload: &[u8]) -> Identity<'_> {
+    let (mut thread, mut uuid, mut conn, mut agent, mut dn) = (None, None, None, None, None);
+    let mut links = [None; 3];
+    let mut at = 0;
+    while let Some(open) = memchr(b'"', &payload[at..]) {
+        let name_start = at + open + 1;
+        let Some(close) = memchr(b'"', &payload[name_start..]) else { break };
+        let name = &payload[name_start..name_start + close];
+        at = name_start + close + 1;
+        let rest = &payload[at..];
+        let Some(colon) = rest.iter().position(|b| !b.is_ascii_whitespace()) else { break };
+        if rest[colon] != b':' {
+            continue;
+        }
+        let value_at = at + colon + 1;
+        let value = member_value(&payload[value_at..]);
+        let slot = match name {
+            b"CallThreadID" => &mut thread,
+            b"CallUUID" => &mut uuid,
+            b"ConnID" => &mut conn,
+            b"PreviousConnID" => &mut links[0],
+            b"TransferConnID" => &mut links[1],
+            b"ConferenceConnID" => &mut links[2],
+            b"AgentID" => &mut agent,
+            b"ThisDN" => &mut dn,
+            _ => {
+                // Step over a string value so its text is not read as a name.
+                at = skip_string(payload, value_at);
+                continue;
+            }
+        };
+        if slot.is_none() {
+            *slot = value;
+        }
+        at = skip_string(payload, value_at);
+    }
+    Identity { primary: thread.or(uuid).or(conn), own: [uuid, conn], links, agent: agent.or(dn) }
+}
+
+/// A member's value at the start of `rest` (after the colon): a string
+/// without escapes, or a bare token.
+fn member_value(rest: &[u8]) -> Option<&[u8]> {
     let start = rest.iter().position(|b| !b.is_ascii_whitespace())?;
     let rest = &rest[start..];
     if rest.first() == Some(&b'"') {
@@ -211,21 +259,26 @@ fn json_field<'a>(payload: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     (end > 0).then_some(&rest[..end])
 }
 
-fn genesys_identity(payload: &[u8]) -> Identity<'_> {
-    let field = |name: &[u8]| json_field(payload, name);
-    let thread = field(b"\"CallThreadID\"");
-    let uuid = field(b"\"CallUUID\"");
-    let conn = field(b"\"ConnID\"");
-    Identity {
-        primary: thread.or(uuid).or(conn),
-        own: [uuid, conn],
-        links: [
-            field(b"\"PreviousConnID\""),
-            field(b"\"TransferConnID\""),
-            field(b"\"ConferenceConnID\""),
-        ],
-        agent: field(b"\"AgentID\"").or_else(|| field(b"\"ThisDN\"")),
+/// Where scanning resumes after the value starting at `from`: past its closing
+/// quote if it is a string (escaped quotes skipped), else at `from`.
+fn skip_string(payload: &[u8], from: usize) -> usize {
+    let Some(start) = payload[from..].iter().position(|b| !b.is_ascii_whitespace()) else {
+        return payload.len();
+    };
+    let mut at = from + start;
+    if payload[at] != b'"' {
+        return at;
     }
+    at += 1;
+    while let Some(quote) = memchr(b'"', &payload[at..]) {
+        let end = at + quote;
+        let backslashes = payload[..end].iter().rev().take_while(|&&b| b == b'\\').count();
+        at = end + 1;
+        if backslashes % 2 == 0 {
+            return at;
+        }
+    }
+    payload.len()
 }
 
 /// The value of `\tAttribute<name>` lines (first indentation level only).
@@ -289,5 +342,13 @@ mod tests {
         assert_eq!(json_field(record, b"\"CallThreadID\""), Some(&b"ct-9"[..]));
         assert_eq!(json_field(record, b"\"CallID\""), Some(&b"16"[..]));
         assert_eq!(json_field(br#"{"ConnID":"a\"b"}"#, b"\"ConnID\""), None);
+        // One pass over the names: values that look like names are skipped,
+        // escaped quotes do not end a value, the first occurrence wins.
+        let record = br#"{"id":"EventRinging","Note":"\"ConnID\":\"x\"","ThisDN":"5001","ConnID":"c1","CallUUID":"u1","PreviousConnID":"p0","ConnID":"c2"}"#;
+        let identity = genesys_identity(record);
+        assert_eq!(identity.primary, Some(&b"u1"[..]));
+        assert_eq!(identity.own, [Some(&b"u1"[..]), Some(&b"c1"[..])]);
+        assert_eq!(identity.links, [Some(&b"p0"[..]), None, None]);
+        assert_eq!(identity.agent, Some(&b"5001"[..]));
     }
 }
