@@ -583,6 +583,68 @@ fn outbound(
     CallEvents { events, outcome, agents }
 }
 
+/// How a dialect writes a string attribute around its value.
+#[derive(Clone, Copy)]
+enum Syntax {
+    /// `,"Name":"value"`
+    Json,
+    /// `\tAttributeName\t'value'` and a newline
+    Tlog,
+}
+
+impl Syntax {
+    fn open(self, line: &mut String, name: &str) {
+        match self {
+            Syntax::Json => {
+                line.push_str(",\"");
+                line.push_str(name);
+                line.push_str("\":\"");
+            }
+            Syntax::Tlog => {
+                line.push_str("\tAttribute");
+                line.push_str(name);
+                line.push_str("\t'");
+            }
+        }
+    }
+
+    fn close(self, line: &mut String) {
+        line.push_str(match self {
+            Syntax::Json => "\"",
+            Syntax::Tlog => "'\n",
+        });
+    }
+
+    fn party(self, line: &mut String, name: &str, party: Party, queue: Option<u16>) {
+        self.open(line, name);
+        Writer::party(line, party, queue);
+        self.close(line);
+    }
+
+    /// The parties of a call event: this DN (and its queue), the other and
+    /// third parties, and the agent at a ringing or dialing phone.
+    fn call_parties(self, line: &mut String, ev: &Ev) {
+        self.party(line, "ThisDN", ev.this, ev.queue);
+        if let (Some(queue), Party::RoutingPoint(_) | Party::VirtualQueue(_)) = (ev.queue, ev.this)
+        {
+            self.party(line, "ThisQueue", ev.this, Some(queue));
+        }
+        if ev.other != Party::None {
+            self.party(line, "OtherDN", ev.other, None);
+        }
+        if ev.third != Party::None {
+            self.party(line, "ThirdPartyDN", ev.third, None);
+        }
+        if let Party::Agent(agent) = ev.this {
+            if matches!(ev.kind, TEvent::Ringing | TEvent::Dialing) {
+                self.open(line, "AgentID");
+                let _ = write!(line, "a{agent}");
+                self.close(line);
+            }
+        }
+    }
+}
+
 /// Renders events in a dialect, reusing one line buffer.
 struct Writer {
     dialect: GenDialect,
@@ -696,31 +758,7 @@ impl Writer {
                     1 - ev.leg.min(1)
                 );
             }
-            line.push_str(",\"ThisDN\":\"");
-            Self::party(line, ev.this, ev.queue);
-            line.push('"');
-            if let (Some(queue), Party::RoutingPoint(_) | Party::VirtualQueue(_)) =
-                (ev.queue, ev.this)
-            {
-                line.push_str(",\"ThisQueue\":\"");
-                Self::party(line, ev.this, Some(queue));
-                line.push('"');
-            }
-            if ev.other != Party::None {
-                line.push_str(",\"OtherDN\":\"");
-                Self::party(line, ev.other, None);
-                line.push('"');
-            }
-            if ev.third != Party::None {
-                line.push_str(",\"ThirdPartyDN\":\"");
-                Self::party(line, ev.third, None);
-                line.push('"');
-            }
-            if let Party::Agent(agent) = ev.this {
-                if matches!(ev.kind, TEvent::Ringing | TEvent::Dialing) {
-                    let _ = write!(line, ",\"AgentID\":\"a{agent}\"");
-                }
-            }
+            Syntax::Json.call_parties(line, ev);
             let _ = write!(line, ",\"CallType\":\"{}\"", ev.call_type.name());
             if let Some(state) = ev.call_state {
                 let _ = write!(line, ",\"CallState\":\"{}\"", state.name());
@@ -728,9 +766,8 @@ impl Writer {
             if ev.call_type == CallType::Inbound
                 && matches!(ev.kind, TEvent::RouteRequest | TEvent::Ringing)
             {
-                line.push_str(",\"ANI\":\"");
-                Self::party(line, Party::Caller(ev.call), None);
-                line.push_str("\",\"DNIS\":\"8005550100\"");
+                Syntax::Json.party(line, "ANI", Party::Caller(ev.call), None);
+                line.push_str(",\"DNIS\":\"8005550100\"");
             }
         }
         let _ = writeln!(line, ",\"EventSequenceNumber\":{}}}", self.seq);
@@ -785,30 +822,7 @@ impl Writer {
             let _ =
                 writeln!(line, "\tAttributePreviousConnID\t{:012x}{:04x}", conn, 1 - ev.leg.min(1));
         }
-        line.push_str("\tAttributeThisDN\t'");
-        Self::party(line, ev.this, ev.queue);
-        line.push_str("'\n");
-        if let (Some(queue), Party::RoutingPoint(_) | Party::VirtualQueue(_)) = (ev.queue, ev.this)
-        {
-            line.push_str("\tAttributeThisQueue\t'");
-            Self::party(line, ev.this, Some(queue));
-            line.push_str("'\n");
-        }
-        if ev.other != Party::None {
-            line.push_str("\tAttributeOtherDN\t'");
-            Self::party(line, ev.other, None);
-            line.push_str("'\n");
-        }
-        if ev.third != Party::None {
-            line.push_str("\tAttributeThirdPartyDN\t'");
-            Self::party(line, ev.third, None);
-            line.push_str("'\n");
-        }
-        if let Party::Agent(agent) = ev.this {
-            if matches!(ev.kind, TEvent::Ringing | TEvent::Dialing) {
-                let _ = writeln!(line, "\tAttributeAgentID\t'a{agent}'");
-            }
-        }
+        Syntax::Tlog.call_parties(line, ev);
         let _ = writeln!(line, "\tAttributeCallType\t{}", ev.call_type.code());
         if let Some(state) = ev.call_state {
             let _ = writeln!(line, "\tAttributeCallState\t{}", state.code());
@@ -816,9 +830,8 @@ impl Writer {
         if ev.call_type == CallType::Inbound
             && matches!(ev.kind, TEvent::RouteRequest | TEvent::Ringing)
         {
-            line.push_str("\tAttributeANI\t'");
-            Self::party(line, Party::Caller(ev.call), None);
-            line.push_str("'\n\tAttributeDNIS\t'8005550100'\n");
+            Syntax::Tlog.party(line, "ANI", Party::Caller(ev.call), None);
+            line.push_str("\tAttributeDNIS\t'8005550100'\n");
         }
     }
 

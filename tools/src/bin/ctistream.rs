@@ -383,16 +383,7 @@ fn demo(args: DemoArgs) -> anyhow::Result<()> {
         shards: args.shards.unwrap_or(defaults.shards).max(1),
         ..defaults
     };
-    let terminal = io::stderr().is_terminal();
-    let report = demo(&options, |step| {
-        if terminal {
-            eprintln!("{step}…");
-        }
-    })?;
-    let mut stdout = io::stdout().lock();
-    write!(stdout, "{report}").context("cannot write the report")?;
-    stdout.flush().context("cannot write the report")?;
-    Ok(())
+    print_report(&demo(&options, step_notes())?)
 }
 
 fn bench(args: BenchArgs) -> anyhow::Result<()> {
@@ -411,12 +402,21 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         plot: args.plot,
         histograms_out: args.histograms_out,
     };
+    print_report(&bench(&options, step_notes())?)
+}
+
+/// Says what a long command is doing, on a terminal only (the report itself
+/// goes to standard output and stays clean for scripts).
+fn step_notes() -> impl FnMut(&str) {
     let terminal = io::stderr().is_terminal();
-    let report = bench(&options, |step| {
+    move |step| {
         if terminal {
             eprintln!("{step}…");
         }
-    })?;
+    }
+}
+
+fn print_report(report: &impl std::fmt::Display) -> anyhow::Result<()> {
     let mut stdout = io::stdout().lock();
     write!(stdout, "{report}").context("cannot write the report")?;
     stdout.flush().context("cannot write the report")?;
