@@ -2,41 +2,11 @@
 //! the call outcomes the generator meant, in every dialect and shard count,
 //! and the same seed gives the same bytes.
 
+mod common;
+
+use common::*;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn ctistream(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ctistream")).args(args).output().expect("ctistream runs")
-}
-
-struct Outdir(PathBuf);
-
-impl Outdir {
-    fn new(name: &str) -> Outdir {
-        let dir = std::env::temp_dir().join(format!("ctistream-gen-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Outdir(dir)
-    }
-
-    fn path(&self, file: &str) -> String {
-        self.0.join(file).to_string_lossy().into_owned()
-    }
-
-    fn records(&self, file: &str) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.0.join(file))
-            .unwrap()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for Outdir {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
-    }
-}
 
 /// (tenant, call) → (outcome, sorted agents).
 fn outcomes(records: &[serde_json::Value]) -> HashMap<(String, String), (String, Vec<String>)> {
@@ -83,7 +53,7 @@ fn generate(out: &Outdir, dialect: &str, seed: &str) {
 fn reduce_matches_expected(dialect: &str) {
     let out = Outdir::new(dialect);
     generate(&out, dialect, "7");
-    let expected = outcomes(&out.records("expected.ndjson"));
+    let expected = outcomes(&out.lines("expected.ndjson"));
     assert_eq!(expected.len(), 3000);
     // Realistic proportions: most calls answered, some of every other kind.
     let mut by_outcome: HashMap<&str, usize> = HashMap::new();
@@ -110,13 +80,13 @@ fn reduce_matches_expected(dialect: &str) {
         ]);
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         assert_eq!(std::fs::read_to_string(out.path("rejects.ndjson")).unwrap(), "");
-        let got = outcomes(&out.records(&calls));
+        let got = outcomes(&out.lines(&calls));
         assert_eq!(got.len(), expected.len(), "{dialect}, {shards} shards");
         for (key, want) in &expected {
             assert_eq!(got.get(key), Some(want), "{dialect}, {shards} shards, call {key:?}");
         }
         // Every agent logged out at the end of the day.
-        let agents = out.records("agents.ndjson");
+        let agents = out.lines("agents.ndjson");
         assert_eq!(agents.len(), 120);
         assert!(agents.iter().all(|a| a["status"] == "LoggedOut"), "{dialect}: {agents:?}");
     }

@@ -1,13 +1,13 @@
 //! `ctistream inspect` run as a user would: on the mixed sample of all five
 //! dialects, on standard input, and with inputs that cannot be opened.
 
+mod common;
+
+use common::*;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn ctistream(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ctistream")).args(args).output().expect("ctistream runs")
-}
+use std::process::{Command, Stdio};
 
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/mixed.txt")

@@ -1,48 +1,14 @@
 //! `ctistream reduce` run as a user would, on the mixed sample: every output
 //! file in its PROTOCOLS.md shape, the summary on stderr, and clear failures.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn ctistream(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ctistream")).args(args).output().expect("ctistream runs")
-}
+use common::*;
+
+use std::path::{Path, PathBuf};
 
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/mixed.txt")
-}
-
-struct Outdir(PathBuf);
-
-impl Outdir {
-    fn new(name: &str) -> Outdir {
-        let dir =
-            std::env::temp_dir().join(format!("ctistream-reduce-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Outdir(dir)
-    }
-
-    fn path(&self, file: &str) -> String {
-        self.0.join(file).to_string_lossy().into_owned()
-    }
-
-    fn lines(&self, file: &str) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.0.join(file))
-            .unwrap()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
-
-    fn text(&self, file: &str) -> String {
-        std::fs::read_to_string(self.0.join(file)).unwrap()
-    }
-}
-
-impl Drop for Outdir {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
-    }
 }
 
 #[test]
