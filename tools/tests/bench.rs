@@ -24,6 +24,7 @@ fn a_small_bench_reports_every_run_and_the_ratios() {
         "ctistream decode, 1 core",
         "ctistream 1 thread, no rings",
         "ctistream pipeline, 2 shards",
+        "ctistream pipeline, 50% load",
         "lean baseline",
         "naive baseline",
     ] {
