@@ -11,7 +11,7 @@ use proptest::prelude::*;
 
 mod common;
 
-use common::{at, frames, text};
+use common::{at, frames, mutate_json, text};
 
 fn decode(record: &str) -> Result<Event<'_>, DecodeError> {
     common::decode_as(Format::Sdk, record)
@@ -489,9 +489,6 @@ fn check_no_panic(payload: &[u8], key: Option<&[u8]>) {
     }
 }
 
-/// Bytes that JSON gives meaning to.
-const JSON_BYTES: &[u8] = b"{}[]\":,.\\ 0e-nul";
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -507,19 +504,7 @@ proptest! {
     ) {
         let frames = frames("sdk_sample.ndjson");
         let mut payload = line.get(&frames).payload.to_vec();
-        for (index, op, byte) in edits {
-            if payload.is_empty() {
-                payload.push(byte);
-                continue;
-            }
-            let at = index.index(payload.len());
-            let byte = if byte % 2 == 0 { JSON_BYTES[usize::from(byte / 2) % JSON_BYTES.len()] } else { byte };
-            match op {
-                0 => payload[at] = byte,
-                1 => payload.insert(at, byte),
-                _ => { payload.remove(at); }
-            }
-        }
+        mutate_json(&mut payload, &edits);
         check_no_panic(&payload, None);
     }
 

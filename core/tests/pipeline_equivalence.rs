@@ -26,16 +26,7 @@ fn frames(text: &str, format: Format) -> Vec<Frame> {
 }
 
 fn summarize(out: &CollectOutputs) -> (Vec<String>, Vec<String>) {
-    let mut calls: Vec<String> = out
-        .records
-        .iter()
-        .map(|record| {
-            let mut line = Vec::new();
-            record.write_json(&mut line);
-            String::from_utf8(line).unwrap()
-        })
-        .collect();
-    calls.sort();
+    let calls = scenario::call_lines(out);
     let mut changes: Vec<String> = out
         .changes
         .iter()

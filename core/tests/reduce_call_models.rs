@@ -7,6 +7,26 @@ mod scenario;
 use scenario::models::*;
 use scenario::run;
 
+/// The staff's changes in every model: a1–a3 log in not ready, then ready.
+const STAFF_READY: [&str; 6] = [
+    r#"a1: NotReadyForNextCall(None)@0 "#,
+    r#"a1: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
+    r#"a2: NotReadyForNextCall(None)@0 "#,
+    r#"a2: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
+    r#"a3: NotReadyForNextCall(None)@0 "#,
+    r#"a3: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
+];
+
+/// [`STAFF_READY`] followed by a model's own changes.
+fn staff_then(rest: &[&'static str]) -> Vec<&'static str> {
+    STAFF_READY.iter().chain(rest).copied().collect()
+}
+
+/// The snapshot of an agent who logged in, became ready and took no call.
+const IDLE_A1: &str = r#"{"tenant":"t1","agent":"a1","dn":"5001","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#;
+const IDLE_A2: &str = r#"{"tenant":"t1","agent":"a2","dn":"5002","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#;
+const IDLE_A3: &str = r#"{"tenant":"t1","agent":"a3","dn":"5003","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#;
+
 /// 2.1 Basic internal call: a1 calls a2, a2 answers.
 #[test]
 fn model_basic_call() {
@@ -22,7 +42,7 @@ fn model_basic_call() {
         [
             r#"{"tenant":"t1","agent":"a1","dn":"5001","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:01:14.100Z","calls_handled":1,"totals_ms":{"login":74100,"ready":9000,"not_ready":1000,"acw":0,"ringing":0,"talking":60000,"hold":0}}"#,
             r#"{"tenant":"t1","agent":"a2","dn":"5002","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:01:14.200Z","calls_handled":1,"totals_ms":{"login":74200,"ready":9100,"not_ready":1000,"acw":0,"ringing":4000,"talking":60100,"hold":0}}"#,
-            r#"{"tenant":"t1","agent":"a3","dn":"5003","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
+            IDLE_A3,
         ]
     );
     assert_eq!(
@@ -58,8 +78,8 @@ fn model_routed_inbound_call() {
         out.agents,
         [
             r#"{"tenant":"t1","agent":"a1","dn":"5001","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:01:58.200Z","calls_handled":1,"totals_ms":{"login":118200,"ready":22200,"not_ready":1000,"acw":30000,"ringing":5000,"talking":60000,"hold":0}}"#,
-            r#"{"tenant":"t1","agent":"a2","dn":"5002","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
-            r#"{"tenant":"t1","agent":"a3","dn":"5003","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
+            IDLE_A2,
+            IDLE_A3,
         ]
     );
     assert_eq!(
@@ -93,9 +113,9 @@ fn model_call_queued_on_an_acd_queue() {
     assert_eq!(
         out.agents,
         [
-            r#"{"tenant":"t1","agent":"a1","dn":"5001","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
+            IDLE_A1,
             r#"{"tenant":"t1","agent":"a2","dn":"5002","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:01:39.100Z","calls_handled":1,"totals_ms":{"login":99100,"ready":35100,"not_ready":1000,"acw":0,"ringing":3000,"talking":60000,"hold":0}}"#,
-            r#"{"tenant":"t1","agent":"a3","dn":"5003","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
+            IDLE_A3,
         ]
     );
     assert_eq!(
@@ -124,25 +144,8 @@ fn model_abandoned_in_queue() {
             r#"{"tenant":"t1","call":"ct-4","type":"Inbound","ani":"+14155550199","dnis":null,"started":"2026-11-20T09:00:40.000Z","ended":"2026-11-20T09:00:52.000Z","outcome":"AbandonedInQueue","queue":"6000","agents":[],"queue_ms":12000,"ring_ms":0,"talk_ms":0,"hold_ms":0,"transfers":0,"conference":false,"events":2}"#,
         ]
     );
-    assert_eq!(
-        out.agents,
-        [
-            r#"{"tenant":"t1","agent":"a1","dn":"5001","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
-            r#"{"tenant":"t1","agent":"a2","dn":"5002","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
-            r#"{"tenant":"t1","agent":"a3","dn":"5003","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
-        ]
-    );
-    assert_eq!(
-        out.changes,
-        [
-            r#"a1: NotReadyForNextCall(None)@0 "#,
-            r#"a1: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
-            r#"a2: NotReadyForNextCall(None)@0 "#,
-            r#"a2: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
-            r#"a3: NotReadyForNextCall(None)@0 "#,
-            r#"a3: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
-        ]
-    );
+    assert_eq!(out.agents, [IDLE_A1, IDLE_A2, IDLE_A3,]);
+    assert_eq!(out.changes, staff_then(&[]));
 }
 
 /// 2.4 The caller leaves while a3 rings.
@@ -158,23 +161,17 @@ fn model_abandoned_while_ringing() {
     assert_eq!(
         out.agents,
         [
-            r#"{"tenant":"t1","agent":"a1","dn":"5001","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
-            r#"{"tenant":"t1","agent":"a2","dn":"5002","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
+            IDLE_A1,
+            IDLE_A2,
             r#"{"tenant":"t1","agent":"a3","dn":"5003","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:01:00.000Z","calls_handled":0,"totals_ms":{"login":60000,"ready":53000,"not_ready":1000,"acw":0,"ringing":6000,"talking":0,"hold":0}}"#,
         ]
     );
     assert_eq!(
         out.changes,
-        [
-            r#"a1: NotReadyForNextCall(None)@0 "#,
-            r#"a1: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
-            r#"a2: NotReadyForNextCall(None)@0 "#,
-            r#"a2: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
-            r#"a3: NotReadyForNextCall(None)@0 "#,
-            r#"a3: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
+        staff_then(&[
             r#"a3: CallRinging(Some(WaitForNextCall))@54000 "#,
             r#"a3: WaitForNextCall(Some(CallRinging))@60000 "#,
-        ]
+        ])
     );
 }
 
@@ -188,25 +185,8 @@ fn model_abandoned_at_a_routing_point() {
             r#"{"tenant":"t1","call":"ct-6","type":"Inbound","ani":null,"dnis":"8005550100","started":"2026-11-20T09:01:00.000Z","ended":"2026-11-20T09:01:03.500Z","outcome":"AbandonedInQueue","queue":"7000","agents":[],"queue_ms":3500,"ring_ms":0,"talk_ms":0,"hold_ms":0,"transfers":0,"conference":false,"events":2}"#,
         ]
     );
-    assert_eq!(
-        out.agents,
-        [
-            r#"{"tenant":"t1","agent":"a1","dn":"5001","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
-            r#"{"tenant":"t1","agent":"a2","dn":"5002","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
-            r#"{"tenant":"t1","agent":"a3","dn":"5003","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
-        ]
-    );
-    assert_eq!(
-        out.changes,
-        [
-            r#"a1: NotReadyForNextCall(None)@0 "#,
-            r#"a1: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
-            r#"a2: NotReadyForNextCall(None)@0 "#,
-            r#"a2: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
-            r#"a3: NotReadyForNextCall(None)@0 "#,
-            r#"a3: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
-        ]
-    );
+    assert_eq!(out.agents, [IDLE_A1, IDLE_A2, IDLE_A3,]);
+    assert_eq!(out.changes, staff_then(&[]));
 }
 
 /// 2.5 Two-step transfer from a1 to a2 through a consultation call.
@@ -224,7 +204,7 @@ fn model_two_step_transfer() {
         [
             r#"{"tenant":"t1","agent":"a1","dn":"5001","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:02:30.000Z","calls_handled":1,"totals_ms":{"login":150000,"ready":99000,"not_ready":1000,"acw":0,"ringing":2000,"talking":44400,"hold":20000}}"#,
             r#"{"tenant":"t1","agent":"a2","dn":"5002","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:03:30.000Z","calls_handled":1,"totals_ms":{"login":210000,"ready":129600,"not_ready":1000,"acw":0,"ringing":3000,"talking":76400,"hold":0}}"#,
-            r#"{"tenant":"t1","agent":"a3","dn":"5003","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
+            IDLE_A3,
         ]
     );
     assert_eq!(
@@ -264,7 +244,7 @@ fn model_single_step_transfer() {
         out.agents,
         [
             r#"{"tenant":"t1","agent":"a1","dn":"5001","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:03:41.000Z","calls_handled":1,"totals_ms":{"login":221000,"ready":199000,"not_ready":1000,"acw":0,"ringing":1000,"talking":20000,"hold":0}}"#,
-            r#"{"tenant":"t1","agent":"a2","dn":"5002","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
+            IDLE_A2,
             r#"{"tenant":"t1","agent":"a3","dn":"5003","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:04:44.000Z","calls_handled":1,"totals_ms":{"login":284000,"ready":220000,"not_ready":1000,"acw":0,"ringing":3000,"talking":60000,"hold":0}}"#,
         ]
     );
@@ -302,7 +282,7 @@ fn model_conference() {
         [
             r#"{"tenant":"t1","agent":"a1","dn":"5001","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:05:50.000Z","calls_handled":1,"totals_ms":{"login":350000,"ready":299000,"not_ready":1000,"acw":0,"ringing":1000,"talking":46700,"hold":10000}}"#,
             r#"{"tenant":"t1","agent":"a2","dn":"5002","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:06:20.000Z","calls_handled":1,"totals_ms":{"login":380000,"ready":309300,"not_ready":1000,"acw":0,"ringing":2000,"talking":67700,"hold":0}}"#,
-            r#"{"tenant":"t1","agent":"a3","dn":"5003","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
+            IDLE_A3,
         ]
     );
     assert_eq!(
@@ -344,20 +324,14 @@ fn model_outbound_calls() {
     assert_eq!(
         out.agents,
         [
-            r#"{"tenant":"t1","agent":"a1","dn":"5001","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
-            r#"{"tenant":"t1","agent":"a2","dn":"5002","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
+            IDLE_A1,
+            IDLE_A2,
             r#"{"tenant":"t1","agent":"a3","dn":"5003","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:08:40.000Z","calls_handled":1,"totals_ms":{"login":520000,"ready":418000,"not_ready":1000,"acw":0,"ringing":0,"talking":60000,"hold":0}}"#,
         ]
     );
     assert_eq!(
         out.changes,
-        [
-            r#"a1: NotReadyForNextCall(None)@0 "#,
-            r#"a1: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
-            r#"a2: NotReadyForNextCall(None)@0 "#,
-            r#"a2: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
-            r#"a3: NotReadyForNextCall(None)@0 "#,
-            r#"a3: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
+        staff_then(&[
             r#"a3: CallDialing(Some(WaitForNextCall))@400500 "#,
             r#"a3: CallOutbound(Some(CallDialing))@409500 "#,
             r#"a3: WaitForNextCall(Some(CallOutbound))@469500 "#,
@@ -365,7 +339,7 @@ fn model_outbound_calls() {
             r#"a3: WaitForNextCall(Some(CallDialing))@482000 "#,
             r#"a3: CallDialing(Some(WaitForNextCall))@490000 "#,
             r#"a3: WaitForNextCall(Some(CallDialing))@520000 "#,
-        ]
+        ])
     );
 }
 
@@ -382,21 +356,15 @@ fn model_agent_session() {
     assert_eq!(
         out.agents,
         [
-            r#"{"tenant":"t1","agent":"a1","dn":"5001","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
-            r#"{"tenant":"t1","agent":"a2","dn":"5002","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
-            r#"{"tenant":"t1","agent":"a3","dn":"5003","status":"WaitForNextCall","reason":null,"since":"2026-11-20T09:00:01.000Z","calls_handled":0,"totals_ms":{"login":1000,"ready":0,"not_ready":1000,"acw":0,"ringing":0,"talking":0,"hold":0}}"#,
+            IDLE_A1,
+            IDLE_A2,
+            IDLE_A3,
             r#"{"tenant":"t1","agent":"a4","dn":"5004","status":"LoggedOut","reason":null,"since":"2026-11-20T09:13:20.000Z","calls_handled":1,"totals_ms":{"login":200000,"ready":68000,"not_ready":60000,"acw":30000,"ringing":2000,"talking":40000,"hold":0}}"#,
         ]
     );
     assert_eq!(
         out.changes,
-        [
-            r#"a1: NotReadyForNextCall(None)@0 "#,
-            r#"a1: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
-            r#"a2: NotReadyForNextCall(None)@0 "#,
-            r#"a2: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
-            r#"a3: NotReadyForNextCall(None)@0 "#,
-            r#"a3: WaitForNextCall(Some(NotReadyForNextCall))@1000 "#,
+        staff_then(&[
             r#"a4: NotReadyForNextCall(None)@600000 "#,
             r#"a4: NotReadyForNextCall(Some(NotReadyForNextCall))@600000 Meeting"#,
             r#"a4: WaitForNextCall(Some(NotReadyForNextCall))@660000 "#,
@@ -406,6 +374,6 @@ fn model_agent_session() {
             r#"a4: AfterCallWork(Some(WaitForNextCall))@742000 "#,
             r#"a4: WaitForNextCall(Some(AfterCallWork))@772000 "#,
             r#"a4: LoggedOut(Some(WaitForNextCall))@800000 "#,
-        ]
+        ])
     );
 }

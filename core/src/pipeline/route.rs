@@ -16,6 +16,7 @@ use std::hash::BuildHasher;
 
 use memchr::{memchr, memmem};
 use rustc_hash::{FxBuildHasher, FxHashMap};
+use std::sync::LazyLock;
 
 use crate::event::{Category, Dialect, TEvent};
 
@@ -173,13 +174,19 @@ fn is_broadcast(payload: &[u8], dialect: Dialect) -> bool {
     matches!(event.category(), Category::Agent | Category::Dn) || event == TEvent::LinkDisconnected
 }
 
+/// Searchers built once: `memmem::find` builds one per call, which cost more
+/// than the search on every record of an `auto` input.
+static EVENT_TYPE: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"\"eventType\""));
+static ID: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\"id\""));
+
 /// The dialect of a record, by its first bytes (cheap; the shard decodes fully).
 fn sniff(payload: &[u8]) -> Dialect {
     let first = payload.iter().find(|b| !b.is_ascii_whitespace()).copied();
     match first {
         Some(b'<') => Dialect::Ivr,
-        Some(b'{') if memmem::find(payload, b"\"eventType\"").is_some() => Dialect::Sdk,
-        Some(b'{') if memmem::find(payload, b"\"id\"").is_some() => Dialect::Genesys,
+        Some(b'{') if EVENT_TYPE.find(payload).is_some() => Dialect::Sdk,
+        Some(b'{') if ID.find(payload).is_some() => Dialect::Genesys,
         Some(b'{') => Dialect::Ors,
         _ => Dialect::Tlog,
     }

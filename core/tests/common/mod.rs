@@ -34,3 +34,28 @@ pub fn frames(file: &str) -> Vec<Frame> {
 pub fn text(event: &Event<'_>, attr: Attr) -> Option<String> {
     event.text(attr).map(|text| text.into_owned())
 }
+
+/// Bytes that JSON gives meaning to.
+const JSON_BYTES: &[u8] = b"{}[]\":,.\\ 0e-nul";
+
+/// Applies byte edits to `payload`: each `(position, op, byte)` replaces
+/// (op 0), inserts (op 1) or removes (op 2) at the position. Half the bytes
+/// are mapped to JSON's own alphabet, so edited records stay near-valid.
+pub fn mutate_json(payload: &mut Vec<u8>, edits: &[(proptest::sample::Index, u8, u8)]) {
+    for &(ref index, op, byte) in edits {
+        if payload.is_empty() {
+            payload.push(byte);
+            continue;
+        }
+        let at = index.index(payload.len());
+        let byte =
+            if byte % 2 == 0 { JSON_BYTES[usize::from(byte / 2) % JSON_BYTES.len()] } else { byte };
+        match op {
+            0 => payload[at] = byte,
+            1 => payload.insert(at, byte),
+            _ => {
+                payload.remove(at);
+            }
+        }
+    }
+}

@@ -193,16 +193,7 @@ pub fn reduce_with(input: &str, format: Format, config: ReducerConfig) -> Reduce
         }
     }
     reducer.finish(&mut out);
-    let mut calls: Vec<String> = out
-        .records
-        .iter()
-        .map(|record| {
-            let mut line = Vec::new();
-            record.write_json(&mut line);
-            String::from_utf8(line).unwrap().trim_end().to_owned()
-        })
-        .collect();
-    calls.sort();
+    let calls = call_lines(&out);
     let mut snapshots = Vec::new();
     reducer.write_agent_snapshots(&mut snapshots);
     let agents = String::from_utf8(snapshots).unwrap().lines().map(str::to_owned).collect();
@@ -223,6 +214,21 @@ pub fn reduce_with(input: &str, format: Format, config: ReducerConfig) -> Reduce
     // Per-agent order is what is guaranteed; agents interleave freely.
     changes.sort_by(|a, b| a.split(':').next().cmp(&b.split(':').next()));
     Reduced { calls, agents, changes, rejects }
+}
+
+/// The call records of `out` as NDJSON lines (without their newlines), sorted.
+pub fn call_lines(out: &CollectOutputs) -> Vec<String> {
+    let mut calls: Vec<String> = out
+        .records
+        .iter()
+        .map(|record| {
+            let mut line = Vec::new();
+            record.write_json(&mut line);
+            String::from_utf8(line).unwrap().trim_end().to_owned()
+        })
+        .collect();
+    calls.sort();
+    calls
 }
 
 /// Reduces `input` with the default configuration.
