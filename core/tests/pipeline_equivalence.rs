@@ -217,3 +217,85 @@ fn a_routing_thread_reads_the_ready_view_while_the_pipeline_runs() {
     // for a busy 2-core machine).
     assert!(slowest < std::time::Duration::from_millis(50), "slowest read {slowest:?}");
 }
+
+/// Logs outputs and watermarks in the order the pipeline gives them.
+#[derive(Default)]
+struct MarkLog {
+    calls: Vec<String>,
+    /// (watermark, call records delivered before it).
+    marks: Vec<(u64, usize)>,
+    /// The latest watermark, for the pushing thread to watch.
+    latest: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl state::Outputs for MarkLog {
+    fn call_record(&mut self, record: &state::CallRecord) {
+        self.calls.push(record.call.clone());
+    }
+
+    fn delivered(&mut self, through: u64) {
+        self.marks.push((through, self.calls.len()));
+        self.latest.store(through, std::sync::atomic::Ordering::Release);
+    }
+}
+
+#[test]
+fn a_watermark_comes_after_every_call_record_its_records_caused() {
+    let events = traffic(6);
+    let text = genesys(&events);
+    let frames = frames(&text, Format::Genesys);
+    // The record that ends each call thread is its last one (records are
+    // numbered from 1 in push order).
+    let mut ends = std::collections::HashMap::new();
+    for (index, frame) in frames.iter().enumerate() {
+        let event = Decoder::new(Format::Genesys).decode(&frame.payload, None).unwrap();
+        if let Some(call) = event.text(ctistream_core::Attr::CallThreadID) {
+            ends.insert(call.into_owned(), index as u64 + 1);
+        }
+    }
+    for (shards, batch) in [(1, 16), (2, 7), (3, 1)] {
+        // Without linger a call's record is emitted by the record that ends it.
+        let reducer =
+            ReducerConfig { calls: state::CallConfig { linger_ms: 0 }, ..ReducerConfig::default() };
+        let config = PipelineConfig { shards, batch, reducer, ..PipelineConfig::default() };
+        let log = MarkLog::default();
+        let latest = log.latest.clone();
+        let mut pipeline = Pipeline::start(config, log);
+        for (index, frame) in frames.iter().enumerate() {
+            let origin = Origin { source: 0, line: index as u64 };
+            pipeline.push(frame.payload.clone(), frame.key.clone(), origin, Timestamp(0));
+            assert_eq!(pipeline.pushed(), index as u64 + 1);
+            if index % 50 == 0 {
+                pipeline.flush();
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+        pipeline.flush();
+        // Idle shards still move their watermarks up to the last record.
+        let started = std::time::Instant::now();
+        while latest.load(std::sync::atomic::Ordering::Acquire) < pipeline.pushed()
+            && started.elapsed() < std::time::Duration::from_secs(10)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let done = pipeline.finish();
+        let log = done.outputs;
+        assert!(log.marks.len() > 3, "shards={shards}: {} marks", log.marks.len());
+        let last = log.marks.last().unwrap().0;
+        assert_eq!(last, frames.len() as u64, "shards={shards}: the final watermark");
+        for window in log.marks.windows(2) {
+            assert!(window[0].0 < window[1].0, "shards={shards}: marks only move forward");
+        }
+        for &(through, seen) in &log.marks {
+            let before: std::collections::HashSet<&String> = log.calls[..seen].iter().collect();
+            for (call, &end) in &ends {
+                if end <= through {
+                    assert!(
+                        before.contains(call),
+                        "shards={shards}: {call} ended at record {end}, not delivered by mark {through}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -236,6 +236,8 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             latency: Latency::new(),
             report: (reports.clone(), shards),
             reported: Instant::now(),
+            marks: vec![0; shards],
+            delivered: 0,
         }));
         let mut senders = Vec::with_capacity(shards);
         let mut spent_queues = Vec::with_capacity(shards);
@@ -267,6 +269,8 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
                 ready: ReadyPublisher::new(ready.clone(), index),
                 spent,
                 report: reports.clone(),
+                through: 0,
+                marked: 0,
             };
             let handle = std::thread::Builder::new()
                 .name(format!("ctistream-shard-{index}"))
@@ -335,6 +339,14 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         if full {
             self.flush();
         }
+    }
+
+    /// The number of the last record pushed (records are numbered from 1).
+    /// [`Outputs::delivered`] reports progress in these numbers: a driver
+    /// notes this number with its sources' positions, and once the outputs
+    /// have been told it is delivered, those positions are safe to commit.
+    pub fn pushed(&self) -> u64 {
+        self.seq
     }
 
     /// Sends every partial batch now (records wait in batches otherwise).

@@ -136,6 +136,13 @@ pub(crate) struct Shard<O> {
     pub(crate) spent: Arc<ArrayQueue<Vec<Record>>>,
     /// Where this shard's latency is reported, at its own index.
     pub(crate) report: Arc<Vec<ArcSwap<Latency>>>,
+    /// Every output of records numbered up to this has been queued for the
+    /// sink: the `safe` mark of the last agent pass (the call side's outputs
+    /// for our records up to our own mark, which `safe` never exceeds, are
+    /// queued by then too).
+    pub(crate) through: u64,
+    /// The last watermark sent to the sink.
+    pub(crate) marked: u64,
 }
 
 /// How often a thread refreshes its latency report.
@@ -333,6 +340,7 @@ impl<O: Outputs> Shard<O> {
     ) -> u64 {
         // Marks first, then the rings: everything pushed before a mark is in.
         let safe = self.progress.iter().map(|p| p.read()).min().unwrap_or(u64::MAX);
+        self.through = self.through.max(safe);
         inbox.drain(&self.from_shards);
         let started = Instant::now();
         let mut applied = 0u64;
@@ -350,6 +358,12 @@ impl<O: Outputs> Shard<O> {
     }
 
     fn flush_outputs(&mut self, outputs: &mut Vec<OutputItem>) {
+        // The end-of-input mark (u64::MAX) is not passed on: the open calls
+        // flushed at the end come after it, and `finish` covers them.
+        if self.through > self.marked && self.through != u64::MAX {
+            self.marked = self.through;
+            outputs.push(OutputItem::Mark(self.through));
+        }
         if outputs.is_empty() {
             return;
         }

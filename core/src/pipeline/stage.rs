@@ -35,6 +35,9 @@ pub(crate) enum OutputItem {
     Call(Box<CallRecord>, Instant),
     Interaction(Box<InteractionRecord>, Instant),
     Reject(Origin, crate::error::DecodeError, bytes::Bytes),
+    /// The shard's watermark: every output of records numbered up to this
+    /// is ahead of it in the ring.
+    Mark(u64),
 }
 
 /// The sink's state: the shards' output rings and the outputs.
@@ -45,6 +48,10 @@ pub(crate) struct Sink<O> {
     /// The latency reports and the sink's index among them.
     pub(crate) report: (Arc<Vec<ArcSwap<Latency>>>, usize),
     pub(crate) reported: Instant,
+    /// Each shard's latest watermark, by ring.
+    pub(crate) marks: Vec<u64>,
+    /// What [`Outputs::delivered`] was last told.
+    pub(crate) delivered: u64,
 }
 
 /// A name as text (names are made from text, so this never fails in practice).
@@ -57,8 +64,8 @@ impl<O: Outputs> Sink<O> {
     fn step(&mut self) -> u64 {
         let mut delivered = 0;
         let now = Instant::now();
-        for input in &self.inputs {
-            while let Some(batch) = input.try_recv() {
+        for index in 0..self.inputs.len() {
+            while let Some(batch) = self.inputs[index].try_recv() {
                 for item in batch.items {
                     delivered += 1;
                     let born = match item {
@@ -85,6 +92,10 @@ impl<O: Outputs> Sink<O> {
                             self.outputs.reject(origin, &error, &raw);
                             continue;
                         }
+                        OutputItem::Mark(through) => {
+                            self.advance(index, through);
+                            continue;
+                        }
                     };
                     self.latency
                         .record(Stage::EndToEnd, now.duration_since(born).as_nanos() as u64);
@@ -97,6 +108,17 @@ impl<O: Outputs> Sink<O> {
             self.reported = Instant::now();
         }
         delivered
+    }
+
+    /// Notes shard `index`'s watermark; tells the outputs when the lowest one
+    /// moves.
+    fn advance(&mut self, index: usize, through: u64) {
+        self.marks[index] = self.marks[index].max(through);
+        let lowest = self.marks.iter().copied().min().unwrap_or(0);
+        if lowest > self.delivered {
+            self.delivered = lowest;
+            self.outputs.delivered(lowest);
+        }
     }
 
     fn finished(&self) -> bool {

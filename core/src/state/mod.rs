@@ -175,6 +175,16 @@ pub trait Outputs {
     fn reject(&mut self, origin: crate::pipeline::Origin, error: &crate::DecodeError, raw: &[u8]) {
         let _ = (origin, error, raw);
     }
+
+    /// Every output caused by records numbered up to `through` (see
+    /// [`Pipeline::pushed`](crate::pipeline::Pipeline::pushed)) has been given
+    /// to these outputs. Called by the pipeline as its shards' watermarks
+    /// move; outputs that forward to sinks pass it on as a flush point.
+    /// Outputs flushed at end of input come after the last call and are
+    /// covered by [`Pipeline::finish`](crate::pipeline::Pipeline::finish).
+    fn delivered(&mut self, through: u64) {
+        let _ = through;
+    }
 }
 
 /// Discards every output.
@@ -194,6 +204,10 @@ impl<O: Outputs + ?Sized> Outputs for &mut O {
 
     fn interaction_record(&mut self, record: &InteractionRecord) {
         (**self).interaction_record(record);
+    }
+
+    fn delivered(&mut self, through: u64) {
+        (**self).delivered(through);
     }
 
     fn reject(&mut self, origin: crate::pipeline::Origin, error: &crate::DecodeError, raw: &[u8]) {
