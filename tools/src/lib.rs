@@ -13,3 +13,4 @@ pub mod inspect;
 pub mod progress;
 pub mod reduce;
 pub mod rejects;
+pub mod run;

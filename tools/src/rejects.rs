@@ -11,6 +11,18 @@ use ctistream_core::write_json_string;
 /// How much of a rejected record is kept in `raw`.
 pub const RAW_LIMIT: usize = 4096;
 
+/// Appends one rejects line: origin, reason, and the record cut at
+/// [`RAW_LIMIT`] bytes.
+pub fn write_reject(out: &mut Vec<u8>, origin: &str, reason: &str, raw: &[u8]) {
+    out.extend_from_slice(b"{\"origin\":");
+    write_json_string(out, origin.as_bytes());
+    out.extend_from_slice(b",\"reason\":");
+    write_json_string(out, reason.as_bytes());
+    out.extend_from_slice(b",\"raw\":");
+    write_json_string(out, &raw[..raw.len().min(RAW_LIMIT)]);
+    out.extend_from_slice(b"}\n");
+}
+
 /// Writes rejects as NDJSON.
 #[derive(Debug)]
 pub struct RejectsWriter {
@@ -41,13 +53,7 @@ impl RejectsWriter {
     /// When writing fails.
     pub fn write(&mut self, origin: &str, reason: &str, raw: &[u8]) -> io::Result<()> {
         self.line.clear();
-        self.line.extend_from_slice(b"{\"origin\":");
-        write_json_string(&mut self.line, origin.as_bytes());
-        self.line.extend_from_slice(b",\"reason\":");
-        write_json_string(&mut self.line, reason.as_bytes());
-        self.line.extend_from_slice(b",\"raw\":");
-        write_json_string(&mut self.line, &raw[..raw.len().min(RAW_LIMIT)]);
-        self.line.extend_from_slice(b"}\n");
+        write_reject(&mut self.line, origin, reason, raw);
         self.written += 1;
         self.out.write_all(&self.line)
     }

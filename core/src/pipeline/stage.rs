@@ -102,6 +102,9 @@ impl<O: Outputs> Sink<O> {
                 }
             }
         }
+        if delivered == 0 {
+            self.outputs.idle();
+        }
         if self.reported.elapsed() >= REPORT_EVERY {
             let (reports, index) = &self.report;
             reports[*index].store(Arc::new(self.latency.clone()));

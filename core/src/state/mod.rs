@@ -185,6 +185,11 @@ pub trait Outputs {
     fn delivered(&mut self, through: u64) {
         let _ = through;
     }
+
+    /// The pipeline has nothing to deliver right now: a good moment for
+    /// outputs that batch to pass on what they hold. Called often while the
+    /// pipeline idles, so it must be cheap when there is nothing to do.
+    fn idle(&mut self) {}
 }
 
 /// Discards every output.
@@ -212,6 +217,10 @@ impl<O: Outputs + ?Sized> Outputs for &mut O {
 
     fn reject(&mut self, origin: crate::pipeline::Origin, error: &crate::DecodeError, raw: &[u8]) {
         (**self).reject(origin, error, raw);
+    }
+
+    fn idle(&mut self) {
+        (**self).idle();
     }
 }
 

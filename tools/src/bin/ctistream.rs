@@ -43,6 +43,69 @@ enum Command {
     /// ctistream's decoder and full pipeline, and a lean and a naive baseline;
     /// print throughput, latency and the ratios.
     Bench(BenchArgs),
+    /// Run as a service between Kafka topics, files and TCP sockets: read
+    /// every source, reduce on the sharded pipeline, write each output to its
+    /// sink, and commit source positions once the outputs are durable.
+    Run(RunCliArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "ENDPOINTS:\n  \
+  file:PATH[?follow=true&framing=lines|length|tlog|auto]   (sink: file:PATH[?rotate_bytes=N])\n  \
+  tcp://HOST:PORT[?framing=lines|length&token=T&max_connections=N&idle_timeout=SECS]\n    \
+  (a source listens for senders; a sink listens for subscribers: ?max_subscribers=N)\n  \
+  kafka://BOOTSTRAP/TOPIC[,TOPIC][?group=G]   (default group ctistream-reducer)")]
+struct RunCliArgs {
+    /// Where records come from (repeatable).
+    #[arg(long = "from", value_name = "SOURCE")]
+    from: Vec<String>,
+    /// Agent snapshots, written when the run stops.
+    #[arg(long, value_name = "SINK")]
+    agents_to: Option<String>,
+    /// Call detail records, as calls end.
+    #[arg(long, value_name = "SINK")]
+    calls_to: Option<String>,
+    /// Agent status changes, as they happen.
+    #[arg(long, value_name = "SINK")]
+    changes_to: Option<String>,
+    /// Queue statistics, written when the run stops.
+    #[arg(long, value_name = "SINK")]
+    stats_to: Option<String>,
+    /// Orchestration interaction records.
+    #[arg(long, value_name = "SINK")]
+    interactions_to: Option<String>,
+    /// Records that could not be framed or decoded, with origin and reason.
+    #[arg(long, value_name = "SINK")]
+    rejects_to: Option<String>,
+    /// Stop after this many seconds with no input (batch use and tests).
+    #[arg(long, value_name = "SECS")]
+    until_idle: Option<f64>,
+    /// Commit source positions this often (once their outputs are durable)
+    /// [default: 1].
+    #[arg(long, value_name = "SECS")]
+    commit_every: Option<f64>,
+    /// Serve Prometheus metrics at tcp://HOST:PORT.
+    #[arg(long, value_name = "URL")]
+    metrics: Option<String>,
+    /// The same graph (sources, sinks, options) from a TOML file; the command
+    /// line overrides it.
+    #[arg(long, value_name = "FILE.toml")]
+    config: Option<PathBuf>,
+    /// Validate the configuration, print it, and exit.
+    #[arg(long)]
+    check: bool,
+    /// Shard threads [default: the available cores].
+    #[arg(long, value_name = "N")]
+    shards: Option<usize>,
+    /// Input dialect [default: auto].
+    #[arg(long, value_parser = parse_format)]
+    format: Option<Format>,
+    /// Longest record accepted, in bytes [default: 1 MiB].
+    #[arg(long, value_name = "BYTES")]
+    max_record: Option<usize>,
+    /// How long (event time) a finished call waits for late events [default: 2000].
+    #[arg(long, value_name = "MS")]
+    linger_ms: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -275,6 +338,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Gen(args) => generate(args)?,
         Command::Demo(args) => demo(args)?,
         Command::Bench(args) => bench(args)?,
+        Command::Run(args) => run_service(args)?,
         Command::Reduce(args) => {
             let options = ReduceOptions {
                 input: args.input.into(),
@@ -301,6 +365,35 @@ fn run() -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_service(args: RunCliArgs) -> anyhow::Result<()> {
+    use ctistream_tools::run::plan::{RunArgs, RunPlan};
+    let run_args = RunArgs {
+        from: args.from,
+        agents: args.agents_to,
+        calls: args.calls_to,
+        changes: args.changes_to,
+        stats: args.stats_to,
+        interactions: args.interactions_to,
+        rejects: args.rejects_to,
+        until_idle: args.until_idle,
+        commit_every: args.commit_every,
+        metrics: args.metrics,
+        shards: args.shards,
+        format: args.format,
+        max_record: args.max_record,
+        linger_ms: args.linger_ms,
+    };
+    let plan = RunPlan::build(&run_args, args.config.as_deref())?;
+    if args.check {
+        print!("configuration ok\n{plan}");
+        return Ok(());
+    }
+    eprint!("{plan}");
+    let summary = ctistream_tools::run::run(&plan)?;
+    eprint!("{summary}");
+    Ok(())
 }
 
 fn generate(args: GenArgs) -> anyhow::Result<()> {

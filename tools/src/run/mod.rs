@@ -1,0 +1,415 @@
+//! `ctistream run`: the long-running service. Sources (files, TCP, Kafka)
+//! feed the sharded pipeline; its outputs go to sinks (files, TCP
+//! subscribers, Kafka topics), each on a thread of its own.
+//!
+//! Delivery is at-least-once end to end: the driver takes a mark of every
+//! source every `commit_every`, notes the pipeline's record number with it,
+//! and commits the marks only once every sink has made the outputs of those
+//! records durable (see [`ctistream_core::connect`]).
+
+mod connect;
+pub mod endpoint;
+mod metrics;
+mod outputs;
+pub mod plan;
+mod worker;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use ctistream_core::connect::{Intake, Polled, Source, SourceRecord, SourceReject, StreamLabel};
+use ctistream_core::pipeline::{Latency, Origin, Pipeline, PipelineConfig};
+use ctistream_core::state::{self, CallSide};
+use ctistream_core::{Framing, Timestamp};
+use rustc_hash::FxHashMap;
+
+use crate::input::{RejectLog, SharedRejects, now};
+
+use self::metrics::{Metrics, MetricsServer};
+use self::outputs::{FlushPoint, Lane, OriginNames, Routes, SinkOutputs};
+use self::plan::RunPlan;
+use self::worker::{LineBatch, SinkWorker};
+
+/// What a run did.
+#[derive(Debug)]
+pub struct RunSummary {
+    /// Records read from all sources.
+    pub records: u64,
+    /// Records rejected (framing and decoding), with reasons.
+    pub rejects: crate::input::InputReport,
+    /// Outputs written.
+    pub outputs: u64,
+    /// Call records flushed open at the end (`"ended":null`).
+    pub open_calls: u64,
+    /// Source commits made.
+    pub commits: u64,
+    /// Why the run stopped.
+    pub stopped: String,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Every stage's latency.
+    pub latency: Latency,
+}
+
+impl fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        writeln!(f, "stopped: {}", self.stopped)?;
+        writeln!(
+            f,
+            "records: {} read, {} rejected, {:.0} records/s over {:.1} s",
+            self.records,
+            self.rejects.rejected,
+            self.records as f64 / secs,
+            secs
+        )?;
+        for (reason, count) in &self.rejects.by_reason {
+            writeln!(f, "  rejected {}: {} (first at {})", reason, count.count, count.first)?;
+        }
+        writeln!(
+            f,
+            "outputs: {} written ({} open calls flushed at the end); {} commits",
+            self.outputs, self.open_calls, self.commits
+        )?;
+        write!(f, "{}", self.latency.table())
+    }
+}
+
+/// Set by SIGINT or SIGTERM: drain, flush, commit, exit.
+fn stop_signal() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone())
+            .context("cannot install the signal handler")?;
+    }
+    Ok(stop)
+}
+
+/// One source with what the driver keeps about it.
+struct Running {
+    source: Box<dyn Source>,
+    /// Origin numbers of this source's streams.
+    streams: FxHashMap<u32, u32>,
+    ended: bool,
+    records: Arc<AtomicU64>,
+}
+
+/// Collects one poll's records so stream names can be registered before the
+/// records enter the pipeline.
+#[derive(Default)]
+struct PollIntake {
+    records: Vec<SourceRecord>,
+    rejects: Vec<SourceReject>,
+}
+
+impl Intake for PollIntake {
+    fn record(&mut self, record: SourceRecord) {
+        self.records.push(record);
+    }
+
+    fn reject(&mut self, reject: SourceReject) {
+        self.rejects.push(reject);
+    }
+}
+
+/// Runs the plan until the sources end, `until_idle` passes with no input, or
+/// a signal arrives; then drains the pipeline, flushes every sink, commits
+/// and returns what happened.
+///
+/// # Errors
+/// When a source or sink cannot be opened, a source fails for good, or a sink
+/// fails (then nothing past its last acknowledgement is committed).
+pub fn run(plan: &RunPlan) -> anyhow::Result<RunSummary> {
+    let stop = stop_signal()?;
+    run_until(plan, &stop)
+}
+
+/// [`run`] with the stop flag given (tests stop a run this way).
+///
+/// # Errors
+/// As [`run`].
+pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary> {
+    let started = Instant::now();
+    // Sinks first: a bad output fails before any input is consumed.
+    let mut workers: Vec<SinkWorker> = Vec::new();
+    let mut worker_of: Vec<(String, usize)> = Vec::new();
+    let mut lane_for = |endpoint: Option<&endpoint::Endpoint>| -> anyhow::Result<Option<usize>> {
+        let Some(endpoint) = endpoint else { return Ok(None) };
+        let id = endpoint.to_string();
+        if let Some((_, index)) = worker_of.iter().find(|(seen, _)| *seen == id) {
+            return Ok(Some(*index));
+        }
+        let sink = connect::sink(endpoint)?;
+        workers.push(SinkWorker::start(sink));
+        worker_of.push((id, workers.len() - 1));
+        Ok(Some(workers.len() - 1))
+    };
+    let sinks = &plan.sinks;
+    let agents_lane = lane_for(sinks.agents.as_ref())?;
+    let stats_lane = lane_for(sinks.stats.as_ref())?;
+    let routes = Routes {
+        calls: lane_for(sinks.calls.as_ref())?,
+        changes: lane_for(sinks.changes.as_ref())?,
+        interactions: lane_for(sinks.interactions.as_ref())?,
+        rejects: lane_for(sinks.rejects.as_ref())?,
+    };
+    let mut sources: Vec<Running> = Vec::with_capacity(plan.sources.len());
+    for endpoint in &plan.sources {
+        let source = connect::source(endpoint, plan)?;
+        sources.push(Running {
+            source,
+            streams: FxHashMap::default(),
+            ended: false,
+            records: Arc::default(),
+        });
+    }
+    let names: OriginNames = Arc::new(RwLock::new(Vec::new()));
+    let rejects: SharedRejects = RejectLog::create(None)?;
+    let flush = Arc::new(FlushPoint::default());
+    let lanes = workers.iter().map(|worker| Lane::new(worker.sender.clone())).collect();
+    let outputs = SinkOutputs::new(lanes, routes, flush.clone(), names.clone(), rejects.clone());
+    let output_count = outputs.outputs.clone();
+    let reject_sender = routes.rejects.map(|lane| workers[lane].sender.clone());
+    let config = PipelineConfig {
+        shards: plan.shards,
+        format: plan.format,
+        decode: plan.decode.clone(),
+        reducer: plan.reducer,
+        ..PipelineConfig::default()
+    };
+    let mut pipeline = Pipeline::start(config, outputs);
+    let metrics = Metrics::new(
+        sources.iter().map(|s| (s.source.name().to_owned(), s.records.clone())).collect(),
+        workers.iter().map(|w| (w.name.clone(), w.state.clone(), w.health.clone())).collect(),
+        output_count.clone(),
+    );
+    let server =
+        plan.metrics.map(|address| MetricsServer::start(address, metrics.text())).transpose()?;
+    let bar = crate::progress::running_counter("records");
+
+    let mut intake = PollIntake::default();
+    let mut pending: VecDeque<(u64, Vec<u64>)> = VecDeque::new();
+    let mut commits = 0u64;
+    let mut records = 0u64;
+    let mut last_input = Instant::now();
+    let mut last_mark = Instant::now();
+    let mut last_report = Instant::now();
+    let mut marked_seq = 0u64;
+    let mut failure: Option<anyhow::Error> = None;
+    let stopped = loop {
+        if stop.load(Ordering::Acquire) {
+            break "signal: drained, flushed and committed".to_owned();
+        }
+        if let Some((name, error)) = workers
+            .iter()
+            .find(|w| w.state.failed.load(Ordering::Acquire))
+            .map(|w| (w.name.clone(), w.state.error().unwrap_or_default()))
+        {
+            failure = Some(anyhow::anyhow!(
+                "sink {name} failed: {error}; nothing after its last acknowledgement was committed"
+            ));
+            break format!("sink {name} failed");
+        }
+        let live = sources.iter().filter(|s| !s.ended).count();
+        if live == 0 {
+            break "every source ended".to_owned();
+        }
+        // Wait only when the last round brought nothing, split over the sources.
+        let quiet = last_input.elapsed() > Duration::from_millis(5);
+        let wait = if quiet { Duration::from_millis(20) / live as u32 } else { Duration::ZERO };
+        let mut round = 0usize;
+        for running in sources.iter_mut().filter(|s| !s.ended) {
+            let polled = running.source.poll(wait, &mut intake);
+            let polled = match polled {
+                Ok(polled) => polled,
+                Err(error) => {
+                    failure = Some(
+                        anyhow::Error::new(error)
+                            .context(format!("source {} failed", running.source.name())),
+                    );
+                    break;
+                }
+            };
+            if polled == Polled::Ended {
+                running.ended = true;
+            }
+            let ingest = now();
+            let polled_records = intake.records.len();
+            for record in intake.records.drain(..) {
+                let source = origin_number(running, record.stream, &names);
+                let origin = Origin { source, line: record.position };
+                pipeline.push(record.payload, record.key, origin, ingest);
+            }
+            round += polled_records;
+            for reject in intake.rejects.drain(..) {
+                let source = origin_number(running, reject.stream, &names);
+                report_framing_reject(&reject, source, &names, &rejects, reject_sender.as_ref());
+            }
+            running.records.fetch_add(polled_records as u64, Ordering::Relaxed);
+        }
+        if failure.is_some() {
+            break "a source failed".to_owned();
+        }
+        records += round as u64;
+        if round > 0 {
+            last_input = Instant::now();
+            bar.inc(round as u64);
+        } else {
+            // Nothing new: send what waits in partial batches.
+            pipeline.flush();
+            if plan.until_idle.is_some_and(|idle| last_input.elapsed() >= idle) {
+                break format!("no input for {:?}", plan.until_idle.unwrap_or_default());
+            }
+        }
+        if last_mark.elapsed() >= plan.commit_every && pipeline.pushed() > marked_seq {
+            marked_seq = pipeline.pushed();
+            let marks = sources.iter_mut().map(|s| s.source.mark()).collect();
+            pending.push_back((marked_seq, marks));
+            flush.wanted.store(marked_seq, Ordering::Release);
+            pipeline.flush();
+            last_mark = Instant::now();
+        }
+        let acked = acknowledged(&workers, &flush);
+        while pending.front().is_some_and(|(seq, _)| *seq <= acked) {
+            let (_, marks) = pending.pop_front().unwrap_or_default();
+            commit(&mut sources, &marks);
+            commits += 1;
+        }
+        if last_report.elapsed() >= Duration::from_secs(1) {
+            metrics.publish(&pipeline.latency(), pipeline.backpressure(), commits);
+            last_report = Instant::now();
+        }
+    };
+    bar.finish_and_clear();
+
+    // Drain: every record in, then every output out, then durable, then commit.
+    let final_marks: Vec<u64> = sources.iter_mut().map(|s| s.source.mark()).collect();
+    let mut done = pipeline.finish();
+    let watermark = done.calls.iter().map(CallSide::watermark).max().unwrap_or(Timestamp(0));
+    let mut snapshots = Vec::new();
+    if let Some(lane) = agents_lane {
+        let mut text = Vec::new();
+        state::write_agent_snapshots(&done.agent_sides(), &mut text);
+        snapshots.push((lane, text, ["tenant", "agent"]));
+    }
+    if let Some(lane) = stats_lane {
+        let mut text = Vec::new();
+        state::write_stats(&done.call_sides(), &done.agent_sides(), watermark, &mut text);
+        snapshots.push((lane, text, ["tenant", "queue"]));
+    }
+    let outputs = &mut done.outputs;
+    for (lane, text, key) in &snapshots {
+        outputs.push_lines(*lane, text, key);
+    }
+    outputs.flush_all(u64::MAX);
+    let open_calls = outputs.open_calls;
+    // The lanes' senders go with the outputs, so the sink threads see the end.
+    let (latency, outputs) = (done.latency, done.outputs);
+    drop(outputs);
+    let mut sink_errors = Vec::new();
+    for worker in workers {
+        if let Err(error) = worker.finish() {
+            sink_errors.push(error);
+        }
+    }
+    if sink_errors.is_empty() && failure.is_none() {
+        commit(&mut sources, &final_marks);
+        commits += 1;
+    }
+    for running in &mut sources {
+        if let Err(error) = running.source.close() {
+            eprintln!("ctistream: warning: closing {}: {error}", running.source.name());
+        }
+    }
+    metrics.publish(&latency, 0, commits);
+    drop(server);
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    if !sink_errors.is_empty() {
+        bail!("{}; the last positions were not committed", sink_errors.join("; "));
+    }
+    let mut report = crate::input::InputReport::default();
+    RejectLog::finish(&rejects, &mut report)?;
+    Ok(RunSummary {
+        records,
+        rejects: report,
+        outputs: output_count.load(Ordering::Relaxed),
+        open_calls,
+        commits,
+        stopped,
+        elapsed: started.elapsed(),
+        latency,
+    })
+}
+
+/// The record number every sink has made durable (the pipeline's watermark
+/// when there are no sinks to wait for).
+fn acknowledged(workers: &[SinkWorker], flush: &FlushPoint) -> u64 {
+    workers
+        .iter()
+        .map(|w| w.state.acked.load(Ordering::Acquire))
+        .min()
+        .unwrap_or_else(|| flush.delivered.load(Ordering::Acquire))
+}
+
+/// Commits one mark per source; a failed commit is reported and the next
+/// mark tries again.
+fn commit(sources: &mut [Running], marks: &[u64]) {
+    for (running, &mark) in sources.iter_mut().zip(marks) {
+        if let Err(error) = running.source.commit(mark) {
+            eprintln!("ctistream: warning: commit of {} failed: {error}", running.source.name());
+        }
+    }
+}
+
+/// The origin number of a source's stream, registering its name the first
+/// time it is seen.
+fn origin_number(running: &mut Running, stream: u32, names: &OriginNames) -> u32 {
+    let source = &running.source;
+    *running.streams.entry(stream).or_insert_with(|| {
+        let mut names = names.write().unwrap_or_else(PoisonError::into_inner);
+        names.push(source.stream_label(stream));
+        (names.len() - 1) as u32
+    })
+}
+
+/// A record the source could not frame: counted and written to the rejects sink.
+fn report_framing_reject(
+    reject: &SourceReject,
+    source: u32,
+    names: &OriginNames,
+    rejects: &SharedRejects,
+    sink: Option<&crossbeam::channel::Sender<LineBatch>>,
+) {
+    let label = names
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(source as usize)
+        .cloned()
+        .unwrap_or_else(|| StreamLabel::new("?", ':'));
+    let origin = label.origin(reject.position);
+    if let Some(sink) = sink {
+        let mut batch = LineBatch::default();
+        batch.push(&[origin.as_bytes()], |out| {
+            crate::rejects::write_reject(out, &origin, &reject.reason, &reject.raw);
+        });
+        let _ = sink.send(batch);
+    }
+    let class = reject.reason.split(':').next().unwrap_or("framing").to_owned();
+    rejects.lock().unwrap_or_else(PoisonError::into_inner).reject(
+        origin,
+        class,
+        reject.reason.clone(),
+        &[],
+    );
+}
+
+/// The framing a source uses when its URL names none.
+pub fn default_framing(endpoint_framing: Option<Framing>, plan: &RunPlan) -> Framing {
+    endpoint_framing.unwrap_or_else(|| crate::input::default_framing(plan.format))
+}
