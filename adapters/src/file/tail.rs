@@ -42,7 +42,10 @@ pub struct FileTailConfig {
     /// The record size limit in bytes; longer records are rejected.
     pub max_record: usize,
     /// Whether to keep reading as the file grows and rotates (`true`), or to
-    /// end at the end of the file (`false`).
+    /// end at the end of the file (`false`). A followed file's last record is
+    /// handed out once it is known to be complete: a line when its newline
+    /// arrives, a T-Server log record when the next record begins (or the
+    /// file is rotated).
     pub follow: bool,
     /// How often a followed file is looked at again when it has nothing new.
     pub poll_interval: Duration,
