@@ -72,7 +72,14 @@ impl Connect for FileSinkConfig {
     }
 }
 
-/// A running file sink; see the [module docs](self).
+/// A running file sink: lines are appended through a large buffer, a flush
+/// writes them and fsyncs the file, and a file about to outgrow
+/// [`FileSinkConfig::rotate_bytes`] is renamed to `PATH.N` (numbering on from
+/// the highest `N` there) before a new `PATH` is started, so `PATH.1`, …,
+/// `PATH.N`, `PATH` hold every line in order and no line is split.
+///
+/// A failed write keeps what it could not write for the next flush; a failed
+/// fsync is final, and every later flush fails (see the module source for why).
 #[derive(Debug)]
 pub struct FileSink {
     name: String,

@@ -167,7 +167,16 @@ enum Step {
     Ended,
 }
 
-/// A running file source; see the [module docs](self).
+/// A running file source: a file read to its end, or followed as it grows.
+///
+/// A followed file survives rotation. When the reader is at the end of the
+/// data it looks at the path: if the path now names another file (renamed
+/// away and recreated) or the open file got shorter than what was read
+/// (copy-truncate), the open file is read to its end, its last record is
+/// handed out even without a newline, and reading goes on from the start of
+/// the file now at the path. Lines appended between the last read and a
+/// copy-truncate are lost, as with any reader of copy-truncated logs. While a
+/// followed path does not exist the source is degraded and waits for it.
 ///
 /// It has one stream, 0, labelled with the path and `:`; a record's position
 /// is its 1-based line (for length-prefixed framing, its frame number) in the
