@@ -79,7 +79,8 @@ impl Connect for FileSinkConfig {
 /// `PATH.N`, `PATH` hold every line in order and no line is split.
 ///
 /// A failed write keeps what it could not write for the next flush; a failed
-/// fsync is final, and every later flush fails (see the module source for why).
+/// fsync is final and every later flush fails: the kernel may have dropped
+/// the data it could not write, and a later fsync would not bring it back.
 #[derive(Debug)]
 pub struct FileSink {
     name: String,
