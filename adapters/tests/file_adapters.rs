@@ -209,7 +209,11 @@ fn follow_survives_rename_and_recreate() {
     old.write_all(b"{\"n\":3}\n").unwrap();
     fs::rename(&path, dir.path().join("live.ndjson.1")).unwrap();
     old.write_all(b"{\"n\":4}\n{\"n\":5}").unwrap();
-    poll_for(&mut source, &mut intake, Duration::from_millis(20));
+    let deadline = Instant::now() + PATIENCE;
+    while source.health() == Health::Up {
+        assert!(Instant::now() < deadline, "a missing path is never noticed");
+        source.poll(Duration::from_millis(5), &mut intake).unwrap();
+    }
     assert!(matches!(source.health(), Health::Degraded(_)), "{}", source.health());
     fs::write(&path, "{\"n\":6}\n{\"n\":7}\n").unwrap();
 
