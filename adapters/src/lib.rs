@@ -1,8 +1,14 @@
 //! ctistream-adapters: sources and sinks at both ends of the ctistream pipeline.
 //!
-//! Each transport is one cargo feature. This release has the `file` source:
-//! [`file::FileSource`] opens a path (or `-` for standard input) and frames it
-//! with [`ctistream_core::FrameReader`].
+//! Each transport is one cargo feature. This release has `file`:
+//! - [`file::FileSource`] opens a path (or `-` for standard input) once and
+//!   frames it with [`ctistream_core::FrameReader`] (`ctistream reduce`);
+//! - [`file::FileTail`], from a [`file::FileTailConfig`], is a pipeline
+//!   [`Source`](ctistream_core::connect::Source) that reads a file to its end
+//!   or follows it through growth and rotation;
+//! - [`file::FileSink`], from a [`file::FileSinkConfig`], is a pipeline
+//!   [`Sink`](ctistream_core::connect::Sink) appending NDJSON lines, with
+//!   fsync on flush and size-based rotation.
 
 #![deny(missing_docs)]
 // One `unsafe` call, memory-mapping input files, lives in `file::map`; it

@@ -183,6 +183,8 @@ pub struct FrameReader<R> {
     scanner: Scanner,
     eof: bool,
     failed: bool,
+    /// A read of nothing means "nothing yet", not the end (see [`FrameReader::following`]).
+    follow: bool,
     stats: FrameStats,
 }
 
@@ -197,7 +199,37 @@ impl<R: Read> FrameReader<R> {
             scanner: Scanner::new(framing, DEFAULT_MAX_RECORD),
             eof: false,
             failed: false,
+            follow: false,
             stats: FrameStats::default(),
+        }
+    }
+
+    /// Reads a stream that grows (a followed file): a read that returns
+    /// nothing means "nothing yet", so the iterator returns `None` while a
+    /// record is incomplete and goes on when it is called again after more
+    /// data arrived. A partial last record is held until it is complete or
+    /// [`finish`](Self::finish) is called.
+    pub fn following(mut self) -> FrameReader<R> {
+        self.follow = true;
+        self
+    }
+
+    /// The followed stream has really ended: nothing more is read, and what
+    /// is held (a last line without its newline) is framed as at the end of
+    /// the stream by the next calls of `next`.
+    pub fn finish(&mut self) {
+        self.eof = true;
+    }
+
+    /// The stream offset where the first record not yet handed out starts:
+    /// reading again from there repeats no record handed out and misses none.
+    /// While the rest of an oversized record is being skipped it is that
+    /// record's start, so a resumed reader refuses it again rather than
+    /// framing its tail.
+    pub fn resume_offset(&self) -> u64 {
+        match self.pending.front() {
+            Some(pending) => pending.offset,
+            None => self.scanner.resume_offset(),
         }
     }
 
@@ -212,8 +244,9 @@ impl<R: Read> FrameReader<R> {
         &self.stats
     }
 
-    /// Reads once into the buffer; sets `eof` when the stream ends.
-    fn fill(&mut self) -> io::Result<()> {
+    /// Reads once into the buffer and returns how much was read; sets `eof`
+    /// when the stream ends (never when following).
+    fn fill(&mut self) -> io::Result<usize> {
         let len = self.buf.len();
         self.buf.resize(len + READ_SIZE, 0);
         let read = loop {
@@ -228,8 +261,8 @@ impl<R: Read> FrameReader<R> {
         };
         self.buf.truncate(len + read);
         self.stats.bytes += read as u64;
-        self.eof = read == 0;
-        Ok(())
+        self.eof = read == 0 && !self.follow;
+        Ok(read)
     }
 
     /// Frames what the buffer holds, then freezes the consumed prefix as the
@@ -387,11 +420,98 @@ impl<R: Read> Iterator for FrameReader<R> {
                 self.buf.clear();
                 continue;
             }
-            if let Err(error) = self.fill() {
-                self.failed = true;
-                return Some(Err(error.into()));
+            match self.fill() {
+                Ok(0) if self.follow => return None,
+                Ok(_) => {}
+                Err(error) => {
+                    self.failed = true;
+                    return Some(Err(error.into()));
+                }
             }
             self.cut();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use super::*;
+
+    /// A stream that grows while it is read, like a followed file.
+    #[derive(Clone, Default)]
+    struct Growing {
+        data: Rc<RefCell<Vec<u8>>>,
+        read: usize,
+    }
+
+    impl Growing {
+        fn append(&self, bytes: &[u8]) {
+            self.data.borrow_mut().extend_from_slice(bytes);
+        }
+    }
+
+    impl Read for Growing {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let data = self.data.borrow();
+            let n = buf.len().min(data.len() - self.read);
+            buf[..n].copy_from_slice(&data[self.read..self.read + n]);
+            self.read += n;
+            Ok(n)
+        }
+    }
+
+    fn payloads(reader: &mut FrameReader<Growing>) -> Vec<(String, u64)> {
+        reader
+            .by_ref()
+            .map(|frame| {
+                let frame = frame.expect("framed");
+                (String::from_utf8_lossy(&frame.payload).into_owned(), frame.line)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_followed_stream_holds_a_partial_line_until_its_newline() {
+        let stream = Growing::default();
+        let mut reader = FrameReader::new(stream.clone(), Framing::Lines).following();
+        stream.append(b"{\"a\":1}\n{\"b\":");
+        assert_eq!(payloads(&mut reader), [("{\"a\":1}".to_owned(), 1)]);
+        assert_eq!(reader.resume_offset(), 8);
+        assert!(reader.next().is_none(), "a partial line is not a record yet");
+        stream.append(b"2}\n{\"c\":3}");
+        assert_eq!(payloads(&mut reader), [("{\"b\":2}".to_owned(), 2)]);
+        assert_eq!(reader.resume_offset(), 16);
+        reader.finish();
+        assert_eq!(payloads(&mut reader), [("{\"c\":3}".to_owned(), 3)]);
+        assert_eq!(reader.resume_offset(), 23);
+    }
+
+    #[test]
+    fn resume_offset_points_at_the_first_record_not_handed_out() {
+        let input = b"{\"a\":1}\n\n{\"b\":2}\n{\"c\":3}\n";
+        let mut reader = FrameReader::new(&input[..], Framing::Lines);
+        assert_eq!(reader.resume_offset(), 0);
+        reader.next();
+        assert_eq!(reader.resume_offset(), 9, "the blank line is before the next record");
+        reader.next();
+        assert_eq!(reader.resume_offset(), 17);
+    }
+
+    #[test]
+    fn resume_offset_repeats_an_oversized_record_being_skipped() {
+        let stream = Growing::default();
+        let mut reader =
+            FrameReader::new(stream.clone(), Framing::Lines).with_max_record(4).following();
+        stream.append(b"ok\n0123456789");
+        assert_eq!(reader.next().map(|frame| frame.map(|f| f.line).ok()), Some(Some(1)));
+        assert!(matches!(reader.next(), Some(Err(FrameError::TooLarge { line: 2, .. }))));
+        assert!(reader.next().is_none());
+        assert_eq!(reader.resume_offset(), 3, "inside the oversized line, resume at its start");
+        stream.append(b"abc\nnext\n");
+        assert_eq!(payloads(&mut reader), [("next".to_owned(), 3)]);
+        assert_eq!(reader.resume_offset(), 22);
     }
 }

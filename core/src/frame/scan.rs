@@ -59,6 +59,8 @@ pub(super) struct Scanner {
     /// Stream offset of the start of the buffer.
     offset: u64,
     discard: Discard,
+    /// Stream offset of the oversized record being discarded.
+    discard_from: u64,
     skipped: u64,
     blank: u64,
 }
@@ -71,9 +73,16 @@ impl Scanner {
             line: 0,
             offset: 0,
             discard: Discard::Nothing,
+            discard_from: 0,
             skipped: 0,
             blank: 0,
         }
+    }
+
+    /// Where framing would start again from scratch: the start of the
+    /// unconsumed data, or of the oversized record being discarded.
+    pub(super) fn resume_offset(&self) -> u64 {
+        if self.discard == Discard::Nothing { self.offset } else { self.discard_from }
     }
 
     /// Skipped and blank line counts since the last call.
@@ -150,6 +159,7 @@ impl Scanner {
                             start,
                         );
                         self.discard = Discard::Line;
+                        self.discard_from = self.offset + start as u64;
                         return buf.len();
                     }
                     return start;
@@ -200,6 +210,7 @@ impl Scanner {
                             } else {
                                 Discard::LineThenContinuation
                             };
+                            self.discard_from = self.offset + start as u64;
                             return buf.len();
                         }
                         return start;
@@ -281,6 +292,7 @@ impl Scanner {
                 self.push(out, Scan::TooLarge { head: body..body + held }, self.line, pos);
                 if held < len {
                     self.discard = Discard::Bytes((len - held) as u64);
+                    self.discard_from = self.offset + pos as u64;
                     return buf.len();
                 }
                 pos = body + len;

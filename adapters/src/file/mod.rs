@@ -1,8 +1,24 @@
-//! File sources: a path or `-` (standard input), framed into records.
+//! Files at both ends of the pipeline.
 //!
-//! A regular file is memory-mapped and framed in place: every record is a
-//! slice of the mapping, nothing is copied from the page cache. Standard input
-//! and other streams are read in blocks.
+//! - [`FileSourceConfig`] / [`FileSource`]: a path or `-` (standard input)
+//!   framed into records once, for `ctistream reduce` and `inspect`. A regular
+//!   file is memory-mapped and framed in place: every record is a slice of the
+//!   mapping, nothing is copied from the page cache. Standard input and other
+//!   streams are read in blocks.
+//! - [`FileTailConfig`] / [`FileTail`]: a file as a pipeline
+//!   [`Source`](ctistream_core::connect::Source), read to its end or followed
+//!   as it grows and rotates, with marks that remember byte offsets.
+//! - [`FileSinkConfig`] / [`FileSink`]: a file as a pipeline
+//!   [`Sink`](ctistream_core::connect::Sink), appending NDJSON lines, fsyncing
+//!   on flush and rotating by size.
+
+mod position;
+mod sink;
+mod tail;
+
+pub use position::{FileIdentity, TailPosition};
+pub use sink::{FileSink, FileSinkConfig};
+pub use tail::{FileTail, FileTailConfig};
 
 use std::fs::File;
 use std::io::{self, Read};

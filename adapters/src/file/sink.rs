@@ -1,0 +1,276 @@
+//! A file as a [`Sink`]: NDJSON lines appended through a large buffer,
+//! made durable by `fsync` on flush, rotated by size.
+//!
+//! Rotation renames the full file to `PATH.N`, numbering on from the highest
+//! `N` already there, and starts a new `PATH`; so `PATH.1`, `PATH.2`, …, then
+//! `PATH` hold every line in the order written. A line is never split across
+//! two files.
+//!
+//! A failed write keeps what was not written and tries it again at the next
+//! write or flush, so nothing is lost or doubled. A failed `fsync` is final:
+//! the kernel may have dropped the data it could not write, and a later
+//! `fsync` that succeeds would not bring it back, so the sink refuses all
+//! later flushes rather than acknowledge data that may be gone.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use ctistream_core::connect::{Connect, Health, Sink};
+
+/// Lines are collected up to this many bytes before they are written.
+const BUFFER: usize = 1 << 20;
+
+/// Where a file sink writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileSinkConfig {
+    /// The file lines are appended to (created if missing).
+    pub path: PathBuf,
+    /// Rotate before the file would grow past this many bytes; `None` never
+    /// rotates. A single line longer than this gets a file of its own.
+    pub rotate_bytes: Option<u64>,
+}
+
+impl FileSinkConfig {
+    /// Appends to `path` without rotation.
+    pub fn new(path: impl Into<PathBuf>) -> FileSinkConfig {
+        FileSinkConfig { path: path.into(), rotate_bytes: None }
+    }
+
+    /// The same config, rotating at `bytes`.
+    pub fn rotate_at(mut self, bytes: u64) -> FileSinkConfig {
+        self.rotate_bytes = Some(bytes);
+        self
+    }
+
+    /// `error` with the path in its message.
+    fn context(&self, doing: &str, error: io::Error) -> io::Error {
+        io::Error::new(error.kind(), format!("{doing} {}: {error}", self.path.display()))
+    }
+}
+
+impl Connect for FileSinkConfig {
+    type Running = FileSink;
+
+    /// Opens (or creates) the file for appending.
+    fn connect(&self) -> io::Result<FileSink> {
+        let file = open_append(&self.path).map_err(|error| self.context("cannot open", error))?;
+        let size = file.metadata().map_err(|error| self.context("cannot open", error))?.len();
+        let last = last_rotation(&self.path).map_err(|error| self.context("cannot list", error))?;
+        Ok(FileSink {
+            name: format!("file:{}", self.path.display()),
+            config: self.clone(),
+            file,
+            size,
+            buffer: Vec::with_capacity(BUFFER),
+            next_rotation: last + 1,
+            renamed: false,
+            trouble: None,
+            sync_failed: None,
+            closed: false,
+        })
+    }
+}
+
+/// A running file sink: lines are appended through a large buffer, a flush
+/// writes them and fsyncs the file, and a file about to outgrow
+/// [`FileSinkConfig::rotate_bytes`] is renamed to `PATH.N` (numbering on from
+/// the highest `N` there) before a new `PATH` is started, so `PATH.1`, …,
+/// `PATH.N`, `PATH` hold every line in order and no line is split.
+///
+/// A failed write keeps what it could not write for the next flush; a failed
+/// fsync is final and every later flush fails: the kernel may have dropped
+/// the data it could not write, and a later fsync would not bring it back.
+#[derive(Debug)]
+pub struct FileSink {
+    name: String,
+    config: FileSinkConfig,
+    /// The file at the path.
+    file: File,
+    /// Its size counting what is still buffered.
+    size: u64,
+    /// Lines not yet written to `file`.
+    buffer: Vec<u8>,
+    /// The `N` the next rotation renames the file to (`PATH.N`).
+    next_rotation: u64,
+    /// The file was renamed away but no new `PATH` could be created yet.
+    renamed: bool,
+    /// The last write or rotation error, until a flush succeeds.
+    trouble: Option<String>,
+    /// Why an fsync failed; the sink acknowledges nothing after one.
+    sync_failed: Option<String>,
+    closed: bool,
+}
+
+impl FileSink {
+    /// Fails when the sink can take nothing more.
+    fn check_usable(&self) -> io::Result<()> {
+        if self.closed {
+            return Err(io::Error::other(format!("{} is closed", self.name)));
+        }
+        if let Some(why) = &self.sync_failed {
+            return Err(io::Error::other(format!(
+                "{}: an earlier fsync failed ({why}); data may be lost",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes out the buffer, keeping whatever could not be written.
+    // `write_all` would not say how much it wrote before failing; this loop
+    // handles short writes itself so the unwritten rest is kept, exactly.
+    #[allow(clippy::disallowed_methods)]
+    fn write_buffer(&mut self) -> io::Result<()> {
+        let mut written = 0;
+        let result = loop {
+            if written == self.buffer.len() {
+                break Ok(());
+            }
+            match self.file.write(&self.buffer[written..]) {
+                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => written += n,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => break Err(error),
+            }
+        };
+        self.buffer.drain(..written);
+        result.map_err(|error| self.failed("cannot write", error))
+    }
+
+    /// Writes out the buffer and fsyncs the file.
+    fn sync(&mut self) -> io::Result<()> {
+        self.write_buffer()?;
+        if let Err(error) = self.file.sync_data() {
+            self.sync_failed = Some(error.to_string());
+            return Err(self.failed("cannot fsync", error));
+        }
+        Ok(())
+    }
+
+    /// Closes the full file as `PATH.N` and starts an empty `PATH`. When it
+    /// fails after the rename, the next write or flush retries creating `PATH`.
+    fn rotate(&mut self) -> io::Result<()> {
+        let path = self.config.path.clone();
+        if !self.renamed {
+            self.sync()?;
+            let rotated = numbered(&path, self.next_rotation);
+            fs::rename(&path, &rotated).map_err(|error| self.failed("cannot rotate", error))?;
+            self.next_rotation += 1;
+            self.renamed = true;
+        }
+        self.file = open_append(&path).map_err(|error| self.failed("cannot create", error))?;
+        self.renamed = false;
+        self.size = 0;
+        // Make the rename and the new file durable too.
+        sync_parent(&path).map_err(|error| self.failed("cannot fsync the directory of", error))
+    }
+
+    /// Notes `error` for health and names the path in it.
+    fn failed(&mut self, doing: &str, error: io::Error) -> io::Error {
+        self.trouble = Some(error.to_string());
+        self.config.context(doing, error)
+    }
+}
+
+impl Sink for FileSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Appends `line` (a newline is added if it has none); the key is not
+    /// written, files have no place for it. The line is kept even when this
+    /// returns an error (a rotation or a write-out failed): it is written by
+    /// a later flush, and only a successful flush acknowledges it.
+    fn write(&mut self, _key: &[u8], line: &[u8]) -> io::Result<()> {
+        self.check_usable()?;
+        let newline = !line.ends_with(b"\n");
+        let len = (line.len() + usize::from(newline)) as u64;
+        let full =
+            self.config.rotate_bytes.is_some_and(|limit| self.size > 0 && self.size + len > limit);
+        let rotated = if full || self.renamed { self.rotate() } else { Ok(()) };
+        self.buffer.extend_from_slice(line);
+        if newline {
+            self.buffer.push(b'\n');
+        }
+        self.size += len;
+        rotated?;
+        if self.buffer.len() >= BUFFER {
+            self.write_buffer()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.check_usable()?;
+        if self.renamed {
+            self.rotate()?;
+        }
+        self.sync()?;
+        self.trouble = None;
+        Ok(())
+    }
+
+    fn health(&self) -> Health {
+        if self.closed {
+            return Health::Down("closed".into());
+        }
+        match (&self.sync_failed, &self.trouble) {
+            (Some(why), _) => Health::Down(format!("fsync failed: {why}")),
+            (None, Some(why)) => Health::Degraded(why.clone()),
+            (None, None) => Health::Up,
+        }
+    }
+
+    fn close(&mut self) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let flushed = self.flush();
+        self.closed = true;
+        flushed
+    }
+}
+
+/// Opens `path` for appending, creating it.
+fn open_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// `PATH.N`.
+fn numbered(path: &Path, n: u64) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{n}"));
+    PathBuf::from(name)
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// The highest `N` of the `PATH.N` files already there (0 when none), so
+/// rotation numbers on after an earlier run's files.
+fn last_rotation(path: &Path) -> io::Result<u64> {
+    let Some(name) = path.file_name().and_then(|name| name.to_str()) else { return Ok(0) };
+    let prefix = format!("{name}.");
+    let mut last = 0;
+    for entry in fs::read_dir(parent(path))? {
+        let entry = entry?;
+        let n = entry
+            .file_name()
+            .to_str()
+            .and_then(|other| other.strip_prefix(&prefix))
+            .and_then(|suffix| suffix.parse::<u64>().ok());
+        last = last.max(n.unwrap_or(0));
+    }
+    Ok(last)
+}
+
+/// Fsyncs the directory holding `path`, so a rename or creation in it lasts.
+fn sync_parent(path: &Path) -> io::Result<()> {
+    if cfg!(unix) { File::open(parent(path))?.sync_all() } else { Ok(()) }
+}
