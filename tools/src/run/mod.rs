@@ -309,7 +309,7 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
     let open_calls = outputs.open_calls;
     // The lanes' senders go with the outputs, so the sink threads see the end.
     let (latency, outputs) = (done.latency, done.outputs);
-    drop(outputs);
+    drop((outputs, reject_sender));
     let mut sink_errors = Vec::new();
     for worker in workers {
         if let Err(error) = worker.finish() {
