@@ -350,9 +350,11 @@ fn idle_client_is_closed_while_a_chatty_one_stays() {
     let mut sent = 0;
     // The chatty client speaks every 100 ms for three idle timeouts.
     while start.elapsed() < idle * 3 {
+        let tick = Instant::now();
         chatty.write_all(b"{\"tick\":1}\n").unwrap();
         sent += 1;
         source.poll(Duration::from_millis(100), &mut intake).unwrap();
+        thread::sleep(Duration::from_millis(100).saturating_sub(tick.elapsed()));
     }
     poll_until(&mut source, &mut intake, "the idle close", |intake, stats| {
         stats.closed_idle == 1 && intake.records.len() == sent + 1

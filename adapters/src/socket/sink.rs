@@ -40,7 +40,10 @@ pub struct TcpSinkConfig {
     /// closed as soon as they are accepted.
     pub max_subscribers: usize,
     /// How many bytes may wait for one subscriber (default 8 MiB). A
-    /// subscriber that falls further behind is disconnected.
+    /// subscriber that falls further behind is disconnected. Bytes count as
+    /// waiting until its writer thread has handed them to the kernel, so size
+    /// this well above the output written between two flushes: a burst that
+    /// outruns the writer thread's scheduling must not look like a slow reader.
     pub subscriber_buffer: usize,
     /// How long a flush waits for a subscriber to take what was written
     /// (default 1 s); one that has not by then is disconnected as slow.
