@@ -174,28 +174,19 @@ impl Connection {
     pub(super) fn serve(self) {
         let stream = self.stream;
         if self.deliveries.send(Delivery::Opened { stream, peer: self.peer }).is_ok() {
-            let ending = self.read_records();
-            let counters = &self.counters;
-            match ending {
-                Ending::Idle => Counters::add(&counters.closed_idle, 1),
-                Ending::Limit => Counters::add(&counters.closed_for_limit, 1),
-                Ending::BadFrame => Counters::add(&counters.closed_bad_frame, 1),
-                Ending::BadHandshake => Counters::add(&counters.bad_handshakes, 1),
-                Ending::Finished | Ending::Broken => {}
-            }
+            self.read_records();
             let _ = self.deliveries.send(Delivery::Closed { stream });
         }
-        // Shut down explicitly: the registry holds a second handle to the
-        // socket, so dropping ours would not close the connection.
         let _ = self.socket.shutdown(Shutdown::Both);
         self.registry.leave(stream);
     }
 
-    /// Frames the connection's bytes until it ends, handing records over.
-    fn read_records(&self) -> Ending {
-        let Ok(socket) = self.socket.try_clone() else { return Ending::Broken };
+    /// Frames the connection's bytes until it ends, handing records over,
+    /// then closes it and counts why.
+    fn read_records(&self) {
+        let Ok(socket) = self.socket.try_clone() else { return };
         if socket.set_read_timeout(self.rules.idle_timeout).is_err() {
-            return Ending::Broken;
+            return;
         }
         let batch = Rc::new(RefCell::new(Vec::with_capacity(BATCH)));
         let input = HandOver {
@@ -207,17 +198,29 @@ impl Connection {
         let frames =
             FrameReader::new(input, self.rules.framing).with_max_record(self.rules.max_record);
         let (ending, reject) = self.frame_all(frames, &batch);
+        // The client is cut off at once, not after the hand-over below (which
+        // may wait for the driver). Shut down explicitly: the registry holds a
+        // second handle on the socket, so dropping ours would not close it.
+        let _ = self.socket.shutdown(Shutdown::Both);
+        self.count(&ending);
         // Whatever was framed before the connection ended is kept, and comes
         // before the reject that ended it.
-        if !self.send_batch(&batch) {
-            return Ending::Broken;
-        }
-        if let Some(reject) = reject {
-            if self.deliveries.send(Delivery::Reject(reject)).is_err() {
-                return Ending::Broken;
+        if self.send_batch(&batch) {
+            if let Some(reject) = reject {
+                let _ = self.deliveries.send(Delivery::Reject(reject));
             }
         }
-        ending
+    }
+
+    fn count(&self, ending: &Ending) {
+        let counters = &self.counters;
+        match ending {
+            Ending::Idle => Counters::add(&counters.closed_idle, 1),
+            Ending::Limit => Counters::add(&counters.closed_for_limit, 1),
+            Ending::BadFrame => Counters::add(&counters.closed_bad_frame, 1),
+            Ending::BadHandshake => Counters::add(&counters.bad_handshakes, 1),
+            Ending::Finished | Ending::Broken => {}
+        }
     }
 
     /// Goes through the frames; returns why they stopped, with the reject to
