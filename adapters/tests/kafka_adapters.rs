@@ -260,15 +260,16 @@ fn a_broker_restart_never_passes_for_delivered_data() {
     broker.resume();
     broker.create_topic("agent-stats", 3);
     let during = sink.flush();
+    // A failed flush retires the producer; writing goes on with a new one.
+    for n in 0..20 {
+        sink.write(b"t1:a", line("after", n).as_bytes()).unwrap();
+    }
+    sink.flush().expect("flushes succeed once the broker is back");
     wait_until("the sink is up again", || sink.health() == Health::Up);
     wait_until("the source is up again", || {
         read_for(&mut watcher, Duration::from_millis(100));
         watcher.health() == Health::Up
     });
-    for n in 0..20 {
-        sink.write(b"t1:a", line("after", n).as_bytes()).unwrap();
-    }
-    sink.flush().expect("flushes succeed once the broker is back");
 
     // What a successful flush acknowledged is there.
     let mut check = source(&broker, "agent-stats", "check");

@@ -4,7 +4,9 @@
 //! librdkafka retries a lost broker by itself and never reports "recovered",
 //! so recovery is read from the periodic statistics (`statistics.interval.ms`,
 //! one second unless configured otherwise): once a broker is up and none is
-//! being (re)connected, the component is up again.
+//! being (re)connected, the component is up again. The same statistics show a
+//! cluster with no broker connected, which the error callback does not always
+//! report (librdkafka suppresses repeated connection errors).
 
 use std::sync::Mutex;
 
@@ -56,18 +58,24 @@ impl SharedHealth {
         }
     }
 
-    /// librdkafka's statistics callback: brokers all connected again end a
-    /// degradation.
+    /// librdkafka's statistics callback: no broker connected degrades the
+    /// health (the error callback does not report every reconnection
+    /// attempt); brokers all connected again end a degradation.
     pub(crate) fn on_statistics(&self, statistics: &Statistics) {
         // Bootstrap entries (node id -1) go idle once the cluster is known.
         let brokers = || statistics.brokers.values().filter(|broker| broker.nodeid >= 0);
         let any_up = brokers().any(|broker| broker.state == "UP");
         let reconnecting = brokers().any(|broker| CONNECTING.contains(&broker.state.as_str()));
+        let mut state = self.lock();
+        if matches!(*state, Health::Down(_)) {
+            return;
+        }
         if any_up && !reconnecting {
-            let mut state = self.lock();
-            if matches!(*state, Health::Degraded(_)) {
-                *state = Health::Up;
-            }
+            *state = Health::Up;
+        } else if !any_up && brokers().next().is_some() {
+            let states: Vec<String> =
+                brokers().map(|broker| format!("{} {}", broker.name, broker.state)).collect();
+            *state = Health::Degraded(format!("no broker connected ({})", states.join(", ")));
         }
     }
 
