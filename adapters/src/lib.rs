@@ -2,7 +2,10 @@
 //!
 //! Each transport is one cargo feature. This release has the `file` source:
 //! [`file::FileSource`] opens a path (or `-` for standard input) and frames it
-//! with [`ctistream_core::FrameReader`].
+//! with [`ctistream_core::FrameReader`]. The opt-in `kafka` feature adds
+//! `kafka::KafkaSource` (a consumer-group member committing only acknowledged
+//! offsets) and `kafka::KafkaSink` (an idempotent producer whose flush is the
+//! brokers' acknowledgement).
 
 #![deny(missing_docs)]
 // One `unsafe` call, memory-mapping input files, lives in `file::map`; it
