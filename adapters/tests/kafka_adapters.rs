@@ -230,18 +230,26 @@ fn degraded(health: &Health) -> bool {
     matches!(health, Health::Degraded(_))
 }
 
+/// The broker loses everything in a restart (memory storage), topics too.
+/// Clients must never see a topic come back under the same name with a new
+/// topic id: librdkafka 2.12's metadata cache keeps a dangling entry then and
+/// may crash (confluentinc/librdkafka#4964). So the producer that wrote during
+/// the outage fails its flush (and is retired) before the topic is created
+/// again, and the watching source reads a topic that is not created again.
 #[test]
 fn a_broker_restart_never_passes_for_delivered_data() {
     let mut broker = Broker::start();
     broker.create_topic("agent-stats", 3);
+    broker.create_topic("watched", 1);
     let mut sink = sink(&broker, "agent-stats");
     let line = |batch: &str, n: usize| format!("{{\"batch\":\"{batch}\",\"n\":{n}}}\n");
     for n in 0..20 {
         sink.write(b"t1:a", line("before", n).as_bytes()).unwrap();
     }
     sink.flush().expect("flush before the restart");
-    let mut watcher = source(&broker, "agent-stats", "watch");
-    read(&mut watcher, 20);
+    let mut watcher = source(&broker, "watched", "watch");
+    read_for(&mut watcher, Duration::from_secs(1));
+    assert_eq!(watcher.health(), Health::Up);
 
     // Down: both ends notice and say why.
     broker.stop();
@@ -256,30 +264,29 @@ fn a_broker_restart_never_passes_for_delivered_data() {
         sink.write(b"t1:a", line("during", n).as_bytes()).unwrap();
     }
 
-    // Back, empty (memory storage): the topic is created again.
+    // Back, empty: what was written during the outage has nowhere to go, and
+    // the flush must say so rather than pass.
     broker.resume();
-    broker.create_topic("agent-stats", 3);
     let during = sink.flush();
-    // A failed flush retires the producer; writing goes on with a new one.
-    for n in 0..20 {
-        sink.write(b"t1:a", line("after", n).as_bytes()).unwrap();
-    }
-    sink.flush().expect("flushes succeed once the broker is back");
-    wait_until("the sink is up again", || sink.health() == Health::Up);
+    assert!(during.is_err(), "the broker lost the topic, yet the flush passed");
     wait_until("the source is up again", || {
         read_for(&mut watcher, Duration::from_millis(100));
         watcher.health() == Health::Up
     });
 
-    // What a successful flush acknowledged is there.
-    let mut check = source(&broker, "agent-stats", "check");
-    let want = if during.is_ok() { 40 } else { 20 };
-    let lines: BTreeSet<String> = read(&mut check, want).iter().map(|r| text(&r.payload)).collect();
-    let after = (0..20).map(|n| line("after", n).trim_end().to_owned());
-    assert!(after.clone().all(|l| lines.contains(&l)), "lost after the restart: {lines:?}");
-    if during.is_ok() {
-        let during = (0..20).map(|n| line("during", n).trim_end().to_owned());
-        assert!(during.clone().all(|l| lines.contains(&l)), "flush said Ok, data lost: {lines:?}");
+    // The topic again; a failed flush retired the producer, writing goes on
+    // with a new one and flushes succeed.
+    broker.create_topic("agent-stats", 3);
+    for n in 0..20 {
+        sink.write(b"t1:a", line("after", n).as_bytes()).unwrap();
     }
-    eprintln!("flush across the restart: {during:?}");
+    sink.flush().expect("flushes succeed once the broker is back");
+    wait_until("the sink is up again", || sink.health() == Health::Up);
+
+    // What the successful flush acknowledged is there, and nothing else.
+    let mut check = source(&broker, "agent-stats", "check");
+    let lines: BTreeSet<String> = read(&mut check, 20).iter().map(|r| text(&r.payload)).collect();
+    let after: BTreeSet<String> = (0..20).map(|n| line("after", n).trim_end().to_owned()).collect();
+    assert_eq!(lines, after);
+    assert!(read_for(&mut check, Duration::from_millis(500)).is_empty());
 }

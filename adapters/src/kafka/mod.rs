@@ -12,6 +12,11 @@
 //!   output line, produced idempotently with `acks=all`; `flush` returns once
 //!   the brokers have every message, or reports the ones they do not.
 //!
+//! Known limit: a topic deleted and created again under the same name while a
+//! client runs gets a new topic id, which librdkafka 2.12's metadata cache
+//! mishandles (confluentinc/librdkafka#4964; it can crash the process).
+//! Restart sources and sinks after recreating a topic.
+//!
 //! ```no_run
 //! use ctistream_adapters::kafka::{KafkaSinkConfig, KafkaSourceConfig};
 //! use ctistream_core::connect::{Connect, Sink, Source, drain};
