@@ -6,7 +6,7 @@
 //!   partition is a stream labelled `topic/partition`, and a record's position
 //!   is its offset, so origins read `voice-callthread/3@1207`. Offsets are
 //!   committed only through the mark/commit protocol of
-//!   [`Source`](ctistream_core::connect::Source); see [`source`](KafkaSource) for
+//!   [`Source`](ctistream_core::connect::Source); see [`KafkaSource`] for
 //!   rebalances.
 //! - [`KafkaSinkConfig`] connects to a [`KafkaSink`]: keyed messages, one per
 //!   output line, produced idempotently with `acks=all`; `flush` returns once

@@ -1,23 +1,4 @@
-//! The Kafka sink: keyed messages from an idempotent producer, acknowledged
-//! by `flush`.
-//!
-//! Every [`Sink::write`] becomes one message: the key as given, the line
-//! without its newline as the value. librdkafka batches and sends them in the
-//! background; its delivery reports are counted here. [`Sink::flush`] waits
-//! until no message is in flight and fails if any delivery failed since the
-//! previous flush, so a successful flush means the brokers hold everything
-//! written before it (with `acks=all`, every in-sync replica does).
-//!
-//! When the broker is unreachable librdkafka keeps retrying until
-//! `message.timeout.ms` (librdkafka's default is five minutes); a flush waits
-//! that long at most and then reports the expired messages.
-//!
-//! A failed flush also retires the producer, and the next write starts a new
-//! one. Nothing acknowledged is lost by that (the old producer has nothing in
-//! flight), and it is how the sink gets past an idempotent producer that
-//! cannot go on: one whose producer id the cluster no longer knows (a broker
-//! that lost its state keeps answering "unknown producer id", and librdkafka
-//! retries that until the messages expire), or one that hit a fatal error.
+//! The Kafka sink: keyed messages from an idempotent producer.
 
 use std::io;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -38,7 +19,26 @@ const QUEUE_FULL_WAIT: Duration = Duration::from_millis(50);
 /// How often a waiting `flush` looks up from librdkafka.
 const FLUSH_STEP: Duration = Duration::from_millis(200);
 
-/// A running Kafka sink (see the [module docs](self)).
+/// The Kafka sink: keyed messages from an idempotent producer, acknowledged
+/// by `flush`.
+///
+/// Every [`Sink::write`] becomes one message: the key as given, the line
+/// without its newline as the value. librdkafka batches and sends them in the
+/// background; its delivery reports are counted here. [`Sink::flush`] waits
+/// until no message is in flight and fails if any delivery failed since the
+/// previous flush, so a successful flush means the brokers hold everything
+/// written before it (with `acks=all`, every in-sync replica does).
+///
+/// When the broker is unreachable librdkafka keeps retrying until
+/// `message.timeout.ms` (librdkafka's default is five minutes); a flush waits
+/// that long at most and then reports the expired messages.
+///
+/// A failed flush also retires the producer, and the next write starts a new
+/// one. Nothing acknowledged is lost by that (the old producer has nothing in
+/// flight), and it is how the sink gets past an idempotent producer that
+/// cannot go on: one whose producer id the cluster no longer knows (a broker
+/// that lost its state keeps answering "unknown producer id", and librdkafka
+/// retries that until the messages expire), or one that hit a fatal error.
 pub struct KafkaSink {
     name: String,
     topic: String,

@@ -1,33 +1,4 @@
-//! The Kafka source: a consumer-group member whose offsets move only when the
-//! pipeline acknowledges a mark.
-//!
-//! # Marks and commits
-//! [`Source::mark`] notes, for every partition assigned to this member, the
-//! offset after the last record handed out. [`Source::commit`] commits exactly
-//! those offsets (merged with earlier marks), synchronously: never a position
-//! the pipeline has not acknowledged, since librdkafka's automatic commit and
-//! offset store are off.
-//!
-//! # Rebalances
-//! When partitions are revoked, the positions already acknowledged for them
-//! are committed (again, if a commit failed) before they go, and pending marks
-//! forget them: those records were never acknowledged, and a later commit must
-//! not overwrite the progress of the member that now owns them.
-//!
-//! - A partition that moves to another member resumes there at the last
-//!   acknowledged commit: records after it are read again by the new owner
-//!   (at-least-once). The per-call state this member built from the partition
-//!   does not travel with it; carrying reducer state across members is the
-//!   checkpoint issue, not this adapter's.
-//! - A partition that comes back to this member (an eager rebalance revokes
-//!   and reassigns everything) is re-delivered from the last commit; records
-//!   this member has already handed out are skipped, so the pipeline does not
-//!   apply them twice.
-//!
-//! # Broker trouble
-//! librdkafka reconnects and retries by itself; [`Source::health`] is
-//! degraded with librdkafka's reason meanwhile and up again once the brokers
-//! are connected. `poll` keeps returning (idle) and never panics.
+//! The Kafka source: a consumer-group member committing acknowledged offsets.
 
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -47,7 +18,38 @@ use super::ledger::{Ledger, Position};
 /// At most this many records per poll, so the driver stays responsive.
 const MAX_PER_POLL: usize = 4096;
 
-/// A running Kafka source (see the [module docs](self)).
+/// The Kafka source: a consumer-group member whose offsets move only when the
+/// pipeline acknowledges a mark.
+///
+/// # Marks and commits
+/// [`Source::mark`] notes, for every partition assigned to this member, the
+/// offset after the last record handed out. [`Source::commit`] commits exactly
+/// those offsets (merged with earlier marks), synchronously: never a position
+/// the pipeline has not acknowledged, since librdkafka's automatic commit and
+/// offset store are off.
+///
+/// # Rebalances
+/// When partitions are revoked, the positions already acknowledged for them
+/// are committed (again, if a commit failed) before they go, and pending marks
+/// forget them: those records were never acknowledged, and a later commit must
+/// not overwrite the progress of the member that now owns them.
+///
+/// - A partition that moves to another member resumes there at the last
+///   acknowledged commit: records after it are read again by the new owner
+///   (at-least-once). The per-call state this member built from the partition
+///   does not travel with it; carrying reducer state across members is the
+///   checkpoint issue, not this adapter's.
+/// - A partition that comes back to this member (an eager rebalance revokes
+///   and reassigns everything) is re-delivered from the last commit; records
+///   this member has already handed out are skipped, so the pipeline does not
+///   apply them twice. (The skip trusts offsets to only grow: a topic deleted
+///   and created again restarts at 0, and this member would skip its records
+///   up to the old position; restart the source after recreating a topic.)
+///
+/// # Broker trouble
+/// librdkafka reconnects and retries by itself; [`Source::health`] is
+/// degraded with librdkafka's reason meanwhile and up again once the brokers
+/// are connected. `poll` keeps returning (idle) and never panics.
 pub struct KafkaSource {
     name: String,
     /// `None` once closed.
