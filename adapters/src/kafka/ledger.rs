@@ -1,0 +1,254 @@
+//! The source's offset bookkeeping: which partition is which stream, how far
+//! each was handed out, the marks not yet acknowledged, and what is committed.
+//!
+//! Offsets here are Kafka's "next offset to read": a commit of `n` means
+//! every record before `n` is done. The ledger does no I/O; the source and its
+//! rebalance callbacks ask it what to commit and tell it what was.
+
+use std::collections::{HashMap, VecDeque};
+
+/// One partition the source has seen: a stream of records.
+#[derive(Debug)]
+struct Partition {
+    topic: String,
+    partition: i32,
+    /// The offset after the last record handed out; re-deliveries below it
+    /// (after this member gets its own partition back) are skipped.
+    handed_out: Option<i64>,
+    /// Whether the partition is assigned to this member now.
+    assigned: bool,
+    /// Acknowledged through a mark, possibly not committed yet.
+    acknowledged: Option<i64>,
+    /// Committed to the group by this member during this assignment.
+    committed: Option<i64>,
+}
+
+/// A mark: next offsets of the partitions it covers, when it was taken.
+#[derive(Debug)]
+struct Mark {
+    token: u64,
+    positions: Vec<(u32, i64)>,
+}
+
+/// A partition's offset to commit: (topic, partition, next offset).
+pub(crate) type Position = (String, i32, i64);
+
+/// Why a mark could not be acknowledged.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct UnknownMark {
+    pub(crate) mark: u64,
+    pub(crate) last_taken: u64,
+}
+
+/// Offsets handed out, marked, acknowledged and committed, per partition.
+#[derive(Debug, Default)]
+pub(crate) struct Ledger {
+    /// By stream id.
+    partitions: Vec<Partition>,
+    ids: HashMap<String, HashMap<i32, u32>>,
+    /// Taken and not yet acknowledged, oldest first.
+    marks: VecDeque<Mark>,
+    last_taken: u64,
+}
+
+impl Ledger {
+    /// The stream id of `topic`/`partition`, numbered in order of appearance.
+    pub(crate) fn stream(&mut self, topic: &str, partition: i32) -> u32 {
+        if let Some(&id) = self.ids.get(topic).and_then(|by_partition| by_partition.get(&partition))
+        {
+            return id;
+        }
+        let id = u32::try_from(self.partitions.len()).unwrap_or(u32::MAX);
+        self.partitions.push(Partition {
+            topic: topic.to_owned(),
+            partition,
+            handed_out: None,
+            assigned: true,
+            acknowledged: None,
+            committed: None,
+        });
+        self.ids.entry(topic.to_owned()).or_default().insert(partition, id);
+        id
+    }
+
+    /// `topic/partition` of a stream, if the source has seen it.
+    pub(crate) fn label(&self, stream: u32) -> Option<String> {
+        let partition = self.partitions.get(stream as usize)?;
+        Some(format!("{}/{}", partition.topic, partition.partition))
+    }
+
+    /// Whether the record at `offset` is to be handed out: not if this member
+    /// handed it out before (the broker re-delivers from the last commit when
+    /// a partition comes back). Notes it as handed out.
+    pub(crate) fn admit(&mut self, stream: u32, offset: i64) -> bool {
+        let Some(partition) = self.partitions.get_mut(stream as usize) else { return false };
+        if partition.handed_out.is_some_and(|next| offset < next) {
+            return false;
+        }
+        partition.handed_out = Some(offset + 1);
+        true
+    }
+
+    /// A mark covering everything handed out from the assigned partitions.
+    pub(crate) fn mark(&mut self) -> u64 {
+        self.last_taken += 1;
+        let positions = (0u32..)
+            .zip(&self.partitions)
+            .filter(|(_, partition)| partition.assigned)
+            .filter_map(|(id, partition)| Some((id, partition.handed_out?)))
+            .collect();
+        self.marks.push_back(Mark { token: self.last_taken, positions });
+        self.last_taken
+    }
+
+    /// `mark` (and every mark before it) is acknowledged: the positions to
+    /// commit now, beyond what is committed. A mark acknowledged before
+    /// yields nothing new.
+    pub(crate) fn acknowledge(&mut self, mark: u64) -> Result<Vec<Position>, UnknownMark> {
+        if mark > self.last_taken {
+            return Err(UnknownMark { mark, last_taken: self.last_taken });
+        }
+        while self.marks.front().is_some_and(|front| front.token <= mark) {
+            let Some(done) = self.marks.pop_front() else { break };
+            for (id, next) in done.positions {
+                let partition = &mut self.partitions[id as usize];
+                partition.acknowledged = partition.acknowledged.max(Some(next));
+            }
+        }
+        Ok(self.uncommitted(|_| true))
+    }
+
+    /// These positions are committed.
+    pub(crate) fn committed(&mut self, positions: &[Position]) {
+        for (topic, partition, next) in positions {
+            if let Some(id) = self.ids.get(topic.as_str()).and_then(|ids| ids.get(partition)) {
+                let partition = &mut self.partitions[*id as usize];
+                partition.committed = partition.committed.max(Some(*next));
+            }
+        }
+    }
+
+    /// The partitions are (re)assigned to this member.
+    pub(crate) fn assign<'a>(&mut self, assigned: impl IntoIterator<Item = (&'a str, i32)>) {
+        for (topic, partition) in assigned {
+            let id = self.stream(topic, partition);
+            self.partitions[id as usize].assigned = true;
+        }
+    }
+
+    /// The partitions are being taken away: what was acknowledged but not yet
+    /// committed for them, to commit before they go. Marks still pending lose
+    /// their positions in these partitions: those records were never
+    /// acknowledged, and after the revocation another member may own the
+    /// partition, whose commits must not be overwritten.
+    pub(crate) fn revoke<'a>(
+        &mut self,
+        revoked: impl IntoIterator<Item = (&'a str, i32)>,
+    ) -> Vec<Position> {
+        let mut ids = Vec::new();
+        for (topic, partition) in revoked {
+            if let Some(&id) = self.ids.get(topic).and_then(|ids| ids.get(&partition)) {
+                ids.push(id);
+            }
+        }
+        for mark in &mut self.marks {
+            mark.positions.retain(|(id, _)| !ids.contains(id));
+        }
+        let last = self.uncommitted(|id| ids.contains(&id));
+        for &id in &ids {
+            let partition = &mut self.partitions[id as usize];
+            partition.assigned = false;
+            // A later owner commits its own progress; ours is history.
+            partition.acknowledged = None;
+            partition.committed = None;
+        }
+        last
+    }
+
+    /// Acknowledged positions beyond the committed ones, of chosen streams.
+    fn uncommitted(&self, chosen: impl Fn(u32) -> bool) -> Vec<Position> {
+        (0u32..)
+            .zip(&self.partitions)
+            .filter(|(id, _)| chosen(*id))
+            .filter_map(|(_, partition)| {
+                let next = partition.acknowledged?;
+                (partition.committed < Some(next))
+                    .then(|| (partition.topic.clone(), partition.partition, next))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hand_out(ledger: &mut Ledger, topic: &str, partition: i32, offsets: std::ops::Range<i64>) {
+        let stream = ledger.stream(topic, partition);
+        for offset in offsets {
+            assert!(ledger.admit(stream, offset));
+        }
+    }
+
+    #[test]
+    fn a_commit_covers_its_mark_and_no_more() {
+        let mut ledger = Ledger::default();
+        hand_out(&mut ledger, "t", 0, 0..3);
+        let first = ledger.mark();
+        hand_out(&mut ledger, "t", 0, 3..5);
+        hand_out(&mut ledger, "t", 1, 0..2);
+        let second = ledger.mark();
+        assert_eq!(ledger.acknowledge(first).unwrap(), vec![("t".into(), 0, 3)]);
+        ledger.committed(&[("t".into(), 0, 3)]);
+        assert_eq!(ledger.acknowledge(first).unwrap(), vec![]);
+        assert_eq!(
+            ledger.acknowledge(second).unwrap(),
+            vec![("t".into(), 0, 5), ("t".into(), 1, 2)]
+        );
+        assert_eq!(ledger.acknowledge(second + 1), Err(UnknownMark { mark: 3, last_taken: 2 }));
+    }
+
+    #[test]
+    fn a_failed_commit_is_retried_by_the_next() {
+        let mut ledger = Ledger::default();
+        hand_out(&mut ledger, "t", 0, 0..3);
+        let mark = ledger.mark();
+        assert_eq!(ledger.acknowledge(mark).unwrap(), vec![("t".into(), 0, 3)]);
+        // Not committed: the next acknowledgement still carries it.
+        let next = ledger.mark();
+        assert_eq!(ledger.acknowledge(next).unwrap(), vec![("t".into(), 0, 3)]);
+    }
+
+    #[test]
+    fn revocation_commits_acknowledged_positions_and_drops_pending_ones() {
+        let mut ledger = Ledger::default();
+        hand_out(&mut ledger, "t", 0, 0..3);
+        hand_out(&mut ledger, "t", 1, 0..3);
+        let acknowledged = ledger.mark();
+        assert_eq!(ledger.acknowledge(acknowledged).unwrap().len(), 2);
+        hand_out(&mut ledger, "t", 0, 3..6);
+        let pending = ledger.mark();
+        // Partition 0 goes; its acknowledged 3 is committed, the pending 6 is not.
+        assert_eq!(ledger.revoke([("t", 0)]), vec![("t".into(), 0, 3)]);
+        assert_eq!(ledger.acknowledge(pending).unwrap(), vec![("t".into(), 1, 3)]);
+        // Marks taken while it is away do not cover it.
+        let away = ledger.mark();
+        assert_eq!(ledger.acknowledge(away).unwrap(), vec![("t".into(), 1, 3)]);
+    }
+
+    #[test]
+    fn a_partition_coming_back_skips_what_this_member_handed_out() {
+        let mut ledger = Ledger::default();
+        hand_out(&mut ledger, "t", 0, 0..5);
+        ledger.revoke([("t", 0)]);
+        ledger.assign([("t", 0)]);
+        let stream = ledger.stream("t", 0);
+        // Re-delivered from the last commit (0): 0..5 were handed out already.
+        assert!((0..5).all(|offset| !ledger.admit(stream, offset)));
+        assert!(ledger.admit(stream, 5));
+        let mark = ledger.mark();
+        assert_eq!(ledger.acknowledge(mark).unwrap(), vec![("t".into(), 0, 6)]);
+        assert_eq!(ledger.label(stream).as_deref(), Some("t/0"));
+        assert_eq!(ledger.label(stream + 1), None);
+    }
+}

@@ -1,0 +1,235 @@
+//! The Kafka source: a consumer-group member committing acknowledged offsets.
+
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use ctistream_core::connect::{Connect, Health, Intake, Polled, Source, SourceRecord, StreamLabel};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
+use rdkafka::{ClientContext, Message, Offset, Statistics, TopicPartitionList};
+
+use super::chunk::Chunks;
+use super::config::KafkaSourceConfig;
+use super::error::Error;
+use super::health::SharedHealth;
+use super::ledger::{Ledger, Position};
+
+/// At most this many records per poll, so the driver stays responsive.
+const MAX_PER_POLL: usize = 4096;
+
+/// The Kafka source: a consumer-group member whose offsets move only when the
+/// pipeline acknowledges a mark.
+///
+/// # Marks and commits
+/// [`Source::mark`] notes, for every partition assigned to this member, the
+/// offset after the last record handed out. [`Source::commit`] commits exactly
+/// those offsets (merged with earlier marks), synchronously: never a position
+/// the pipeline has not acknowledged, since librdkafka's automatic commit and
+/// offset store are off.
+///
+/// # Rebalances
+/// When partitions are revoked, the positions already acknowledged for them
+/// are committed (again, if a commit failed) before they go, and pending marks
+/// forget them: those records were never acknowledged, and a later commit must
+/// not overwrite the progress of the member that now owns them.
+///
+/// - A partition that moves to another member resumes there at the last
+///   acknowledged commit: records after it are read again by the new owner
+///   (at-least-once). The per-call state this member built from the partition
+///   does not travel with it; carrying reducer state across members is the
+///   checkpoint issue, not this adapter's.
+/// - A partition that comes back to this member (an eager rebalance revokes
+///   and reassigns everything) is re-delivered from the last commit; records
+///   this member has already handed out are skipped, so the pipeline does not
+///   apply them twice. (The skip trusts offsets to only grow: a topic deleted
+///   and created again restarts at 0, and this member would skip its records
+///   up to the old position; restart the source after recreating a topic.)
+///
+/// # Broker trouble
+/// librdkafka reconnects and retries by itself; [`Source::health`] is
+/// degraded with librdkafka's reason meanwhile and up again once the brokers
+/// are connected. `poll` keeps returning (idle) and never panics.
+pub struct KafkaSource {
+    name: String,
+    /// `None` once closed.
+    consumer: Option<BaseConsumer<GroupContext>>,
+    context: Arc<GroupContext>,
+    chunks: Chunks,
+}
+
+impl std::fmt::Debug for KafkaSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSource").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl Connect for KafkaSourceConfig {
+    type Running = KafkaSource;
+
+    /// Creates the consumer and subscribes; partitions are assigned in the
+    /// first polls, once the group has formed.
+    ///
+    /// # Errors
+    /// An invalid config (no topics, the reserved `callthread` group, a
+    /// property librdkafka does not know) or a failed subscription.
+    fn connect(&self) -> io::Result<KafkaSource> {
+        let name = self.name();
+        let config = self.client_config()?;
+        let context =
+            GroupContext { ledger: Mutex::new(Ledger::default()), health: SharedHealth::new() };
+        let consumer: BaseConsumer<GroupContext> = config
+            .create_with_context(context)
+            .map_err(|e| Error::kafka(format!("{name}: cannot create the consumer"), e))?;
+        let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
+        consumer
+            .subscribe(&topics)
+            .map_err(|e| Error::kafka(format!("{name}: cannot subscribe"), e))?;
+        let context = Arc::clone(consumer.context());
+        Ok(KafkaSource { name, consumer: Some(consumer), context, chunks: Chunks::default() })
+    }
+}
+
+impl Source for KafkaSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn poll(&mut self, wait: Duration, intake: &mut dyn Intake) -> io::Result<Polled> {
+        let Some(consumer) = &self.consumer else { return Ok(Polled::Ended) };
+        let deadline = Instant::now() + wait;
+        let mut handed = 0;
+        while handed < MAX_PER_POLL {
+            // Wait only for the first record; then take what has arrived.
+            let timeout = if handed == 0 {
+                deadline.saturating_duration_since(Instant::now())
+            } else {
+                Duration::ZERO
+            };
+            let message = match consumer.poll(timeout) {
+                None => break,
+                Some(Ok(message)) => message,
+                Some(Err(error)) => {
+                    // Fetch and partition errors pass; librdkafka retries.
+                    self.context.health.degrade(error.to_string());
+                    break;
+                }
+            };
+            let (stream, admitted) = {
+                let mut ledger = self.context.ledger();
+                let stream = ledger.stream(message.topic(), message.partition());
+                (stream, ledger.admit(stream, message.offset()))
+            };
+            if !admitted {
+                continue;
+            }
+            let payload = self.chunks.copy(message.payload().unwrap_or_default());
+            let key = message.key().map(|key| self.chunks.copy(key));
+            let position = u64::try_from(message.offset()).unwrap_or_default();
+            intake.record(SourceRecord { payload, key, stream, position });
+            handed += 1;
+        }
+        Ok(if handed == 0 { Polled::Idle } else { Polled::Records(handed) })
+    }
+
+    fn stream_label(&self, stream: u32) -> StreamLabel {
+        let label = self.context.ledger().label(stream).unwrap_or_else(|| format!("?{stream}"));
+        StreamLabel::new(label, '@')
+    }
+
+    fn mark(&mut self) -> u64 {
+        self.context.ledger().mark()
+    }
+
+    fn commit(&mut self, mark: u64) -> io::Result<()> {
+        let positions = self.context.ledger().acknowledge(mark).map_err(|unknown| {
+            Error::new(format!(
+                "{}: mark {} was never taken (the last is {})",
+                self.name, unknown.mark, unknown.last_taken
+            ))
+        })?;
+        let Some(consumer) = &self.consumer else {
+            return Err(Error::new(format!("{}: closed", self.name)).into());
+        };
+        commit(consumer, &self.context, &positions)
+            .map_err(|e| Error::kafka(format!("{}: offset commit failed", self.name), e).into())
+    }
+
+    fn health(&self) -> Health {
+        if self.consumer.is_none() {
+            return Health::Down("closed".to_owned());
+        }
+        self.context.health.get()
+    }
+
+    fn close(&mut self) -> io::Result<()> {
+        // Dropping the consumer leaves the group: librdkafka revokes the
+        // partitions (committing what is acknowledged) and the others
+        // rebalance at once instead of after the session timeout.
+        self.consumer = None;
+        Ok(())
+    }
+}
+
+/// Commits `positions` synchronously and notes them in the ledger.
+fn commit(
+    consumer: &BaseConsumer<GroupContext>,
+    context: &GroupContext,
+    positions: &[Position],
+) -> Result<(), KafkaError> {
+    if positions.is_empty() {
+        return Ok(());
+    }
+    let mut offsets = TopicPartitionList::with_capacity(positions.len());
+    for (topic, partition, next) in positions {
+        offsets.add_partition_offset(topic, *partition, Offset::Offset(*next))?;
+    }
+    consumer.commit(&offsets, CommitMode::Sync)?;
+    context.ledger().committed(positions);
+    Ok(())
+}
+
+/// The consumer's callbacks: rebalances update the ledger, errors and
+/// statistics the health.
+struct GroupContext {
+    ledger: Mutex<Ledger>,
+    health: SharedHealth,
+}
+
+impl GroupContext {
+    fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        // The ledger stays consistent between its method calls.
+        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl ClientContext for GroupContext {
+    fn stats(&self, statistics: Statistics) {
+        self.health.on_statistics(&statistics);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.health.on_error(&error, reason);
+    }
+}
+
+impl ConsumerContext for GroupContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Revoke(partitions) => {
+                let revoked = partitions.elements();
+                let last = self.ledger().revoke(revoked.iter().map(|p| (p.topic(), p.partition())));
+                if let Err(error) = commit(consumer, self, &last) {
+                    // The new owner re-reads from the previous commit: more
+                    // duplicates, nothing lost.
+                    self.health.degrade(format!("commit before revocation failed: {error}"));
+                }
+            }
+            Rebalance::Assign(partitions) => {
+                let assigned = partitions.elements();
+                self.ledger().assign(assigned.iter().map(|p| (p.topic(), p.partition())));
+            }
+            Rebalance::Error(error) => self.health.degrade(format!("rebalance: {error}")),
+        }
+    }
+}
