@@ -25,7 +25,7 @@
 
 #[cfg(feature = "file")]
 pub mod file;
-#[cfg(feature = "socket")]
-pub mod socket;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+#[cfg(feature = "socket")]
+pub mod socket;

@@ -2,6 +2,9 @@
 
 use anyhow::{Context, bail};
 use ctistream_adapters::file::{FileSinkConfig, FileTailConfig};
+use ctistream_adapters::kafka::{KafkaSinkConfig, KafkaSourceConfig};
+use ctistream_adapters::socket::{TcpSinkConfig, TcpSourceConfig};
+use ctistream_core::Framing;
 use ctistream_core::connect::{Connect, Sink, Source};
 
 use super::endpoint::Endpoint;
@@ -19,7 +22,27 @@ pub fn source(endpoint: &Endpoint, plan: &RunPlan) -> anyhow::Result<Box<dyn Sou
             config.max_record = plan.max_record;
             Box::new(config.connect()?)
         }
-        Endpoint::Tcp { .. } | Endpoint::Kafka { .. } => bail!("{endpoint}: not in this build"),
+        Endpoint::Tcp { listen, framing, token, max_connections, idle_timeout } => {
+            let framing = framing.unwrap_or(Framing::Lines);
+            if !matches!(framing, Framing::Lines | Framing::LengthPrefixed) {
+                bail!("{endpoint}: a TCP source takes framing=lines or framing=length");
+            }
+            let mut config = TcpSourceConfig::new(listen.to_string(), framing);
+            config.max_record = plan.max_record;
+            config.token = token.clone().map(bytes::Bytes::from);
+            if let Some(max) = max_connections {
+                config.max_connections = *max;
+            }
+            if idle_timeout.is_some() {
+                config.idle_timeout = *idle_timeout;
+            }
+            Box::new(config.connect().with_context(|| format!("source {endpoint}"))?)
+        }
+        Endpoint::Kafka { bootstrap, topics, group } => {
+            let config =
+                KafkaSourceConfig::new(bootstrap.clone(), topics.clone()).with_group(group.clone());
+            Box::new(config.connect().with_context(|| format!("source {endpoint}"))?)
+        }
     };
     Ok(opened)
 }
@@ -35,7 +58,18 @@ pub fn sink(endpoint: &Endpoint) -> anyhow::Result<Box<dyn Sink>> {
             config.rotate_bytes = *rotate_bytes;
             Box::new(config.connect().with_context(|| format!("sink {endpoint}"))?)
         }
-        Endpoint::Tcp { .. } | Endpoint::Kafka { .. } => bail!("{endpoint}: not in this build"),
+        Endpoint::Tcp { listen, max_connections, .. } => {
+            let mut config = TcpSinkConfig::new(listen.to_string());
+            if let Some(max) = max_connections {
+                config.max_subscribers = *max;
+            }
+            Box::new(config.connect().with_context(|| format!("sink {endpoint}"))?)
+        }
+        Endpoint::Kafka { bootstrap, topics, .. } => {
+            let topic = topics.first().with_context(|| format!("sink {endpoint}: no topic"))?;
+            let config = KafkaSinkConfig::new(bootstrap.clone(), topic.clone());
+            Box::new(config.connect().with_context(|| format!("sink {endpoint}"))?)
+        }
     };
     Ok(opened)
 }

@@ -164,6 +164,11 @@ impl MetricsServer {
         };
         Ok(MetricsServer { address, stop, thread: Some(thread) })
     }
+
+    /// Where it listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
 }
 
 impl Drop for MetricsServer {

@@ -167,6 +167,13 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
             records: Arc::default(),
         });
     }
+    // What listens where (a port 0 in the plan becomes a real one here).
+    for worker in &workers {
+        eprintln!("ready: sink {}", worker.name);
+    }
+    for running in &sources {
+        eprintln!("ready: source {}", running.source.name());
+    }
     let names: OriginNames = Arc::new(RwLock::new(Vec::new()));
     let rejects: SharedRejects = RejectLog::create(None)?;
     let flush = Arc::new(FlushPoint::default());
@@ -189,6 +196,9 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
     );
     let server =
         plan.metrics.map(|address| MetricsServer::start(address, metrics.text())).transpose()?;
+    if let Some(server) = &server {
+        eprintln!("ready: metrics tcp://{}", server.address());
+    }
     let bar = crate::progress::running_counter("records");
 
     let mut intake = PollIntake::default();
@@ -400,7 +410,8 @@ fn report_framing_reject(
         });
         let _ = sink.send(batch);
     }
-    let class = reject.reason.split(':').next().unwrap_or("framing").to_owned();
+    // The reason without its position, so rejects of one kind count together.
+    let class = reject.reason.split(" at ").next().unwrap_or("framing").to_owned();
     rejects.lock().unwrap_or_else(PoisonError::into_inner).reject(
         origin,
         class,

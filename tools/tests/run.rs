@@ -1,0 +1,299 @@
+//! `ctistream run` between files and TCP sockets: the same records as
+//! `ctistream reduce` over the same events, configuration checks, metrics,
+//! and a clean stop on SIGTERM.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{Outdir, ctistream};
+
+/// Generated traffic with one broken record in the middle.
+fn events(dir: &Outdir, calls: &str) -> String {
+    let path = dir.path("events.ndjson");
+    let out =
+        ctistream(&["gen", "--agents", "40", "--calls", calls, "--seed", "5", "--out", &path]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    let middle = text[..text.len() / 2].rfind('\n').unwrap() + 1;
+    text.insert_str(middle, "t1:ct-x\t{\"id\":\"EventRinging\",\n");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn sorted_lines(path: &str) -> Vec<String> {
+    let mut lines: Vec<String> =
+        std::fs::read_to_string(path).unwrap().lines().map(str::to_owned).collect();
+    lines.sort();
+    lines
+}
+
+/// What `reduce` writes for `input`, per output.
+fn reduced(dir: &Outdir, input: &str) -> [Vec<String>; 4] {
+    let names = ["r-calls", "r-agents", "r-changes", "r-stats"].map(|n| dir.path(n));
+    let out = ctistream(&[
+        "reduce",
+        input,
+        "--calls-out",
+        &names[0],
+        "--agents-out",
+        &names[1],
+        "--changes-out",
+        &names[2],
+        "--stats-out",
+        &names[3],
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    names.map(|path| sorted_lines(&path))
+}
+
+#[test]
+fn file_to_file_gives_what_reduce_gives() {
+    let dir = Outdir::new("run-files");
+    let input = events(&dir, "800");
+    let expected = reduced(&dir, &input);
+    let names = ["calls", "agents", "changes", "stats", "rejects"].map(|n| dir.path(n));
+    let out = ctistream(&[
+        "run",
+        "--from",
+        &format!("file:{input}"),
+        "--calls-to",
+        &format!("file:{}", names[0]),
+        "--agents-to",
+        &format!("file:{}", names[1]),
+        "--changes-to",
+        &format!("file:{}", names[2]),
+        "--stats-to",
+        &format!("file:{}", names[3]),
+        "--rejects-to",
+        &format!("file:{}", names[4]),
+        "--commit-every",
+        "0.05",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("stopped: every source ended"), "{stderr}");
+    for (index, what) in ["calls", "agents", "changes", "stats"].iter().enumerate() {
+        let got = sorted_lines(&names[index]);
+        assert!(!got.is_empty(), "{what}: nothing written");
+        assert_eq!(got, expected[index], "{what} differ from reduce");
+    }
+    let rejects = dir.lines("rejects");
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    let origin = rejects[0]["origin"].as_str().unwrap();
+    assert!(origin.starts_with(&format!("{input}:")), "{origin}");
+    assert!(rejects[0]["reason"].as_str().unwrap().contains("ends inside a JSON value"));
+    assert!(stderr.contains("1 rejected"), "{stderr}");
+}
+
+#[test]
+fn check_prints_the_graph_and_refuses_mistakes() {
+    let dir = Outdir::new("run-check");
+    let config = dir.path("run.toml");
+    std::fs::write(
+        &config,
+        "sources = [\"kafka://127.0.0.1:9092/voice-callthread,voice-agentstate\"]\n\
+         [sinks]\ncalls = \"file:calls.ndjson?rotate_bytes=1000000\"\n\
+         changes = \"tcp://127.0.0.1:7001\"\n[options]\nshards = 2\nuntil_idle = 3\n",
+    )
+    .unwrap();
+    let out = ctistream(&["run", "--config", &config, "--check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for expected in [
+        "configuration ok",
+        "kafka 127.0.0.1:9092 topics voice-callthread,voice-agentstate (group ctistream-reducer)",
+        "calls        -> file calls.ndjson (rotated past 1000000 bytes)",
+        "changes      -> tcp listener 127.0.0.1:7001",
+        "2 shard(s)",
+        "stop after 3s idle",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in\n{stdout}");
+    }
+    std::fs::write(
+        &config,
+        "sources = [\"file:x\"]\n[sinks]\ncalls = \"kafka://b:9092/t?group=callthread\"\n",
+    )
+    .unwrap();
+    let out = ctistream(&["run", "--config", &config, "--check"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("sinks.calls") && stderr.contains("unknown option 'group'"),
+        "{stderr}"
+    );
+    let out = ctistream(&["run", "--from", "file:x", "--check"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no output"));
+}
+
+/// A running `ctistream run` whose stderr lines arrive on a channel.
+struct Service {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Service {
+    fn start(args: &[&str]) -> Service {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ctistream"))
+            .args(args)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Service { child, lines, seen: Vec::new() }
+    }
+
+    /// Waits for a stderr line starting with `prefix`; returns the rest.
+    fn wait_for(&mut self, prefix: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
+                self.seen.push(line.clone());
+                if let Some(rest) = line.strip_prefix(prefix) {
+                    return rest.to_owned();
+                }
+            }
+        }
+        panic!("no line starting {prefix:?}; stderr so far:\n{}", self.seen.join("\n"));
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns the rest of stderr.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let status = self.child.wait().unwrap();
+        self.seen.extend(self.lines.iter());
+        (status, self.seen.join("\n"))
+    }
+}
+
+fn scrape(address: &str) -> String {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.write_all(b"GET /metrics HTTP/1.1\r\n\r\n").unwrap();
+    let mut page = String::new();
+    stream.read_to_string(&mut page).unwrap();
+    page
+}
+
+fn address_of(ready: &str) -> String {
+    ready.rsplit("tcp://").next().unwrap().trim().to_owned()
+}
+
+#[test]
+fn tcp_senders_to_tcp_subscribers_with_metrics_and_a_clean_stop() {
+    let dir = Outdir::new("run-tcp");
+    let input = events(&dir, "300");
+    let expected = reduced(&dir, &input);
+    let changes = dir.path("changes");
+    let mut service = Service::start(&[
+        "run",
+        "--from",
+        "tcp://127.0.0.1:0?max_connections=4",
+        "--calls-to",
+        "tcp://127.0.0.1:0",
+        "--changes-to",
+        &format!("file:{changes}"),
+        "--metrics",
+        "tcp://127.0.0.1:0",
+        "--shards",
+        "2",
+    ]);
+    let sink = address_of(&service.wait_for("ready: sink tcp://"));
+    let source = address_of(&service.wait_for("ready: source tcp://"));
+    let metrics = address_of(&service.wait_for("ready: metrics tcp://"));
+    let mut subscriber = TcpStream::connect(&sink).unwrap();
+    subscriber.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    // A hostile client first: its oversized garbage costs it its connection only.
+    let mut hostile = TcpStream::connect(&source).unwrap();
+    let _ = hostile.write_all(&vec![b'x'; 2 << 20]);
+    // The events, split over two senders by line.
+    let text = std::fs::read_to_string(&input).unwrap();
+    let (mut first, mut second) = (String::new(), String::new());
+    for (index, line) in text.lines().enumerate() {
+        let half = if index < text.lines().count() / 2 { &mut first } else { &mut second };
+        half.push_str(line);
+        half.push('\n');
+    }
+    // Two connections one after the other: the second half follows the first.
+    for half in [first, second] {
+        let mut sender = TcpStream::connect(&source).unwrap();
+        sender.write_all(half.as_bytes()).unwrap();
+        sender.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut rest = Vec::new();
+        let _ = sender.read_to_end(&mut rest);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The metrics page counts every record once the service has read them.
+    let lines = text.lines().count();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let page = loop {
+        let page = scrape(&metrics);
+        let read = page
+            .lines()
+            .find(|l| l.starts_with("ctistream_source_records_total{source=\"tcp://"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<usize>().ok());
+        if read == Some(lines) || Instant::now() > deadline {
+            break page;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(page.contains(&format!("{lines}\n")), "not every record counted:\n{page}");
+    assert!(page.contains("ctistream_stage_latency_seconds_count{stage=\"decode\"}"), "{page}");
+    // SIGTERM: drain, flush the open calls to the subscriber and the file, exit 0.
+    let (status, stderr) = service.terminate();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("stopped: signal"), "{stderr}");
+    assert!(stderr.contains("2 rejected"), "the broken record and the hostile frame: {stderr}");
+    let mut received = String::new();
+    subscriber.read_to_string(&mut received).unwrap();
+    let mut received: Vec<String> = received.lines().map(str::to_owned).collect();
+    received.sort();
+    assert_eq!(received, expected[0], "calls on the TCP sink differ from reduce");
+    assert_eq!(sorted_lines(&changes), expected[2], "changes differ from reduce");
+}
+
+#[test]
+fn a_followed_file_is_read_as_it_grows_until_idle() {
+    let dir = Outdir::new("run-follow");
+    let input = events(&dir, "200");
+    let expected = reduced(&dir, &input);
+    let growing = dir.path("growing.ndjson");
+    let calls = dir.path("calls");
+    std::fs::write(&growing, "").unwrap();
+    let mut service = Service::start(&[
+        "run",
+        "--from",
+        &format!("file:{growing}?follow=true"),
+        "--calls-to",
+        &format!("file:{calls}"),
+        "--until-idle",
+        "1.5",
+    ]);
+    service.wait_for("ready: source");
+    let text = std::fs::read_to_string(&input).unwrap();
+    let mut file = std::fs::OpenOptions::new().append(true).open(&growing).unwrap();
+    for chunk in text.as_bytes().chunks(text.len() / 5 + 1) {
+        file.write_all(chunk).unwrap();
+        file.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = service.child.wait().unwrap();
+    assert!(status.success());
+    assert_eq!(sorted_lines(&calls), expected[0]);
+    let stderr: Vec<String> = service.lines.iter().collect();
+    assert!(stderr.iter().any(|l| l.starts_with("stopped: no input for")), "{stderr:?}");
+}
