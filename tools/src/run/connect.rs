@@ -38,9 +38,10 @@ pub fn source(endpoint: &Endpoint, plan: &RunPlan) -> anyhow::Result<Box<dyn Sou
             }
             Box::new(config.connect().with_context(|| format!("source {endpoint}"))?)
         }
-        Endpoint::Kafka { bootstrap, topics, group } => {
-            let config =
+        Endpoint::Kafka { bootstrap, topics, group, properties } => {
+            let mut config =
                 KafkaSourceConfig::new(bootstrap.clone(), topics.clone()).with_group(group.clone());
+            config.properties.extend(properties.iter().cloned());
             Box::new(config.connect().with_context(|| format!("source {endpoint}"))?)
         }
     };
@@ -65,9 +66,10 @@ pub fn sink(endpoint: &Endpoint) -> anyhow::Result<Box<dyn Sink>> {
             }
             Box::new(config.connect().with_context(|| format!("sink {endpoint}"))?)
         }
-        Endpoint::Kafka { bootstrap, topics, .. } => {
+        Endpoint::Kafka { bootstrap, topics, properties, .. } => {
             let topic = topics.first().with_context(|| format!("sink {endpoint}: no topic"))?;
-            let config = KafkaSinkConfig::new(bootstrap.clone(), topic.clone());
+            let mut config = KafkaSinkConfig::new(bootstrap.clone(), topic.clone());
+            config.properties.extend(properties.iter().cloned());
             Box::new(config.connect().with_context(|| format!("sink {endpoint}"))?)
         }
     };

@@ -58,6 +58,9 @@ pub enum Endpoint {
         topics: Vec<String>,
         /// Source: the consumer group.
         group: String,
+        /// librdkafka properties given in the URL (options with a dot in
+        /// their name, e.g. `session.timeout.ms=6000`).
+        properties: Vec<(String, String)>,
     },
 }
 
@@ -155,7 +158,9 @@ impl Endpoint {
                         .into(),
                 ));
             }
-            Endpoint::Kafka { bootstrap: bootstrap.to_owned(), topics, group }
+            // Options with a dot are librdkafka's own (`session.timeout.ms`).
+            let properties = options.take_dotted();
+            Endpoint::Kafka { bootstrap: bootstrap.to_owned(), topics, group, properties }
         } else {
             return Err(error(
                 "unknown kind of endpoint: expected file:PATH, tcp://HOST:PORT or \
@@ -188,7 +193,7 @@ impl fmt::Display for Endpoint {
                 }
                 Ok(())
             }
-            Endpoint::Kafka { bootstrap, topics, group } => {
+            Endpoint::Kafka { bootstrap, topics, group, .. } => {
                 write!(f, "kafka {bootstrap} topics {}", topics.join(","))?;
                 if !group.is_empty() {
                     write!(f, " (group {group})")?;
@@ -239,6 +244,13 @@ impl Options {
     fn take(&mut self, key: &str) -> Option<String> {
         let index = self.pairs.iter().position(|(k, _)| k == key)?;
         Some(self.pairs.remove(index).1)
+    }
+
+    fn take_dotted(&mut self) -> Vec<(String, String)> {
+        let (dotted, rest) =
+            std::mem::take(&mut self.pairs).into_iter().partition(|(k, _)| k.contains('.'));
+        self.pairs = rest;
+        dotted
     }
 
     fn flag(&mut self, key: &str) -> Result<Option<bool>, String> {
@@ -316,7 +328,7 @@ mod tests {
 
     #[test]
     fn kafka_topics_and_group() {
-        let Endpoint::Kafka { bootstrap, topics, group } =
+        let Endpoint::Kafka { bootstrap, topics, group, .. } =
             source("kafka://b1:9092,b2:9092/voice-callthread,voice-agentstate").unwrap()
         else {
             panic!("not kafka");
@@ -324,10 +336,13 @@ mod tests {
         assert_eq!(bootstrap, "b1:9092,b2:9092");
         assert_eq!(topics, ["voice-callthread", "voice-agentstate"]);
         assert_eq!(group, DEFAULT_GROUP);
-        let Endpoint::Kafka { group, .. } = source("kafka://b:9092/t?group=ops").unwrap() else {
+        let Endpoint::Kafka { group, properties, .. } =
+            source("kafka://b:9092/t?group=ops&session.timeout.ms=6000").unwrap()
+        else {
             panic!("not kafka");
         };
         assert_eq!(group, "ops");
+        assert_eq!(properties, [("session.timeout.ms".to_owned(), "6000".to_owned())]);
     }
 
     #[test]

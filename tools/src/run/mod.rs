@@ -34,6 +34,10 @@ use self::outputs::{FlushPoint, Lane, OriginNames, Routes, SinkOutputs};
 use self::plan::RunPlan;
 use self::worker::{LineBatch, SinkWorker};
 
+/// How long `until_idle` waits longer before the first record: connecting
+/// and joining a consumer group are not idleness.
+const STARTUP_ALLOWANCE: Duration = Duration::from_secs(10);
+
 /// What a run did.
 #[derive(Debug)]
 pub struct RunSummary {
@@ -271,7 +275,10 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         } else {
             // Nothing new: send what waits in partial batches.
             pipeline.flush();
-            if plan.until_idle.is_some_and(|idle| last_input.elapsed() >= idle) {
+            // Before the first record, connecting and joining a consumer group
+            // (several seconds) does not count as idle.
+            let allowance = if records == 0 { STARTUP_ALLOWANCE } else { Duration::ZERO };
+            if plan.until_idle.is_some_and(|idle| last_input.elapsed() >= idle + allowance) {
                 break format!("no input for {:?}", plan.until_idle.unwrap_or_default());
             }
         }
