@@ -72,3 +72,18 @@ pub(super) fn accept_until(
         }
     }
 }
+
+/// A server's health from its accepting thread: down once closed (`None`) or
+/// once the thread has ended, up while it accepts.
+pub(super) fn acceptor_health(
+    acceptor: Option<&thread::JoinHandle<()>>,
+) -> ctistream_core::connect::Health {
+    use ctistream_core::connect::Health;
+    match acceptor {
+        None => Health::Down("closed".to_owned()),
+        Some(thread) if thread.is_finished() => {
+            Health::Down("the accepting thread ended".to_owned())
+        }
+        Some(_) => Health::Up,
+    }
+}

@@ -314,13 +314,7 @@ impl Sink for TcpSink {
     }
 
     fn health(&self) -> Health {
-        match &self.acceptor {
-            None => Health::Down("closed".to_owned()),
-            Some(thread) if thread.is_finished() => {
-                Health::Down("the accepting thread ended".to_owned())
-            }
-            Some(_) => Health::Up,
-        }
+        super::listener::acceptor_health(self.acceptor.as_ref())
     }
 
     /// Flushes, stops accepting, ends every subscriber after what it was

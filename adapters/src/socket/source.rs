@@ -369,13 +369,7 @@ impl Source for TcpSource {
     }
 
     fn health(&self) -> Health {
-        match &self.acceptor {
-            None => Health::Down("closed".to_owned()),
-            Some(thread) if thread.is_finished() => {
-                Health::Down("the accepting thread ended".to_owned())
-            }
-            Some(_) => Health::Up,
-        }
+        super::listener::acceptor_health(self.acceptor.as_ref())
     }
 
     /// Stops accepting, closes every connection (records not yet polled are
