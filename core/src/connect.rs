@@ -109,8 +109,11 @@ pub struct SourceReject {
     pub stream: u32,
     /// Where in that stream.
     pub position: u64,
-    /// Why it was refused.
+    /// Why it was refused, with where in the stream.
     pub reason: String,
+    /// The reason without its position: rejects of one kind are counted
+    /// together under it.
+    pub class: String,
     /// The start of the record, when there is one.
     pub raw: Bytes,
 }

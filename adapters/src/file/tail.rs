@@ -298,6 +298,7 @@ impl FileTail {
             stream: 0,
             position: error.line().unwrap_or(0),
             reason: error.to_string(),
+            class: error.class(),
             raw: error.head().cloned().unwrap_or_default(),
         });
         Ok(())

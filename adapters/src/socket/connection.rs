@@ -245,7 +245,8 @@ impl Connection {
                 // The attempt is not copied into the reject: a near miss of a
                 // shared secret does not belong in the rejects output.
                 let reason = "handshake: the first frame is not the shared token".to_owned();
-                return (Ending::BadHandshake, Some(self.reject(frame.line, reason, Bytes::new())));
+                let reject = self.reject(frame.line, reason.clone(), reason, Bytes::new());
+                return (Ending::BadHandshake, Some(reject));
             }
             let full = {
                 let mut batch = batch.borrow_mut();
@@ -279,13 +280,14 @@ impl Connection {
             _ => {
                 let position = error.line().unwrap_or(0);
                 let raw = error.head().cloned().unwrap_or_default();
-                (Ending::BadFrame, Some(self.reject(position, error.to_string(), raw)))
+                let reject = self.reject(position, error.to_string(), error.class(), raw);
+                (Ending::BadFrame, Some(reject))
             }
         }
     }
 
-    fn reject(&self, position: u64, reason: String, raw: Bytes) -> SourceReject {
-        SourceReject { stream: self.stream, position, reason, raw }
+    fn reject(&self, position: u64, reason: String, class: String, raw: Bytes) -> SourceReject {
+        SourceReject { stream: self.stream, position, reason, class, raw }
     }
 
     /// Sends the records framed so far (if any); false when the source is gone.

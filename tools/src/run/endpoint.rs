@@ -7,11 +7,8 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ctistream_adapters::kafka::{DEFAULT_GROUP, RESERVED_GROUP};
 use ctistream_core::Framing;
-
-/// The consumer group used when a Kafka source names none. Not `callthread`:
-/// Genesys Voice Microservices reserve that group for themselves.
-pub const DEFAULT_GROUP: &str = "ctistream-reducer";
 
 /// Which way an endpoint faces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,12 +148,11 @@ impl Endpoint {
                 Direction::Source => options.take("group").unwrap_or_else(|| DEFAULT_GROUP.into()),
                 Direction::Sink => String::new(),
             };
-            if group == "callthread" {
-                return Err(error(
-                    "the consumer group 'callthread' is reserved by Genesys Voice \
-                     Microservices; choose another (default: ctistream-reducer)"
-                        .into(),
-                ));
+            if group == RESERVED_GROUP {
+                return Err(error(format!(
+                    "the consumer group '{RESERVED_GROUP}' is reserved by Genesys Voice \
+                     Microservices; choose another (default: {DEFAULT_GROUP})"
+                )));
             }
             // Options with a dot are librdkafka's own (`session.timeout.ms`).
             let properties = options.take_dotted();

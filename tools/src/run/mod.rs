@@ -417,11 +417,9 @@ fn report_framing_reject(
         });
         let _ = sink.send(batch);
     }
-    // The reason without its position, so rejects of one kind count together.
-    let class = reject.reason.split(" at ").next().unwrap_or("framing").to_owned();
     rejects.lock().unwrap_or_else(PoisonError::into_inner).reject(
         origin,
-        class,
+        reject.class.clone(),
         reject.reason.clone(),
         &[],
     );

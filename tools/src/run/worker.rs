@@ -106,7 +106,7 @@ pub struct SinkWorker {
     pub state: Arc<SinkState>,
     /// The sink's health, refreshed after each batch.
     pub health: Arc<Mutex<Health>>,
-    thread: Option<JoinHandle<()>>,
+    thread: JoinHandle<()>,
 }
 
 impl SinkWorker {
@@ -126,20 +126,19 @@ impl SinkWorker {
                 .spawn(move || serve(sink, &receiver, &state, &health))
                 .expect("start a sink thread")
         };
-        SinkWorker { name, sender, state, health, thread: Some(thread) }
+        SinkWorker { name, sender, state, health, thread }
     }
 
     /// Stops taking batches, flushes and closes the sink, and waits for it;
     /// returns the first failure.
-    pub fn finish(mut self) -> Result<(), String> {
-        let SinkWorker { sender, thread, .. } = &mut self;
-        drop(std::mem::replace(sender, bounded(0).0));
-        if let Some(thread) = thread.take() {
-            if thread.join().is_err() {
-                return Err(format!("{}: the sink thread panicked", self.name));
-            }
+    pub fn finish(self) -> Result<(), String> {
+        let SinkWorker { name, sender, state, thread, .. } = self;
+        // The thread ends once every sender is gone (the lanes' went first).
+        drop(sender);
+        if thread.join().is_err() {
+            return Err(format!("{name}: the sink thread panicked"));
         }
-        self.state.error().map_or(Ok(()), Err)
+        state.error().map_or(Ok(()), Err)
     }
 }
 
