@@ -1,10 +1,19 @@
 //! Duplicate suppression by (Server, EventSequenceNumber): T-Servers number
 //! their events, and a replayed or re-delivered event carries the same number.
 //!
-//! Each server keeps a window of the last [`WINDOW`] sequence numbers as a
-//! bitmap sliding with the highest number seen, so memory per server is fixed
-//! however long the stream. A number older than the window is taken as a
-//! duplicate (it cannot be told apart, and late replays are the common case).
+//! Each (input stream, server) pair keeps a window of the last [`WINDOW`]
+//! sequence numbers as a bitmap sliding with the highest number seen, so
+//! memory is fixed however long the stream. A number older than the window is
+//! taken as a duplicate (it cannot be told apart, and late replays are the
+//! common case).
+//!
+//! The window is per input stream (a Kafka partition, a file) because only
+//! there do a server's numbers arrive in the server's order. Across streams
+//! they do not: the call-thread topic spreads one server's events over its
+//! partitions by call key, and a consumer reads one partition far ahead of
+//! another. One window per server would then drop the lagging partition's
+//! events as "too old" (DOMAIN.md §7.2: order is meaningful only within a DN
+//! and a partition key).
 
 use rustc_hash::FxHashMap;
 
@@ -64,20 +73,24 @@ impl SeqWindow {
     }
 }
 
-/// Per-server windows of seen sequence numbers.
+/// Windows of seen sequence numbers per (input stream, server).
 #[derive(Clone, Debug, Default)]
 pub struct Dedupe {
-    servers: FxHashMap<u64, SeqWindow>,
+    windows: FxHashMap<(u32, u64), SeqWindow>,
     duplicates: u64,
 }
 
 impl Dedupe {
-    /// Whether the event `(server, seq)` is new; counts it as a duplicate if not.
-    pub fn first_sight(&mut self, server: u64, seq: u64) -> bool {
-        let fresh = match self.servers.get_mut(&server) {
+    /// Sequence numbers remembered per (input stream, server).
+    pub const WINDOW: u64 = WINDOW;
+
+    /// Whether the event `(server, seq)` read from input `stream` is new;
+    /// counts it as a duplicate if not.
+    pub fn first_sight(&mut self, stream: u32, server: u64, seq: u64) -> bool {
+        let fresh = match self.windows.get_mut(&(stream, server)) {
             Some(window) => window.first_sight(seq),
             None => {
-                self.servers.insert(server, SeqWindow::new(seq));
+                self.windows.insert((stream, server), SeqWindow::new(seq));
                 true
             }
         };
@@ -101,15 +114,31 @@ mod tests {
     fn out_of_order_numbers_inside_the_window_are_new_once() {
         let mut dedupe = Dedupe::default();
         for seq in [10, 12, 11, 15, 13, 14] {
-            assert!(dedupe.first_sight(1, seq), "{seq}");
+            assert!(dedupe.first_sight(0, 1, seq), "{seq}");
         }
         for seq in [10, 15, 12] {
-            assert!(!dedupe.first_sight(1, seq), "{seq}");
+            assert!(!dedupe.first_sight(0, 1, seq), "{seq}");
         }
-        assert!(dedupe.first_sight(2, 10), "servers are separate");
-        assert!(dedupe.first_sight(1, 10 + 3 * WINDOW), "a jump clears the window");
-        assert!(dedupe.first_sight(1, 11 + 3 * WINDOW));
-        assert!(!dedupe.first_sight(1, 5), "older than the window");
+        assert!(dedupe.first_sight(0, 2, 10), "servers are separate");
+        assert!(dedupe.first_sight(0, 1, 10 + 3 * WINDOW), "a jump clears the window");
+        assert!(dedupe.first_sight(0, 1, 11 + 3 * WINDOW));
+        assert!(!dedupe.first_sight(0, 1, 5), "older than the window");
         assert_eq!(dedupe.duplicates(), 4);
+    }
+
+    #[test]
+    fn a_stream_far_behind_another_is_not_taken_for_replays() {
+        // Two partitions of one server's events, the first read to its end
+        // before the second starts: the second's numbers are far below the
+        // first's, and new.
+        let mut dedupe = Dedupe::default();
+        for seq in (0..4 * WINDOW).step_by(2) {
+            assert!(dedupe.first_sight(0, 1, seq));
+        }
+        for seq in (1..4 * WINDOW).step_by(2) {
+            assert!(dedupe.first_sight(1, 1, seq), "{seq}");
+        }
+        assert!(!dedupe.first_sight(1, 1, 4 * WINDOW - 1), "a replay in its own stream");
+        assert_eq!(dedupe.duplicates(), 1);
     }
 }
