@@ -244,3 +244,44 @@ fn a_broker_restart_mid_stream_is_survived_and_what_was_read_is_written() {
     let got = sorted(std::fs::read_to_string(&calls).unwrap().lines().map(str::to_owned).collect());
     assert_eq!(got, expected, "everything read before the outage is written at the stop");
 }
+
+#[test]
+fn a_broker_outage_mid_stream_is_survived_and_nothing_is_lost() {
+    let dir = Outdir::new("run-kafka-outage");
+    let text = events(&dir, "400");
+    let expected = reduce_calls(&dir, &dir.path("events.ndjson"));
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let broker = Broker::start_relayed();
+    broker.create_topic("voice-callthread", 2);
+    broker.create_topic("cti-calls", 2);
+    produce(&broker, "voice-callthread", first);
+    let bootstrap = broker.bootstrap();
+    let source = format!("kafka://{bootstrap}/voice-callthread?group=outage&{FAST_GROUP}");
+    let child = Command::new(env!("CARGO_BIN_EXE_ctistream"))
+        .args(["run", "--from", &source, "--calls-to", &format!("kafka://{bootstrap}/cti-calls")])
+        .args(["--until-idle", "4", "--commit-every", "0.2"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The run reads the first half; then the broker is out of reach for
+    // longer than the group's session timeout and the idle time, and back.
+    std::thread::sleep(Duration::from_secs(4));
+    broker.cut();
+    std::thread::sleep(Duration::from_secs(8));
+    broker.restore();
+    produce(&broker, "voice-callthread", second);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("records: {} read", lines.len())), "{stderr}");
+    assert!(stderr.contains("up again"), "the outage was seen and its end:\n{stderr}");
+    let got = sorted(consume(&broker, "cti-calls", "check", Duration::from_secs(3)));
+    assert_eq!(got.len(), expected.len(), "call records on the topic:\n{stderr}");
+    assert_eq!(got, expected, "call records on the topic differ from reduce");
+    // Commits went on after the outage: the group has nothing left to read.
+    let calls = format!("file:{}", dir.path("again"));
+    let again = run(&["--from", &source, "--calls-to", &calls, "--until-idle", "3"]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("records: 0 read"), "{stderr}");
+}
