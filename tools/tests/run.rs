@@ -297,3 +297,34 @@ fn a_followed_file_is_read_as_it_grows_until_idle() {
     let stderr: Vec<String> = service.lines.iter().collect();
     assert!(stderr.iter().any(|l| l.starts_with("stopped: no input for")), "{stderr:?}");
 }
+
+#[test]
+fn gen_sends_to_a_tcp_source_with_its_token() {
+    let dir = Outdir::new("run-gen-tcp");
+    let gen_args = ["gen", "--agents", "20", "--calls", "150", "--seed", "9"];
+    let file = dir.path("events.ndjson");
+    let out = ctistream(&[&gen_args[..], &["--out", &file]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let expected = reduced(&dir, &file);
+    let calls = dir.path("calls");
+    let mut service = Service::start(&[
+        "run",
+        "--from",
+        "tcp://127.0.0.1:0?token=s3cret",
+        "--calls-to",
+        &format!("file:{calls}"),
+        "--until-idle",
+        "1.5",
+    ]);
+    let source = address_of(&service.wait_for("ready: source tcp://"));
+    let url = format!("tcp://{source}?token=s3cret");
+    let out = ctistream(&[&gen_args[..], &["--out", &url]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(service.child.wait().unwrap().success());
+    assert_eq!(sorted_lines(&calls), expected[0], "the same calls as from the file");
+    // Nobody listening: a clear error, not a hang.
+    let out = ctistream(&[&gen_args[..], &["--out", "tcp://127.0.0.1:1"]].concat());
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("tcp://127.0.0.1:1: cannot connect"), "{stderr}");
+}

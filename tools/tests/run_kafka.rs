@@ -285,3 +285,31 @@ fn a_broker_outage_mid_stream_is_survived_and_nothing_is_lost() {
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(stderr.contains("records: 0 read"), "{stderr}");
 }
+
+#[test]
+fn gen_produces_keyed_events_to_a_topic_that_run_reduces() {
+    let dir = Outdir::new("run-kafka-gen");
+    let text = events(&dir, "300");
+    let expected = reduce_calls(&dir, &dir.path("events.ndjson"));
+    let broker = Broker::start();
+    broker.create_topic("voice-callthread", 3);
+    let topic = format!("kafka://{}/voice-callthread", broker.bootstrap());
+    let gen_args = ["gen", "--agents", "30", "--calls", "300", "--seed", "11", "--out", &topic];
+    let out = common::ctistream(&gen_args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // One message per event, keyed as the line was.
+    let messages = consume(&broker, "voice-callthread", "check", Duration::from_secs(2));
+    assert_eq!(messages.len(), text.lines().count());
+    let calls = dir.path("calls");
+    run(&["--from", &format!("{topic}?{FAST_GROUP}"), "--calls-to", &format!("file:{calls}")]
+        .into_iter()
+        .chain(["--until-idle", "2"])
+        .collect::<Vec<_>>());
+    let got = sorted(std::fs::read_to_string(&calls).unwrap().lines().map(str::to_owned).collect());
+    assert_eq!(got, expected);
+    // A T-Server log is not one event per line: refused before connecting.
+    let out = common::ctistream(&["gen", "--dialect", "tlog", "--calls", "5", "--out", &topic]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("use --dialect genesys"), "{stderr}");
+}

@@ -173,8 +173,10 @@ struct GenArgs {
     /// keeps the agents about 85% busy, agents × tenants × 0.85 / 180 s].
     #[arg(long, value_name = "CALLS_PER_S")]
     rate: Option<f64>,
-    /// Where to write the events: a file, or `-` for standard output.
-    #[arg(long, value_name = "PATH")]
+    /// Where to write the events: a file, `-` for standard output,
+    /// `kafka://BOOTSTRAP/TOPIC` (one keyed message per event; genesys
+    /// dialect) or `tcp://HOST:PORT[?token=T]` (a `run --from tcp://` listener).
+    #[arg(long, value_name = "PATH|URL")]
     out: String,
     /// Also write each call's expected outcome (NDJSON), for checking reducers.
     #[arg(long, value_name = "PATH")]
@@ -398,13 +400,6 @@ fn run_service(args: RunCliArgs) -> anyhow::Result<()> {
 
 fn generate(args: GenArgs) -> anyhow::Result<()> {
     use ctistream_tools::generate::{GenOptions, OUTCOMES, generate};
-    if args.out.starts_with("kafka://") || args.out.starts_with("tcp://") {
-        anyhow::bail!(
-            "--out {}: Kafka and TCP outputs come with the adapters (not in this release); \
-             write to a file or `-` and pipe it",
-            args.out
-        );
-    }
     let options = GenOptions {
         agents: args.agents,
         calls: args.calls,
@@ -417,13 +412,7 @@ fn generate(args: GenArgs) -> anyhow::Result<()> {
     if !(options.rate.is_finite() && options.rate > 0.0) {
         anyhow::bail!("--rate {}: must be a positive number of calls per second", options.rate);
     }
-    let out: Box<dyn Write + Send> = if args.out == "-" {
-        Box::new(io::stdout())
-    } else {
-        let file = std::fs::File::create(&args.out)
-            .with_context(|| format!("cannot create output {}", args.out))?;
-        Box::new(file)
-    };
+    let out = ctistream_tools::gen_out::open(&args.out, options.dialect)?;
     let mut out = ctistream_tools::background_write::BackgroundWriter::new(out);
     let mut expected = match &args.expected_out {
         Some(path) => Some(io::BufWriter::new(

@@ -7,7 +7,7 @@
 //! and commits the marks only once every sink has made the outputs of those
 //! records durable (see [`ctistream_core::connect`]).
 
-mod connect;
+pub(crate) mod connect;
 pub mod endpoint;
 mod metrics;
 mod outputs;
