@@ -5,6 +5,7 @@
 //! minutes apart on the same machine, never figures from elsewhere.
 
 mod lean;
+pub mod memory;
 mod naive;
 mod plot;
 

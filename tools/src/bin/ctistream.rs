@@ -128,6 +128,11 @@ struct BenchArgs {
     /// Write each run's latency histogram as an .hgrm file into this directory.
     #[arg(long, value_name = "DIR")]
     histograms_out: Option<PathBuf>,
+    /// Measure only the reducer's resident memory: 100,000 agents logged in
+    /// and 1,000,000 call threads open (a full bench runs this in a process
+    /// of its own at the end).
+    #[arg(long)]
+    memory: bool,
 }
 
 #[derive(Debug, Args)]
@@ -468,8 +473,17 @@ fn demo(args: DemoArgs) -> anyhow::Result<()> {
     print_report(&demo(&options, step_notes())?)
 }
 
+/// Agents and open call threads the memory measurement holds.
+const MEMORY_AGENTS: usize = 100_000;
+const MEMORY_CALLS: usize = 1_000_000;
+
 fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    use ctistream_tools::bench::{BenchOptions, QUICK_EVENTS, bench};
+    use ctistream_tools::bench::{BenchOptions, QUICK_EVENTS, bench, memory};
+    if args.memory {
+        let report = memory::measure(MEMORY_AGENTS, MEMORY_CALLS)
+            .context("cannot read the resident size")?;
+        return print_report(&report);
+    }
     let events = args.events.unwrap_or(if args.quick { QUICK_EVENTS } else { 4_000_000 });
     if events < 1000 {
         anyhow::bail!("--events {events}: at least 1000 events make a workload worth measuring");
@@ -484,7 +498,25 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         plot: args.plot,
         histograms_out: args.histograms_out,
     };
-    print_report(&bench(&options, step_notes())?)
+    let mut note = step_notes();
+    print_report(&bench(&options, &mut note)?)?;
+    if args.quick {
+        println!("memory: not measured with --quick (ctistream bench --memory)");
+        return Ok(());
+    }
+    // In a fresh process: the peak resident size must be the state's, not
+    // the workload's this process generated.
+    note("memory");
+    let exe = std::env::current_exe().context("cannot find this program to measure memory")?;
+    let child = std::process::Command::new(exe)
+        .args(["bench", "--memory"])
+        .output()
+        .context("cannot run the memory measurement")?;
+    if !child.status.success() {
+        anyhow::bail!("memory measurement failed: {}", String::from_utf8_lossy(&child.stderr));
+    }
+    io::stdout().write_all(&child.stdout)?;
+    Ok(())
 }
 
 /// Says what a long command is doing, on a terminal only (the report itself
