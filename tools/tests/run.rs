@@ -328,3 +328,66 @@ fn gen_sends_to_a_tcp_source_with_its_token() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("tcp://127.0.0.1:1: cannot connect"), "{stderr}");
 }
+
+/// A small tmpfs mounted for one test, unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: std::path::PathBuf, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(&at).unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&at)
+            .status()
+            .expect("run mount");
+        assert!(status.success(), "this test mounts a tmpfs to fill it up: it needs root");
+        SmallDisk(at)
+    }
+
+    /// Writes a filler file until the disk is full.
+    fn fill(&self) -> std::path::PathBuf {
+        let filler = self.0.join("filler");
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 4096];
+        while file.write_all(&block).is_ok() {}
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_holds_the_outputs_and_loses_nothing_when_room_returns() {
+    let dir = Outdir::new("run-disk-full");
+    let input = events(&dir, "300");
+    let expected = reduced(&dir, &input);
+    let disk = SmallDisk::mount(dir.0.join("disk"), "1m");
+    let filler = disk.fill();
+    let calls = disk.0.join("calls").to_string_lossy().into_owned();
+    let mut service = Service::start(&[
+        "run",
+        "--from",
+        &format!("file:{input}?follow=true"),
+        "--calls-to",
+        &format!("file:{calls}"),
+        "--until-idle",
+        "1",
+        "--commit-every",
+        "0.1",
+    ]);
+    let full = service.wait_for("ctistream: sink file:");
+    assert!(full.contains("No space left on device"), "{full}");
+    assert!(full.ends_with("holding its outputs and trying again"), "{full}");
+    // Held, not given up: the run waits for room longer than its idle time.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(service.child.try_wait().unwrap().is_none(), "the run gave up: {:?}", service.seen);
+    std::fs::remove_file(filler).unwrap();
+    let again = service.wait_for("ctistream: sink file:");
+    assert!(again.contains("writing again"), "{again}");
+    assert!(service.child.wait().unwrap().success());
+    assert_eq!(sorted_lines(&calls), expected[0], "every call, once");
+}
