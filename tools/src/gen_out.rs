@@ -12,26 +12,38 @@ use crate::generate::GenDialect;
 use crate::run::connect;
 use crate::run::endpoint::{Direction, Endpoint};
 
+/// How long a generated message may wait for the broker (ms) unless the URL
+/// says otherwise (`?message.timeout.ms=…`).
+const GEN_MESSAGE_TIMEOUT_MS: &str = "30000";
+
 /// Opens `target` for the generated events of `dialect`: `-` (standard
 /// output), `kafka://BOOTSTRAP/TOPIC[?property=value…]`,
 /// `tcp://HOST:PORT[?token=T]`, else a file path.
 ///
 /// # Errors
 /// A URL that does not parse, a target that cannot be opened or reached, or
-/// T-Server log text for Kafka (a log record spans lines; the topics carry
-/// one JSON event per message).
+/// T-Server log text for Kafka (a log record spans lines; a message carries
+/// one event).
 pub fn open(target: &str, dialect: GenDialect) -> anyhow::Result<Box<dyn Write + Send>> {
     if target == "-" {
         return Ok(Box::new(io::stdout()));
     }
     if target.starts_with("kafka://") {
-        if dialect != GenDialect::Genesys {
+        if matches!(dialect, GenDialect::Tlog | GenDialect::Mixed) {
             anyhow::bail!(
-                "--out {target}: Kafka topics carry Voice Microservices JSON, one event per \
-                 message; use --dialect genesys (T-Server logs go to a file or tcp://)"
+                "--out {target}: a Kafka message carries one event, and a T-Server log record \
+                 spans lines; use --dialect genesys, ors, sdk or ivr (T-Server logs go to a \
+                 file or tcp://)"
             );
         }
-        let endpoint = Endpoint::parse(target, Direction::Sink)?;
+        let mut endpoint = Endpoint::parse(target, Direction::Sink)?;
+        if let Endpoint::Kafka { properties, .. } = &mut endpoint
+            && !properties.iter().any(|(name, _)| name == "message.timeout.ms")
+        {
+            // librdkafka's default is five minutes: an unreachable broker
+            // should fail a generator run sooner.
+            properties.push(("message.timeout.ms".into(), GEN_MESSAGE_TIMEOUT_MS.into()));
+        }
         return Ok(Box::new(KeyedMessages::new(connect::sink(&endpoint)?)));
     }
     if let Some(rest) = target.strip_prefix("tcp://") {

@@ -311,5 +311,5 @@ fn gen_produces_keyed_events_to_a_topic_that_run_reduces() {
     let out = common::ctistream(&["gen", "--dialect", "tlog", "--calls", "5", "--out", &topic]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("use --dialect genesys"), "{stderr}");
+    assert!(stderr.contains("use --dialect genesys, ors, sdk or ivr"), "{stderr}");
 }

@@ -194,7 +194,13 @@ enum GenDialectArg {
     Genesys,
     /// T-Server log text.
     Tlog,
-    /// Tenants alternate between the two.
+    /// Orchestration Server interaction events of the routed calls.
+    Ors,
+    /// Agent desktop SDK status events.
+    Sdk,
+    /// IVR Server agent monitoring messages.
+    Ivr,
+    /// Tenants alternate between genesys and tlog.
     Mixed,
 }
 
@@ -203,6 +209,9 @@ impl From<GenDialectArg> for ctistream_tools::generate::GenDialect {
         match dialect {
             GenDialectArg::Genesys => Self::Genesys,
             GenDialectArg::Tlog => Self::Tlog,
+            GenDialectArg::Ors => Self::Ors,
+            GenDialectArg::Sdk => Self::Sdk,
+            GenDialectArg::Ivr => Self::Ivr,
             GenDialectArg::Mixed => Self::Mixed,
         }
     }
