@@ -1,6 +1,9 @@
 //! Properties shared by the fuzz targets. Each target asserts something about
 //! its input, not only that it does not crash.
 
+pub mod ops;
+pub mod reduce;
+
 use std::io::Read;
 
 use ctistream_core::{Decoder, FrameReader};
@@ -65,4 +68,16 @@ pub fn check_framing(framing: Framing, data: &[u8]) {
     let whole = collect(&mut &data[..]);
     let trickled = collect(&mut Trickle { data, step: usize::from(step % 16) + 1 });
     assert_eq!(whole, trickled);
+}
+
+/// Prints the records a script renders to, one `KEY<TAB>PAYLOAD` line each,
+/// when `CTISTREAM_FUZZ_DUMP` is set: run a target binary on a crash file with
+/// it to see the traffic (`fuzz/README.md`).
+pub fn dump_if_asked(script: &ops::Script) {
+    if std::env::var_os("CTISTREAM_FUZZ_DUMP").is_none() {
+        return;
+    }
+    for record in script.render().records {
+        eprintln!("{}\t{}", record.key.as_deref().unwrap_or(""), record.payload);
+    }
 }
