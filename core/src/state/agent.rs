@@ -338,7 +338,7 @@ impl AgentState {
 
     /// Accounts the time from the last event to `at` to what was going on.
     fn advance(&mut self, at: Timestamp) {
-        let elapsed = at.0 - self.last.0;
+        let elapsed = at.micros_since(self.last);
         if elapsed <= 0 {
             return;
         }

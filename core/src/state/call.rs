@@ -213,9 +213,9 @@ impl CallDraft {
             if agent.is_empty() {
                 continue;
             }
-            ring += leg.ring_us;
-            talk += leg.talk_us;
-            hold += leg.hold_us;
+            ring = leg.ring_us.saturating_add(ring);
+            talk = leg.talk_us.saturating_add(talk);
+            hold = leg.hold_us.saturating_add(hold);
             if let Some(at) = leg.answered {
                 answered.push((at, String::from_utf8_lossy(&agent).into_owned()));
             }
@@ -308,11 +308,11 @@ impl Party {
 
     /// Closes the current segment at `at` (durations never negative).
     fn close_segment(&mut self, at: Timestamp) {
-        let elapsed = (at.0 - self.segment.0).max(0);
+        let elapsed = at.micros_since(self.segment);
         match self.state {
-            PartyState::Ringing => self.ring_us += elapsed,
-            PartyState::Talking => self.talk_us += elapsed,
-            PartyState::Held => self.hold_us += elapsed,
+            PartyState::Ringing => self.ring_us = self.ring_us.saturating_add(elapsed),
+            PartyState::Talking => self.talk_us = self.talk_us.saturating_add(elapsed),
+            PartyState::Held => self.hold_us = self.hold_us.saturating_add(elapsed),
             _ => {}
         }
         self.segment = at;
@@ -893,7 +893,7 @@ impl CallThread {
                     })
                     .or(ended)
                     .unwrap_or(entered);
-                (until.0 - entered.0).max(0) / 1000
+                until.micros_since(entered) / 1000
             }
             None => 0,
         };
@@ -905,7 +905,7 @@ impl CallThread {
             .min();
         let wait_ms = first_queue.and_then(|q| q.entered).and_then(|entered| {
             let until = first_answer.or(ended)?;
-            Some((until.0 - entered.0).max(0) / 1000)
+            Some(until.micros_since(entered) / 1000)
         });
         let legs = self
             .parties

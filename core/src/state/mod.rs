@@ -458,7 +458,7 @@ pub fn queue_stats(
             let key = (names.name(tenant).to_owned(), names.name(queue).to_owned());
             let waiting = &mut rows.entry(key).or_default().1;
             waiting.calls += 1;
-            waiting.longest_ms = waiting.longest_ms.max((at.0 - since.0).max(0) / 1000);
+            waiting.longest_ms = waiting.longest_ms.max(at.micros_since(since) / 1000);
         }
     }
     rows
