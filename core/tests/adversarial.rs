@@ -6,8 +6,11 @@
 mod common;
 
 use std::fs;
+use std::io::Write as _;
 
-use ctistream_core::state::{CollectOutputs, Outputs, Reducer, ReducerConfig};
+use ctistream_core::state::{
+    CallConfig, CollectOutputs, Dedupe, MAX_LEGS, NoOutputs, Outputs, Reducer, ReducerConfig,
+};
 use ctistream_core::{
     Attr, DecodeError, Decoder, ErrorKind, Event, EventKind, Format, Frame, FrameError,
     FrameReader, Framing, MemoryFrames, TEvent, Timestamp, Value, kv_pairs,
@@ -525,6 +528,8 @@ fn agent_events_for_agents_never_seen_create_one_state_each() {
     assert!(out.changes.iter().all(|c| c.previous.is_none()));
 }
 
+// ---------------------------------------------------------------- millions of keys
+
 /// Keeps count of outputs only (millions of them would not fit in memory).
 #[derive(Default)]
 struct Count {
@@ -542,7 +547,90 @@ impl Outputs for Count {
     }
 }
 
-#[allow(dead_code)]
-fn count_sink() -> Count {
-    Count::default()
+/// A million calls ring at one agent and never end (their EventReleased is
+/// lost): open threads stay at the configured cap, the agent keeps at most
+/// `MAX_LEGS` legs, and every eviction is counted. (A debug build, as
+/// `cargo test` runs it, takes 200 000 calls — twenty times the cap, the same
+/// property — to keep the test near two seconds; `--release` runs the million.)
+#[test]
+fn a_million_calls_that_never_end_stay_within_max_open_and_max_legs() {
+    const CALLS: u64 = if cfg!(debug_assertions) { 200_000 } else { 1_000_000 };
+    const CAP: usize = 10_000;
+    let config = ReducerConfig {
+        calls: CallConfig { max_open: CAP, ..CallConfig::default() },
+        ..ReducerConfig::default()
+    };
+    let mut reducer = Reducer::new(config);
+    let mut out = Count::default();
+    let decoder = Decoder::new(Format::Genesys);
+    let mut record = Vec::with_capacity(128);
+    let mut most_open = 0;
+    for call in 0..CALLS {
+        record.clear();
+        write!(
+            record,
+            r#"{{"id":"EventRinging","time":{},"ThisDN":"5001","AgentID":"a1","ConnID":"{call:016x}"}}"#,
+            1_000_000 + call * 1000
+        )
+        .unwrap();
+        let event = decoder.decode(&record, None).unwrap();
+        reducer.apply(&event, Timestamp(0), &mut out);
+        most_open = most_open.max(reducer.calls().open());
+    }
+    assert_eq!(most_open, CAP, "open threads never pass the cap");
+    let counters = reducer.counters();
+    assert_eq!(counters.evicted_calls, CALLS - reducer.calls().open() as u64);
+    assert_eq!(out.records, 0, "evicted calls leave no record");
+    let names = reducer.names();
+    let agent = reducer.agents().iter().find(|a| names.name(a.agent()) == "a1").unwrap();
+    assert_eq!(agent.leg_conns().len(), MAX_LEGS);
+    assert_eq!(counters.dropped_legs, CALLS - MAX_LEGS as u64);
+    // The latest calls are the ones kept: the newest still ends normally.
+    let last = format!(
+        r#"{{"id":"EventReleased","time":{},"ThisDN":"5001","AgentID":"a1","ConnID":"{:016x}"}}"#,
+        1_000_000 + CALLS * 1000,
+        CALLS - 1
+    );
+    let event = decoder.decode(last.as_bytes(), None).unwrap();
+    reducer.apply(&event, Timestamp(0), &mut out);
+    let tick = r#"{"id":"EventLinkConnected","time":99000000000000}"#;
+    reducer.apply(&decoder.decode(tick.as_bytes(), None).unwrap(), Timestamp(0), &mut out);
+    assert_eq!(out.records, 1);
+    assert_eq!(reducer.calls().open(), CAP - 1);
+}
+
+/// Two million distinct `Server` values (each would keep a 512-byte window of
+/// sequence numbers): the duplicate filter keeps at most `max_servers` and
+/// counts the rest as evicted, and still catches duplicates of recent servers.
+#[test]
+fn two_million_distinct_servers_stay_within_max_servers() {
+    const SERVERS: u64 = 2_000_000;
+    const CAP: usize = 4_096;
+    let mut dedupe = Dedupe::new(CAP);
+    let mut most = 0;
+    for server in 0..SERVERS {
+        assert!(dedupe.first_sight(server, 1));
+        most = most.max(dedupe.servers());
+    }
+    assert_eq!(most, CAP);
+    assert_eq!(dedupe.evicted(), SERVERS - dedupe.servers() as u64);
+    assert!(!dedupe.first_sight(SERVERS - 1, 1), "the latest server is still known");
+    assert_eq!(dedupe.duplicates(), 1);
+    // Through the reducer: the counters report the evictions.
+    let config = ReducerConfig {
+        calls: CallConfig { max_servers: 16, ..CallConfig::default() },
+        ..ReducerConfig::default()
+    };
+    let mut reducer = Reducer::new(config);
+    let decoder = Decoder::new(Format::Genesys);
+    for server in 0..1_000 {
+        let record = format!(
+            r#"{{"id":"EventAgentReady","ThisDN":"1","AgentID":"a","Server":"s{server}","EventSequenceNumber":7}}"#
+        );
+        let event = decoder.decode(record.as_bytes(), None).unwrap();
+        reducer.apply(&event, Timestamp(0), &mut NoOutputs);
+    }
+    assert_eq!(reducer.call_side().dedupe().servers(), 16);
+    assert_eq!(reducer.counters().evicted_servers, 1_000 - 16);
+    assert_eq!(reducer.counters().duplicates, 0);
 }

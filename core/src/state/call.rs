@@ -424,6 +424,9 @@ struct CallThread {
     events: u32,
     /// Bumped on every change, so a stale completion entry can be told apart.
     version: u32,
+    /// The table's activity count when an event last reached the thread (for
+    /// eviction, least recently active first).
+    active: u64,
 }
 
 /// Hashes bytes to a connection id (FxHash: fast, and only used to tell a
@@ -449,11 +452,21 @@ pub struct CallConfig {
     /// How long (event time, ms) a thread whose parties are all released waits
     /// for late events from other DNs before its record is emitted.
     pub linger_ms: i64,
+    /// The most call threads kept open (per call side: per shard in the
+    /// pipeline). Calls whose end never arrives (a lost EventReleased, a
+    /// stream of made-up call ids) would otherwise hold memory for ever; past
+    /// the cap the least recently active threads are evicted without a record
+    /// and counted ([`CallTable::evicted`]).
+    pub max_open: usize,
+    /// The most servers the duplicate filter keeps a window of sequence
+    /// numbers for (per call side; 512 bytes each). Past it the least recently
+    /// seen are dropped and counted.
+    pub max_servers: usize,
 }
 
 impl Default for CallConfig {
     fn default() -> Self {
-        CallConfig { linger_ms: 2_000 }
+        CallConfig { linger_ms: 2_000, max_open: 1_000_000, max_servers: 4_096 }
     }
 }
 
@@ -467,6 +480,9 @@ pub struct CallTable {
     /// Threads whose parties are all released: (when, thread, version).
     complete: BinaryHeap<Reverse<(Timestamp, u32, u32)>>,
     open: usize,
+    /// Events applied so far: the activity clock of `CallThread::active`.
+    activity: u64,
+    evicted: u64,
 }
 
 impl Default for CallTable {
@@ -485,7 +501,14 @@ impl CallTable {
             index: HashTable::new(),
             complete: BinaryHeap::new(),
             open: 0,
+            activity: 0,
+            evicted: 0,
         }
+    }
+
+    /// Threads evicted to stay within [`CallConfig::max_open`].
+    pub fn evicted(&self) -> u64 {
+        self.evicted
     }
 
     /// Open call threads.
@@ -527,6 +550,9 @@ impl CallTable {
         let id = match found {
             Some(id) => id,
             None => {
+                if self.open >= self.config.max_open.max(1) {
+                    self.evict();
+                }
                 let thread = CallThread {
                     tenant,
                     key: Earliest::default(),
@@ -541,6 +567,7 @@ impl CallTable {
                     conference: false,
                     events: 0,
                     version: 0,
+                    active: self.activity,
                 };
                 self.open += 1;
                 match self.free.pop() {
@@ -565,6 +592,8 @@ impl CallTable {
     pub fn apply(&mut self, event: &CallEvent<'_>) -> Option<LegEffect> {
         let id = self.thread_of(event);
         let thread = self.threads[id as usize].as_mut()?;
+        self.activity += 1;
+        thread.active = self.activity;
         let effect = thread.apply(event).map(|mut effect| {
             effect.agent = thread
                 .parties
@@ -610,7 +639,14 @@ impl CallTable {
     }
 
     fn emit(&mut self, id: u32, names: &Interner, out: &mut Vec<CallDraft>) {
-        let Some(thread) = self.threads[id as usize].take() else { return };
+        if let Some(thread) = self.remove(id) {
+            out.push(thread.draft(thread.completed_at(), names));
+        }
+    }
+
+    /// Takes a thread out of the table, with its aliases.
+    fn remove(&mut self, id: u32) -> Option<CallThread> {
+        let thread = self.threads[id as usize].take()?;
         self.open -= 1;
         self.free.push(id);
         for &hash in &thread.aliases {
@@ -618,7 +654,28 @@ impl CallTable {
                 entry.remove();
             }
         }
-        out.push(thread.draft(thread.completed_at(), names));
+        Some(thread)
+    }
+
+    /// Makes room for one more thread: evicts the least recently active
+    /// sixteenth of the open threads (at least one). Evicting a batch keeps the
+    /// cost amortized O(1) per new thread without an ordered index: one pass
+    /// over the table every `max_open / 16` new threads.
+    #[cold]
+    fn evict(&mut self) {
+        let mut open: Vec<(u64, u32)> = (0..self.threads.len() as u32)
+            .filter_map(|id| self.threads[id as usize].as_ref().map(|t| (t.active, id)))
+            .collect();
+        let batch = (open.len() / 16).max(1).min(open.len());
+        if batch == 0 {
+            return;
+        }
+        open.select_nth_unstable(batch - 1);
+        for &(_, id) in &open[..batch] {
+            if self.remove(id).is_some() {
+                self.evicted += 1;
+            }
+        }
     }
 }
 

@@ -72,7 +72,7 @@ impl CallSide {
             calls: CallTable::new(calls),
             interactions: InteractionReducer::new(interactions),
             stats: Stats::new(stats),
-            dedupe: Dedupe::default(),
+            dedupe: Dedupe::new(calls.max_servers),
             watermark: Timestamp::default(),
             counters: CallSideCounters::default(),
             drafts: Vec::new(),
@@ -128,6 +128,11 @@ impl CallSide {
     /// Events dropped as duplicates.
     pub fn duplicates(&self) -> u64 {
         self.duplicates
+    }
+
+    /// The duplicate filter (its servers and evictions).
+    pub fn dedupe(&self) -> &Dedupe {
+        &self.dedupe
     }
 
     /// Applies one event. What the agent side must learn is appended to

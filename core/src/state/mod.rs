@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use crate::event::{Event, Timestamp};
 
 pub use agent::{
-    AgentOp, AgentRef, AgentState, AgentTable, Base, LegState, LegUpdate, StatusChange,
+    AgentOp, AgentRef, AgentState, AgentTable, Base, LegState, LegUpdate, MAX_LEGS, StatusChange,
     TOTAL_NAMES, flags,
 };
 pub use agent_side::{AgentSide, AgentSideCounters};
@@ -278,6 +278,14 @@ pub struct ReduceCounters {
     pub uncertain_marks: u64,
     /// Orchestration interaction records emitted.
     pub interaction_records: u64,
+    /// Open call threads evicted (without a record) to stay within
+    /// [`CallConfig::max_open`].
+    pub evicted_calls: u64,
+    /// Duplicate-filter server windows dropped to stay within
+    /// [`CallConfig::max_servers`].
+    pub evicted_servers: u64,
+    /// Agent call legs dropped to stay within [`agent::MAX_LEGS`] per agent.
+    pub dropped_legs: u64,
 }
 
 impl ReduceCounters {
@@ -291,11 +299,14 @@ impl ReduceCounters {
             counters.unattributed += c.unattributed;
             counters.call_records += c.call_records;
             counters.interaction_records += c.interaction_records;
+            counters.evicted_calls += side.calls().evicted();
+            counters.evicted_servers += side.dedupe().evicted();
         }
         for side in agents {
             let c = side.counters();
             counters.agent_changes += c.agent_changes;
             counters.uncertain_marks += c.uncertain_marks;
+            counters.dropped_legs += side.agents().dropped_legs();
         }
         counters
     }
