@@ -610,7 +610,20 @@ impl AgentTable {
                     state.logged_in = true;
                     state.base = Base::NotReady;
                     state.reason = Sym::EMPTY;
-                    return None;
+                    if !created {
+                        return None;
+                    }
+                    // An agent first seen here is still announced, as shown
+                    // (logged out): otherwise it would sit in the table, and in
+                    // the snapshots, without the changes output or the
+                    // statistics ever counting it (found by `reducer_ops`).
+                    return Some(StatusChange {
+                        queue: state.queue,
+                        status: state.status,
+                        at: state.since,
+                        previous_since: state.since,
+                        ..StatusChange::first_seen(who)
+                    });
                 }
             }
             AgentOp::Logout => {
