@@ -368,7 +368,10 @@ impl Script {
                 step.seq.map(|seq| format!(",\"EventSequenceNumber\":{seq}")).unwrap_or_default();
             let record = match step.op {
                 Op::Agent { agent, dn, action, named } => {
-                    let mut payload = format!("{{\"id\":\"{}\",\"time\":{now}", action.event());
+                    let mut payload = format!(
+                        "{{\"id\":\"{}\",\"tenant\":\"{TENANT}\",\"time\":{now}",
+                        action.event()
+                    );
                     field(&mut payload, "ThisDN", &phone(dn));
                     if named {
                         field(&mut payload, "AgentID", &agent_name(agent));
@@ -401,7 +404,10 @@ impl Script {
                         dn,
                     };
                     let agent = agent.map(agent_name);
-                    let mut payload = format!("{{\"id\":\"{}\",\"time\":{now}", action.event());
+                    let mut payload = format!(
+                        "{{\"id\":\"{}\",\"tenant\":\"{TENANT}\",\"time\":{now}",
+                        action.event()
+                    );
                     render_leg(&mut payload, &leg, agent.as_deref());
                     if let Some(call_type) = call_type {
                         field(&mut payload, "CallType", call_type_name(call_type));
@@ -441,7 +447,9 @@ impl Script {
                 }
                 Op::LinkLost => Record {
                     key: None,
-                    payload: format!("{{\"id\":\"EventLinkDisconnected\",\"time\":{now}{seq}}}"),
+                    payload: format!(
+                        "{{\"id\":\"EventLinkDisconnected\",\"tenant\":\"{TENANT}\",\"time\":{now}{seq}}}"
+                    ),
                 },
             };
             rendered.records.push(record);
@@ -455,7 +463,8 @@ impl Script {
         // Every leg released an hour after the last operation, on its own identity.
         let end = rendered.max_time + 3_600_000_000;
         for (leg, agent) in &legs {
-            let mut payload = format!("{{\"id\":\"EventReleased\",\"time\":{end}");
+            let mut payload =
+                format!("{{\"id\":\"EventReleased\",\"tenant\":\"{TENANT}\",\"time\":{end}");
             render_leg(&mut payload, leg, agent.as_deref());
             payload.push('}');
             rendered.records.push(Record { key: leg.key.clone(), payload });

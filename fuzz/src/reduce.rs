@@ -153,9 +153,10 @@ fn check_agents(reducer: &Reducer, changes: &[OwnedAgentChange]) {
     let names = reducer.names();
     let mut by_status = [0u32; 12];
     for agent in reducer.agents().iter() {
-        let name = names.name(agent.agent());
+        let (tenant, name) = (names.name(agent.tenant()), names.name(agent.agent()));
         by_status[status_index(agent.status())] += 1;
-        let last = changes.iter().rev().find(|c| c.agent == name).map(|c| c.status);
+        let last =
+            changes.iter().rev().find(|c| c.tenant == tenant && c.agent == name).map(|c| c.status);
         assert_eq!(last, Some(agent.status()), "{name}: the last change is not the status");
         let [login, ready, not_ready, acw, ..] = agent.totals_ms();
         assert!(
