@@ -67,3 +67,44 @@ fn ivr_logged_in_for_an_unknown_agent_is_announced_and_counted() {
     );
     assert_one_status_each(&reducer, &out);
 }
+
+/// reducer_ops crash-adeb841a: a call leg rang at agent a1; a later event of
+/// the same leg (here its release) named agent a3. The release went to a3,
+/// and a1 kept the ringing leg — and the CallRinging status — for ever.
+#[test]
+fn a_leg_named_for_another_agent_is_released_at_the_agent_it_had() {
+    let (reducer, out) = reduce(&[
+        "\t{\"id\":\"EventRinging\",\"tenant\":\"t1\",\"time\":1774599836200000,\"CallThreadID\":\"ct-3\",\"ConnID\":\"0003000000000000\",\"ThisDN\":\"5004\",\"AgentID\":\"a1\",\"CallType\":\"Outbound\",\"EventSequenceNumber\":89}",
+        // A duplicate (same sequence number) naming a3: dropped.
+        "\t{\"id\":\"EventRinging\",\"tenant\":\"t1\",\"time\":1774602123500000,\"CallThreadID\":\"ct-3\",\"ConnID\":\"0003000000000000\",\"ThisDN\":\"5004\",\"AgentID\":\"a3\",\"CallType\":\"Outbound\",\"EventSequenceNumber\":89}",
+        "\t{\"id\":\"EventReleased\",\"tenant\":\"t1\",\"time\":1774605723500000,\"CallThreadID\":\"ct-3\",\"ConnID\":\"0003000000000000\",\"ThisDN\":\"5004\",\"AgentID\":\"a3\"}",
+        "\t{\"id\":\"EventLinkConnected\",\"time\":1774609323500000}",
+    ]);
+    assert_eq!(reducer.calls().open(), 0);
+    for agent in reducer.agents().iter() {
+        let name = reducer.names().name(agent.agent());
+        assert!(agent.leg_conns().is_empty(), "{name} keeps a leg of an ended call");
+        assert_eq!(agent.status(), AgentStatus::WaitForNextCall, "{name}");
+    }
+    assert_one_status_each(&reducer, &out);
+}
+
+/// The same move through a DN changing hands: the leg rang at a1 (bound to
+/// DN 5001); a3 logged in on 5001 and the call was answered there without an
+/// AgentID. The answer belongs to a3, and a1's ringing leg ends.
+#[test]
+fn a_leg_on_a_dn_that_changed_hands_moves_to_the_new_agent() {
+    let (reducer, out) = reduce(&[
+        "t1:a1\t{\"id\":\"EventAgentReady\",\"time\":1000000,\"ThisDN\":\"5001\",\"AgentID\":\"a1\"}",
+        "\t{\"id\":\"EventRinging\",\"tenant\":\"t1\",\"time\":2000000,\"ConnID\":\"c1\",\"ThisDN\":\"5001\"}",
+        "t1:a3\t{\"id\":\"EventAgentReady\",\"time\":3000000,\"ThisDN\":\"5001\",\"AgentID\":\"a3\"}",
+        "\t{\"id\":\"EventEstablished\",\"tenant\":\"t1\",\"time\":4000000,\"ConnID\":\"c1\",\"ThisDN\":\"5001\"}",
+    ]);
+    let status = |name: &str| {
+        let agent = reducer.agents().iter().find(|a| reducer.names().name(a.agent()) == name);
+        agent.map(|agent| agent.status())
+    };
+    assert_eq!(status("a1"), Some(AgentStatus::WaitForNextCall));
+    assert_eq!(status("a3"), Some(AgentStatus::CallUnknown));
+    assert_one_status_each(&reducer, &out);
+}

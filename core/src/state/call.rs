@@ -380,6 +380,11 @@ pub struct LegEffect {
     /// The agent known at the leg: this event's (AgentID or the DN's
     /// binding), else one an earlier event of the same leg named.
     pub agent: Sym,
+    /// The agent the leg was attributed to before this event, when this event
+    /// named another one (empty otherwise): the leg moves, and the agent side
+    /// must release it at its former agent, or that agent would show the
+    /// call for ever.
+    pub moved_from: Sym,
 }
 
 /// The first value of a field by event time (ties keep the first seen), so
@@ -594,12 +599,24 @@ impl CallTable {
         let thread = self.threads[id as usize].as_mut()?;
         self.activity += 1;
         thread.active = self.activity;
+        let own_conn = conn_hash(event.conn.unwrap_or(event.key));
+        let agent_before = |thread: &CallThread| {
+            thread
+                .parties
+                .iter()
+                .find(|p| p.dn == event.dn && p.conn == own_conn)
+                .map_or(Sym::EMPTY, |p| p.agent)
+        };
+        let before = agent_before(thread);
         let effect = thread.apply(event).map(|mut effect| {
             effect.agent = thread
                 .parties
                 .iter()
                 .find(|p| p.dn == event.dn && p.conn == effect.conn)
                 .map_or(Sym::EMPTY, |p| p.agent);
+            if !before.is_empty() && before != effect.agent && own_conn == effect.conn {
+                effect.moved_from = before;
+            }
             effect
         });
         thread.version = thread.version.wrapping_add(1);
@@ -721,7 +738,13 @@ impl CallThread {
             return None;
         }
         let leg = |update| {
-            Some(LegEffect { conn, update, call_type: event.call_type, agent: Sym::EMPTY })
+            Some(LegEffect {
+                conn,
+                update,
+                call_type: event.call_type,
+                agent: Sym::EMPTY,
+                moved_from: Sym::EMPTY,
+            })
         };
         match event.kind {
             Queued | RouteRequest => {

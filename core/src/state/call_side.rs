@@ -10,7 +10,7 @@ use crate::event::{
 };
 
 use super::Outputs;
-use super::agent::{AgentOp, flags};
+use super::agent::{AgentOp, LegUpdate, flags};
 use super::binding::Bindings;
 use super::call::{CallConfig, CallDraft, CallEvent, CallTable, Name, conn_hash};
 use super::dedupe::Dedupe;
@@ -360,6 +360,22 @@ impl CallSide {
         let agent = if agent.is_empty() { effect.agent } else { agent };
         if agent.is_empty() {
             return;
+        }
+        if !effect.moved_from.is_empty() && effect.moved_from != agent {
+            // The leg now belongs to another agent: it ends at the one it had
+            // (found by `reducer_ops`: a stale leg kept that agent on the call).
+            out.push(AgentMsg {
+                tenant: Name::from_slice(event.tenant()),
+                at,
+                body: AgentBody::Leg {
+                    dn: Name::from_slice(self.names.name(dn).as_bytes()),
+                    agent: Name::from_slice(self.names.name(effect.moved_from).as_bytes()),
+                    conn: effect.conn,
+                    update: LegUpdate::Released,
+                    call_type: None,
+                    server: server_hash(event),
+                },
+            });
         }
         out.push(AgentMsg {
             tenant: Name::from_slice(event.tenant()),
