@@ -108,3 +108,27 @@ fn a_leg_on_a_dn_that_changed_hands_moves_to_the_new_agent() {
     assert_eq!(status("a3"), Some(AgentStatus::CallUnknown));
     assert_one_status_each(&reducer, &out);
 }
+
+/// reducer_ops crash-5d7698c3: a release stamped before the ringing it ended
+/// (time running backwards on one DN) completed the call at that earlier
+/// time, while the ringing had already counted 8.9 s: the record rang for
+/// 8.9 s of a call that lasted 0 ms.
+#[test]
+fn a_release_stamped_before_the_ringing_keeps_ring_time_within_the_call() {
+    let (mut reducer, mut out) = reduce(&[
+        "\t{\"id\":\"EventRinging\",\"tenant\":\"t1\",\"time\":1774597548900000,\"CallThreadID\":\"ct-5\",\"ConnID\":\"0005000000000002\",\"PreviousConnID\":\"0005000000000002\",\"ThisDN\":\"5004\",\"AgentID\":\"a1\",\"CallType\":\"Outbound\"}",
+        "\t{\"id\":\"EventRinging\",\"tenant\":\"t1\",\"time\":1774597557800000,\"CallThreadID\":\"ct-5\",\"ConnID\":\"0005000000000002\",\"ThisDN\":\"5004\",\"AgentID\":\"a0\",\"CallType\":\"Outbound\"}",
+        "t1:ct-5\t{\"id\":\"EventReleased\",\"tenant\":\"t1\",\"time\":1774596003100000,\"CallThreadID\":\"ct-5\",\"ConnID\":\"0005000000000002\",\"ThisDN\":\"5004\",\"CallState\":\"Ok\"}",
+        "\t{\"id\":\"EventLinkConnected\",\"time\":1774607200000000}",
+    ]);
+    reducer.finish(&mut out);
+    assert_eq!(out.records.len(), 1);
+    let record = &out.records[0];
+    let span_ms = (record.ended.unwrap().0 - record.started.0) / 1000;
+    assert_eq!(record.ring_ms, 8_900, "the ringing seen is kept");
+    assert!(
+        record.ring_ms + record.talk_ms + record.hold_ms <= span_ms,
+        "ring {} ms in a call of {span_ms} ms",
+        record.ring_ms
+    );
+}

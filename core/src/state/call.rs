@@ -299,15 +299,21 @@ impl Party {
             entered: None,
             answered: None,
             left: None,
-            segment: Timestamp(0),
+            // Before any time: the first event's time starts the first segment.
+            segment: Timestamp(i64::MIN),
             ring_us: 0,
             talk_us: 0,
             hold_us: 0,
         }
     }
 
-    /// Closes the current segment at `at` (durations never negative).
-    fn close_segment(&mut self, at: Timestamp) {
+    /// Closes the current segment at `at`, or at the segment's start if `at`
+    /// is earlier: a party's clock never runs backwards, so its ring, talk and
+    /// hold are consecutive spans that end by the time it leaves (a release
+    /// stamped before the ringing counted the ringing past the call's end —
+    /// found by `reducer_ops`). Returns the time used.
+    fn close_segment(&mut self, at: Timestamp) -> Timestamp {
+        let at = at.max(self.segment);
         let elapsed = at.micros_since(self.segment);
         match self.state {
             PartyState::Ringing => self.ring_us = self.ring_us.saturating_add(elapsed),
@@ -316,6 +322,7 @@ impl Party {
             _ => {}
         }
         self.segment = at;
+        at
     }
 
     fn enter(&mut self, state: PartyState, at: Timestamp) {
@@ -324,7 +331,7 @@ impl Party {
     }
 
     fn release(&mut self, at: Timestamp) {
-        self.close_segment(at);
+        let at = self.close_segment(at);
         self.state = PartyState::Released;
         self.left = Some(self.left.map_or(at, |left| left.max(at)));
     }
