@@ -33,6 +33,9 @@ pub fn check_decode(format: Format, data: &[u8]) {
     }
 }
 
+/// A framed record as compared: payload, key and line.
+type Framed = (Vec<u8>, Option<Vec<u8>>, u64);
+
 /// A reader that hands out its input a few bytes at a time.
 struct Trickle<'a> {
     data: &'a [u8],
@@ -53,7 +56,7 @@ impl Read for Trickle<'_> {
 pub fn check_framing(framing: Framing, data: &[u8]) {
     const LIMIT: usize = 256;
     let Some((&step, data)) = data.split_first() else { return };
-    let collect = |reader: &mut dyn Read| -> Vec<Result<(Vec<u8>, Option<Vec<u8>>, u64), String>> {
+    let collect = |reader: &mut dyn Read| -> Vec<Result<Framed, String>> {
         FrameReader::new(reader, framing)
             .with_max_record(LIMIT)
             .map(|frame| match frame {

@@ -326,7 +326,7 @@ fn phone(dn: Pick<5>) -> String {
 
 fn queue(dn: Pick<5>) -> String {
     // Two queues, one of them a routing point; the fuzzer's DN picks fold onto them.
-    if dn.0 % 2 == 0 { "7000".to_owned() } else { "7100".to_owned() }
+    if dn.0.is_multiple_of(2) { "7000".to_owned() } else { "7100".to_owned() }
 }
 
 fn conn_id(call: Pick<6>, conn: Pick<3>) -> String {
