@@ -634,3 +634,32 @@ fn two_million_distinct_servers_stay_within_max_servers() {
     assert_eq!(reducer.counters().evicted_servers, 1_000 - 16);
     assert_eq!(reducer.counters().duplicates, 0);
 }
+
+/// A call evicted after it completed leaves its completion entry behind; the
+/// next call takes its slot. That entry must not emit the new call before it
+/// ends (versions are unique across the table, not per slot).
+#[test]
+fn an_evicted_calls_completion_never_emits_the_call_that_reuses_its_slot() {
+    let config = ReducerConfig {
+        calls: CallConfig { max_open: 1, ..CallConfig::default() },
+        ..ReducerConfig::default()
+    };
+    let mut reducer = Reducer::new(config);
+    let mut out = CollectOutputs::default();
+    let decoder = Decoder::new(Format::Genesys);
+    for line in [
+        r#"{"id":"EventRinging","time":1000000,"ThisDN":"5001","ConnID":"a"}"#,
+        r#"{"id":"EventReleased","time":1500000,"ThisDN":"5001","ConnID":"a"}"#,
+        // Call b evicts a, still lingering, and takes its slot.
+        r#"{"id":"EventRinging","time":1600000,"ThisDN":"5002","ConnID":"b"}"#,
+        r#"{"id":"EventEstablished","time":1700000,"ThisDN":"5002","ConnID":"b"}"#,
+        // Far past a's linger span.
+        r#"{"id":"EventLinkConnected","time":99000000}"#,
+    ] {
+        let event = decoder.decode(line.as_bytes(), None).unwrap();
+        reducer.apply(&event, Timestamp(0), &mut out);
+    }
+    assert_eq!(reducer.counters().evicted_calls, 1);
+    assert!(out.records.is_empty(), "emitted {:?}", out.records);
+    assert_eq!(reducer.calls().open(), 1, "b is still talking");
+}

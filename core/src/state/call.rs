@@ -434,10 +434,10 @@ struct CallThread {
     transfers: u32,
     conference: bool,
     events: u32,
-    /// Bumped on every change, so a stale completion entry can be told apart.
-    version: u32,
-    /// The table's activity count when an event last reached the thread (for
-    /// eviction, least recently active first).
+    /// The table's activity count when an event last reached the thread: its
+    /// version, unique across threads (so a completion entry left by an
+    /// evicted thread can never match the thread that reuses its slot), and
+    /// its recency for eviction.
     active: u64,
 }
 
@@ -490,7 +490,7 @@ pub struct CallTable {
     free: Vec<u32>,
     index: HashTable<Alias>,
     /// Threads whose parties are all released: (when, thread, version).
-    complete: BinaryHeap<Reverse<(Timestamp, u32, u32)>>,
+    complete: BinaryHeap<Reverse<(Timestamp, u32, u64)>>,
     open: usize,
     /// Events applied so far: the activity clock of `CallThread::active`.
     activity: u64,
@@ -578,7 +578,6 @@ impl CallTable {
                     transfers: 0,
                     conference: false,
                     events: 0,
-                    version: 0,
                     active: self.activity,
                 };
                 self.open += 1;
@@ -626,9 +625,8 @@ impl CallTable {
             }
             effect
         });
-        thread.version = thread.version.wrapping_add(1);
         if let Some(at) = thread.completed_at() {
-            self.complete.push(Reverse((at, id, thread.version)));
+            self.complete.push(Reverse((at, id, thread.active)));
         }
         effect
     }
@@ -642,7 +640,7 @@ impl CallTable {
                 break;
             }
             self.complete.pop();
-            let current = self.threads[id as usize].as_ref().map(|thread| thread.version);
+            let current = self.threads[id as usize].as_ref().map(|thread| thread.active);
             if current == Some(version) {
                 self.emit(id, names, out);
             }
