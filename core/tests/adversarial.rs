@@ -609,12 +609,12 @@ fn two_million_distinct_servers_stay_within_max_servers() {
     let mut dedupe = Dedupe::new(CAP);
     let mut most = 0;
     for server in 0..SERVERS {
-        assert!(dedupe.first_sight(server, 1));
+        assert!(dedupe.first_sight(0, server, 1));
         most = most.max(dedupe.servers());
     }
     assert_eq!(most, CAP);
     assert_eq!(dedupe.evicted(), SERVERS - dedupe.servers() as u64);
-    assert!(!dedupe.first_sight(SERVERS - 1, 1), "the latest server is still known");
+    assert!(!dedupe.first_sight(0, SERVERS - 1, 1), "the latest server is still known");
     assert_eq!(dedupe.duplicates(), 1);
     // Through the reducer: the counters report the evictions.
     let config = ReducerConfig {

@@ -7,7 +7,7 @@
 mod broker;
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -80,16 +80,6 @@ fn sorted(mut lines: Vec<String>) -> Vec<String> {
     lines
 }
 
-fn call_ids(lines: &[String]) -> BTreeSet<String> {
-    lines
-        .iter()
-        .map(|line| {
-            let value: serde_json::Value = serde_json::from_str(line).unwrap();
-            format!("{}:{}", value["tenant"].as_str().unwrap(), value["call"].as_str().unwrap())
-        })
-        .collect()
-}
-
 #[test]
 fn topic_to_topic_gives_what_reduce_gives_and_commits_what_it_wrote() {
     let dir = Outdir::new("run-kafka");
@@ -128,12 +118,10 @@ fn topic_to_topic_gives_what_reduce_gives_and_commits_what_it_wrote() {
 }
 
 #[test]
-#[ignore = "calls of one partition went missing after the rebalance in the last run; \
-            under investigation (see the issue 5 note)"]
 fn a_member_joining_mid_stream_takes_partitions_and_no_call_is_lost() {
     let dir = Outdir::new("run-kafka-group");
     let text = events(&dir, "600");
-    let expected = call_ids(&reduce_calls(&dir, &dir.path("events.ndjson")));
+    let expected = reduce_calls(&dir, &dir.path("events.ndjson"));
     let lines: Vec<&str> = text.lines().collect();
     let (first, second) = lines.split_at(lines.len() / 2);
     let broker = Broker::start();
@@ -151,7 +139,13 @@ fn a_member_joining_mid_stream_takes_partitions_and_no_call_is_lost() {
         (child, calls)
     };
     let (a, calls_a) = member("a");
-    std::thread::sleep(Duration::from_secs(3));
+    // The first member alone reads the first half (its call records appear)
+    // before the second joins and takes partitions from it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::read_to_string(&calls_a).map_or(0, |t| t.lines().count()) < 100 {
+        assert!(Instant::now() < deadline, "the first member wrote no call records");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let (b, calls_b) = member("b");
     std::thread::sleep(Duration::from_secs(2));
     produce(&broker, "voice-callthread", second);
@@ -170,9 +164,41 @@ fn a_member_joining_mid_stream_takes_partitions_and_no_call_is_lost() {
         all.extend(std::fs::read_to_string(&calls).unwrap().lines().map(str::to_owned));
     }
     assert!(read >= lines.len(), "{read} records read of {}: some were lost", lines.len());
-    let got = call_ids(&all);
-    let missing: Vec<_> = expected.difference(&got).collect();
+    let expected: BTreeMap<String, serde_json::Value> =
+        expected.iter().map(|line| record_of(line)).collect();
+    let mut got: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    for line in &all {
+        let (call, record) = record_of(line);
+        got.entry(call).or_default().push(record);
+    }
+    let missing: Vec<_> = expected.keys().filter(|call| !got.contains_key(*call)).collect();
     assert!(missing.is_empty(), "calls never reported: {missing:?}");
+    // A call in progress when its partition moved is reported in two parts:
+    // the first member flushes what it saw when it stops (no end), the new
+    // owner what came after, up to the real end. Call state does not travel
+    // between members (checkpoints, issue 8). Every other call is whole.
+    let mut split = 0;
+    for (call, records) in &got {
+        let want = &expected[call];
+        match records.as_slice() {
+            [record] => assert_eq!(record, want, "{call}"),
+            [first, second] => {
+                split += 1;
+                let ends = [&first["ended"], &second["ended"]];
+                assert!(ends.contains(&&serde_json::Value::Null), "{call}: {records:?}");
+                assert!(ends.contains(&&want["ended"]), "{call}: {records:?}");
+            }
+            _ => panic!("{call} reported {} times: {records:?}", records.len()),
+        }
+    }
+    assert!(split * 10 < expected.len(), "{split} calls split of {}", expected.len());
+}
+
+/// A call record's `tenant:call` and the record.
+fn record_of(line: &str) -> (String, serde_json::Value) {
+    let value: serde_json::Value = serde_json::from_str(line).unwrap();
+    let call = format!("{}:{}", value["tenant"].as_str().unwrap(), value["call"].as_str().unwrap());
+    (call, value)
 }
 
 #[test]
@@ -217,4 +243,45 @@ fn a_broker_restart_mid_stream_is_survived_and_what_was_read_is_written() {
     assert!(stderr.contains("stopped: signal"), "{stderr}");
     let got = sorted(std::fs::read_to_string(&calls).unwrap().lines().map(str::to_owned).collect());
     assert_eq!(got, expected, "everything read before the outage is written at the stop");
+}
+
+#[test]
+fn a_broker_outage_mid_stream_is_survived_and_nothing_is_lost() {
+    let dir = Outdir::new("run-kafka-outage");
+    let text = events(&dir, "400");
+    let expected = reduce_calls(&dir, &dir.path("events.ndjson"));
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let broker = Broker::start_relayed();
+    broker.create_topic("voice-callthread", 2);
+    broker.create_topic("cti-calls", 2);
+    produce(&broker, "voice-callthread", first);
+    let bootstrap = broker.bootstrap();
+    let source = format!("kafka://{bootstrap}/voice-callthread?group=outage&{FAST_GROUP}");
+    let child = Command::new(env!("CARGO_BIN_EXE_ctistream"))
+        .args(["run", "--from", &source, "--calls-to", &format!("kafka://{bootstrap}/cti-calls")])
+        .args(["--until-idle", "4", "--commit-every", "0.2"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The run reads the first half; then the broker is out of reach for
+    // longer than the group's session timeout and the idle time, and back.
+    std::thread::sleep(Duration::from_secs(4));
+    broker.cut();
+    std::thread::sleep(Duration::from_secs(8));
+    broker.restore();
+    produce(&broker, "voice-callthread", second);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("records: {} read", lines.len())), "{stderr}");
+    assert!(stderr.contains("up again"), "the outage was seen and its end:\n{stderr}");
+    let got = sorted(consume(&broker, "cti-calls", "check", Duration::from_secs(3)));
+    assert_eq!(got.len(), expected.len(), "call records on the topic:\n{stderr}");
+    assert_eq!(got, expected, "call records on the topic differ from reduce");
+    // Commits went on after the outage: the group has nothing left to read.
+    let calls = format!("file:{}", dir.path("again"));
+    let again = run(&["--from", &source, "--calls-to", &calls, "--until-idle", "3"]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("records: 0 read"), "{stderr}");
 }

@@ -234,6 +234,7 @@ impl<O: Outputs> Shard<O> {
                         let mut queued = Queued { items: &mut outputs, born: record.born };
                         self.call.apply(
                             &event,
+                            record.origin.source,
                             record.ingest,
                             &mut messages,
                             &mut queued,

@@ -9,6 +9,13 @@
 //! lingers for a configurable span of event time before it is emitted, so a late
 //! event from another DN reopens it instead of starting a second record.
 //!
+//! That span is measured on the clock of the input stream the thread's last
+//! event came from (the latest event time read from that Kafka partition or
+//! file), not on the latest time of all input: a consumer may read one
+//! partition an hour ahead of another, and a global clock would emit the
+//! lagging partition's threads at their first release, splitting every
+//! transfer in two.
+//!
 //! Consultation legs join their main call through the alias index: every key,
 //! ConnID and CallUUID a thread has seen maps to it, and an event whose own
 //! identity is new but whose `PreviousConnID` / `TransferConnID` /
@@ -19,7 +26,7 @@ use std::collections::BinaryHeap;
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
-use rustc_hash::FxBuildHasher;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use smallvec::SmallVec;
 
 use crate::event::{CallState, CallType, TEvent, Timestamp};
@@ -346,6 +353,8 @@ impl Party {
 pub struct CallEvent<'e> {
     /// The tenant.
     pub tenant: Sym,
+    /// The input stream the event was read from (a partition, a file).
+    pub stream: u32,
     /// The event.
     pub kind: TEvent,
     /// Event time.
@@ -470,9 +479,9 @@ pub struct CallConfig {
     /// the cap the least recently active threads are evicted without a record
     /// and counted ([`CallTable::evicted`]).
     pub max_open: usize,
-    /// The most servers the duplicate filter keeps a window of sequence
-    /// numbers for (per call side; 512 bytes each). Past it the least recently
-    /// seen are dropped and counted.
+    /// The most (input stream, server) windows of sequence numbers the
+    /// duplicate filter keeps (per call side; 512 bytes each). Past it the
+    /// least recently seen are dropped and counted.
     pub max_servers: usize,
 }
 
@@ -489,12 +498,21 @@ pub struct CallTable {
     threads: Vec<Option<CallThread>>,
     free: Vec<u32>,
     index: HashTable<Alias>,
-    /// Threads whose parties are all released: (when, thread, version).
-    complete: BinaryHeap<Reverse<(Timestamp, u32, u64)>>,
+    /// Per input stream: its clock and the threads lingering on it.
+    streams: FxHashMap<u32, StreamClock>,
     open: usize,
     /// Events applied so far: the activity clock of `CallThread::active`.
     activity: u64,
     evicted: u64,
+}
+
+/// An input stream's clock and the threads whose last event came from it.
+#[derive(Debug, Default)]
+struct StreamClock {
+    /// The latest event time read from the stream.
+    watermark: Timestamp,
+    /// Threads whose parties are all released: (when, thread, version).
+    complete: BinaryHeap<Reverse<(Timestamp, u32, u64)>>,
 }
 
 impl Default for CallTable {
@@ -511,7 +529,7 @@ impl CallTable {
             threads: Vec::new(),
             free: Vec::new(),
             index: HashTable::new(),
-            complete: BinaryHeap::new(),
+            streams: FxHashMap::default(),
             open: 0,
             activity: 0,
             evicted: 0,
@@ -626,25 +644,38 @@ impl CallTable {
             effect
         });
         if let Some(at) = thread.completed_at() {
-            self.complete.push(Reverse((at, id, thread.active)));
+            let clock = self.streams.entry(event.stream).or_default();
+            clock.complete.push(Reverse((at, id, thread.active)));
         }
         effect
     }
 
-    /// Emits, into `out`, the records of threads complete for longer than the
-    /// linger span before `watermark` (the latest event time seen).
-    pub fn poll(&mut self, watermark: Timestamp, names: &Interner, out: &mut Vec<CallDraft>) {
-        let linger = self.config.linger_ms.saturating_mul(1000);
-        while let Some(&Reverse((at, id, version))) = self.complete.peek() {
-            if at.0.saturating_add(linger) > watermark.0 {
-                break;
-            }
-            self.complete.pop();
+    /// Advances the clock of input `stream` to `at` and emits, into `out`,
+    /// the records of the stream's threads complete for longer than the linger
+    /// span before it.
+    pub fn poll(&mut self, stream: u32, at: Timestamp, names: &Interner, out: &mut Vec<CallDraft>) {
+        let clock = self.streams.entry(stream).or_default();
+        clock.watermark = clock.watermark.max(at);
+        let watermark = clock.watermark;
+        while let Some((id, version)) = self.lingered(stream, watermark) {
             let current = self.threads[id as usize].as_ref().map(|thread| thread.active);
             if current == Some(version) {
                 self.emit(id, names, out);
             }
         }
+    }
+
+    /// The next thread of `stream` whose linger ended by `watermark`, taken
+    /// off its queue.
+    fn lingered(&mut self, stream: u32, watermark: Timestamp) -> Option<(u32, u64)> {
+        let linger = self.config.linger_ms.saturating_mul(1000);
+        let complete = &mut self.streams.get_mut(&stream)?.complete;
+        let &Reverse((at, id, version)) = complete.peek()?;
+        if at.0.saturating_add(linger) > watermark.0 {
+            return None;
+        }
+        complete.pop();
+        Some((id, version))
     }
 
     /// Emits every open thread (end of input): complete ones with their end,
@@ -657,7 +688,7 @@ impl CallTable {
         for id in ids {
             self.emit(id, names, out);
         }
-        self.complete.clear();
+        self.streams.clear();
     }
 
     fn emit(&mut self, id: u32, names: &Interner, out: &mut Vec<CallDraft>) {

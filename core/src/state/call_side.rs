@@ -130,13 +130,15 @@ impl CallSide {
         self.duplicates
     }
 
-    /// The duplicate filter (its servers and evictions).
+    /// The duplicate filter (its windows and evictions).
     pub fn dedupe(&self) -> &Dedupe {
         &self.dedupe
     }
 
-    /// Applies one event. What the agent side must learn is appended to
-    /// `messages`; finished call and interaction records go to `out`.
+    /// Applies one event read from input `stream` (a partition, a file: the
+    /// scope in which a server's sequence numbers keep their order). What the
+    /// agent side must learn is appended to `messages`; finished call and
+    /// interaction records go to `out`.
     /// `owns_agents` says whether this side speaks for the agent of an agent
     /// event (in the pipeline every shard sees every agent event, for its
     /// bindings, and only the agent's owner reports it): a function of the
@@ -144,6 +146,7 @@ impl CallSide {
     pub fn apply(
         &mut self,
         event: &Event<'_>,
+        stream: u32,
         ingest: Timestamp,
         messages: &mut Vec<AgentMsg>,
         out: &mut impl Outputs,
@@ -151,7 +154,7 @@ impl CallSide {
     ) {
         let at = event.time().unwrap_or(ingest);
         self.watermark = self.watermark.max(at);
-        if !self.first_sight(event) {
+        if !self.first_sight(stream, event) {
             self.duplicates += u64::from(self.counting);
             return;
         }
@@ -164,7 +167,7 @@ impl CallSide {
                         messages.push(message(body));
                     }
                 }
-                Category::Call => self.call_event(event, tevent, at, messages),
+                Category::Call => self.call_event(event, stream, tevent, at, messages),
                 Category::Session | Category::Interaction => {
                     if tevent == TEvent::LinkDisconnected {
                         messages.push(message(AgentBody::LinkLost { server: server_hash(event) }));
@@ -208,7 +211,7 @@ impl CallSide {
             }
             EventKind::Sdk(_) | EventKind::Ivr(_) => {}
         }
-        self.calls.poll(self.watermark, &self.names, &mut self.drafts);
+        self.calls.poll(stream, at, &self.names, &mut self.drafts);
         self.drain(out);
     }
 
@@ -243,12 +246,12 @@ impl CallSide {
     /// Whether the event is new by (Server, EventSequenceNumber). Without a
     /// `Server` (T-Server logs rarely print it: one log is one server), the
     /// numbers are taken as the one server's of the stream.
-    fn first_sight(&mut self, event: &Event<'_>) -> bool {
+    fn first_sight(&mut self, stream: u32, event: &Event<'_>) -> bool {
         if !matches!(event.dialect(), Dialect::Genesys | Dialect::Tlog) {
             return true;
         }
         match event.int(Attr::EventSequenceNumber) {
-            Some(seq) => self.dedupe.first_sight(server_hash(event), seq as u64),
+            Some(seq) => self.dedupe.first_sight(stream, server_hash(event), seq as u64),
             None => true,
         }
     }
@@ -319,6 +322,7 @@ impl CallSide {
     fn call_event(
         &mut self,
         event: &Event<'_>,
+        stream: u32,
         tevent: TEvent,
         at: Timestamp,
         out: &mut Vec<AgentMsg>,
@@ -336,6 +340,7 @@ impl CallSide {
         let text = |attr| event.raw(attr).filter(|raw| !raw.is_empty());
         let call = CallEvent {
             tenant,
+            stream,
             kind: tevent,
             at,
             key,

@@ -1,15 +1,25 @@
 //! Duplicate suppression by (Server, EventSequenceNumber): T-Servers number
 //! their events, and a replayed or re-delivered event carries the same number.
 //!
-//! Each server keeps a window of the last [`WINDOW`] sequence numbers as a
-//! bitmap sliding with the highest number seen, so memory per server is fixed
-//! however long the stream. A number older than the window is taken as a
-//! duplicate (it cannot be told apart, and late replays are the common case).
+//! Each (input stream, server) pair keeps a window of the last [`WINDOW`]
+//! sequence numbers as a bitmap sliding with the highest number seen, so
+//! memory is fixed however long the stream. A number older than the window is
+//! taken as a duplicate (it cannot be told apart, and late replays are the
+//! common case).
 //!
-//! Servers are capped too ([`CallConfig::max_servers`]): `Server` is a field
+//! The window is per input stream (a Kafka partition, a file) because only
+//! there do a server's numbers arrive in the server's order. Across streams
+//! they do not: the call-thread topic spreads one server's events over its
+//! partitions by call key, and a consumer reads one partition far ahead of
+//! another. One window per server would then drop the lagging partition's
+//! events as "too old" (DOMAIN.md §7.2: order is meaningful only within a DN
+//! and a partition key).
+//!
+//! Windows are capped too ([`CallConfig::max_servers`]): `Server` is a field
 //! of the input, and a stream naming millions of servers would otherwise cost
 //! 512 bytes each for ever. Past the cap the least recently seen windows are
-//! dropped and counted; a dropped server starts afresh when seen again.
+//! dropped and counted; a dropped (stream, server) starts afresh when seen
+//! again.
 //!
 //! [`CallConfig::max_servers`]: super::CallConfig::max_servers
 
@@ -73,10 +83,10 @@ impl SeqWindow {
     }
 }
 
-/// Per-server windows of seen sequence numbers.
+/// Windows of seen sequence numbers per (input stream, server).
 #[derive(Clone, Debug)]
 pub struct Dedupe {
-    servers: FxHashMap<u64, SeqWindow>,
+    windows: FxHashMap<(u32, u64), SeqWindow>,
     duplicates: u64,
     /// At most this many servers (at least 1).
     max_servers: usize,
@@ -92,10 +102,13 @@ impl Default for Dedupe {
 }
 
 impl Dedupe {
-    /// A filter keeping at most `max_servers` servers' windows.
+    /// Sequence numbers remembered per (input stream, server).
+    pub const WINDOW: u64 = WINDOW;
+
+    /// A filter keeping at most `max_servers` (stream, server) windows.
     pub fn new(max_servers: usize) -> Dedupe {
         Dedupe {
-            servers: FxHashMap::default(),
+            windows: FxHashMap::default(),
             duplicates: 0,
             max_servers: max_servers.max(1),
             clock: 0,
@@ -103,21 +116,22 @@ impl Dedupe {
         }
     }
 
-    /// Whether the event `(server, seq)` is new; counts it as a duplicate if not.
-    pub fn first_sight(&mut self, server: u64, seq: u64) -> bool {
+    /// Whether the event `(server, seq)` read from input `stream` is new;
+    /// counts it as a duplicate if not.
+    pub fn first_sight(&mut self, stream: u32, server: u64, seq: u64) -> bool {
         self.clock += 1;
-        let fresh = match self.servers.get_mut(&server) {
+        let fresh = match self.windows.get_mut(&(stream, server)) {
             Some(window) => {
                 window.seen = self.clock;
                 window.first_sight(seq)
             }
             None => {
-                if self.servers.len() >= self.max_servers {
+                if self.windows.len() >= self.max_servers {
                     self.evict();
                 }
                 let mut window = SeqWindow::new(seq);
                 window.seen = self.clock;
-                self.servers.insert(server, window);
+                self.windows.insert((stream, server), window);
                 true
             }
         };
@@ -132,9 +146,9 @@ impl Dedupe {
         self.duplicates
     }
 
-    /// Servers whose windows are kept.
+    /// (Stream, server) windows kept.
     pub fn servers(&self) -> usize {
-        self.servers.len()
+        self.windows.len()
     }
 
     /// Server windows dropped to stay within the cap.
@@ -146,7 +160,7 @@ impl Dedupe {
     /// one pass per `max_servers / 16` new servers, amortized O(1) each.
     #[cold]
     fn evict(&mut self) {
-        let mut seen: Vec<u64> = self.servers.values().map(|window| window.seen).collect();
+        let mut seen: Vec<u64> = self.windows.values().map(|window| window.seen).collect();
         let batch = (seen.len() / 16).max(1).min(seen.len());
         if batch == 0 {
             return;
@@ -154,9 +168,9 @@ impl Dedupe {
         let (_, &mut cutoff, _) = seen.select_nth_unstable(batch - 1);
         // Clocks are unique per event, so exactly `batch` windows are at or
         // below the cutoff.
-        let before = self.servers.len();
-        self.servers.retain(|_, window| window.seen > cutoff);
-        self.evicted += (before - self.servers.len()) as u64;
+        let before = self.windows.len();
+        self.windows.retain(|_, window| window.seen > cutoff);
+        self.evicted += (before - self.windows.len()) as u64;
     }
 }
 
@@ -168,15 +182,31 @@ mod tests {
     fn out_of_order_numbers_inside_the_window_are_new_once() {
         let mut dedupe = Dedupe::default();
         for seq in [10, 12, 11, 15, 13, 14] {
-            assert!(dedupe.first_sight(1, seq), "{seq}");
+            assert!(dedupe.first_sight(0, 1, seq), "{seq}");
         }
         for seq in [10, 15, 12] {
-            assert!(!dedupe.first_sight(1, seq), "{seq}");
+            assert!(!dedupe.first_sight(0, 1, seq), "{seq}");
         }
-        assert!(dedupe.first_sight(2, 10), "servers are separate");
-        assert!(dedupe.first_sight(1, 10 + 3 * WINDOW), "a jump clears the window");
-        assert!(dedupe.first_sight(1, 11 + 3 * WINDOW));
-        assert!(!dedupe.first_sight(1, 5), "older than the window");
+        assert!(dedupe.first_sight(0, 2, 10), "servers are separate");
+        assert!(dedupe.first_sight(0, 1, 10 + 3 * WINDOW), "a jump clears the window");
+        assert!(dedupe.first_sight(0, 1, 11 + 3 * WINDOW));
+        assert!(!dedupe.first_sight(0, 1, 5), "older than the window");
         assert_eq!(dedupe.duplicates(), 4);
+    }
+
+    #[test]
+    fn a_stream_far_behind_another_is_not_taken_for_replays() {
+        // Two partitions of one server's events, the first read to its end
+        // before the second starts: the second's numbers are far below the
+        // first's, and new.
+        let mut dedupe = Dedupe::default();
+        for seq in (0..4 * WINDOW).step_by(2) {
+            assert!(dedupe.first_sight(0, 1, seq));
+        }
+        for seq in (1..4 * WINDOW).step_by(2) {
+            assert!(dedupe.first_sight(1, 1, seq), "{seq}");
+        }
+        assert!(!dedupe.first_sight(1, 1, 4 * WINDOW - 1), "a replay in its own stream");
+        assert_eq!(dedupe.duplicates(), 1);
     }
 }

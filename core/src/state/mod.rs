@@ -405,8 +405,22 @@ impl Reducer {
     }
 
     /// Applies one event. `ingest` is used when the event carries no time.
+    /// All events are taken as one input stream; see [`Reducer::apply_from`].
     pub fn apply(&mut self, event: &Event<'_>, ingest: Timestamp, out: &mut impl Outputs) {
-        self.calls.apply(event, ingest, &mut self.messages, out, |_, _| true);
+        self.apply_from(0, event, ingest, out);
+    }
+
+    /// Applies one event read from input `stream` (a Kafka partition, a
+    /// file): duplicates are told by sequence number within a stream, where
+    /// a server's numbers keep their order.
+    pub fn apply_from(
+        &mut self,
+        stream: u32,
+        event: &Event<'_>,
+        ingest: Timestamp,
+        out: &mut impl Outputs,
+    ) {
+        self.calls.apply(event, stream, ingest, &mut self.messages, out, |_, _| true);
         for message in self.messages.drain(..) {
             self.agents.apply(message, out);
         }

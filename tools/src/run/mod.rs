@@ -21,7 +21,9 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use ctistream_core::connect::{Intake, Polled, Source, SourceRecord, SourceReject, StreamLabel};
+use ctistream_core::connect::{
+    Health, Intake, Polled, Source, SourceRecord, SourceReject, StreamLabel,
+};
 use ctistream_core::pipeline::{Latency, Origin, Pipeline, PipelineConfig};
 use ctistream_core::state::{self, CallSide};
 use ctistream_core::{Framing, Timestamp};
@@ -100,6 +102,27 @@ struct Running {
     streams: FxHashMap<u32, u32>,
     ended: bool,
     records: Arc<AtomicU64>,
+    /// Whether the source was up when last asked.
+    up: bool,
+}
+
+impl Running {
+    /// Whether the source is up now; says so on stderr when that changes
+    /// (a broker lost and found again), never more often.
+    fn check_up(&mut self) -> bool {
+        let health = self.source.health();
+        let up = matches!(health, Health::Up);
+        if up != self.up {
+            match &health {
+                Health::Up => eprintln!("ctistream: source {}: up again", self.source.name()),
+                Health::Degraded(why) | Health::Down(why) => {
+                    eprintln!("ctistream: source {}: {why}", self.source.name());
+                }
+            }
+            self.up = up;
+        }
+        up
+    }
 }
 
 /// Collects one poll's records so stream names can be registered before the
@@ -169,6 +192,7 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
             streams: FxHashMap::default(),
             ended: false,
             records: Arc::default(),
+            up: true,
         });
     }
     // What listens where (a port 0 in the plan becomes a real one here).
@@ -210,6 +234,9 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
     let mut commits = 0u64;
     let mut records = 0u64;
     let mut last_input = Instant::now();
+    // Idle time counts only while every source is up: a broker out of reach
+    // is not a drained stream.
+    let mut idle_since = Instant::now();
     let mut last_mark = Instant::now();
     let mut last_report = Instant::now();
     let mut marked_seq = 0u64;
@@ -271,14 +298,22 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         records += round as u64;
         if round > 0 {
             last_input = Instant::now();
+            idle_since = last_input;
             bar.inc(round as u64);
         } else {
             // Nothing new: send what waits in partial batches.
             pipeline.flush();
+            let mut all_up = true;
+            for running in sources.iter_mut().filter(|s| !s.ended) {
+                all_up &= running.check_up();
+            }
+            if !all_up {
+                idle_since = Instant::now();
+            }
             // Before the first record, connecting and joining a consumer group
             // (several seconds) does not count as idle.
             let allowance = if records == 0 { STARTUP_ALLOWANCE } else { Duration::ZERO };
-            if plan.until_idle.is_some_and(|idle| last_input.elapsed() >= idle + allowance) {
+            if plan.until_idle.is_some_and(|idle| idle_since.elapsed() >= idle + allowance) {
                 break format!("no input for {:?}", plan.until_idle.unwrap_or_default());
             }
         }
