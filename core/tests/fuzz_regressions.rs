@@ -132,3 +132,26 @@ fn a_release_stamped_before_the_ringing_keeps_ring_time_within_the_call() {
         record.ring_ms
     );
 }
+
+/// reducer_ops crash-2c376417: EventPartyChanged moved DN 5001's leg from
+/// connection L to C0 while the DN already had a party on C0 (an earlier
+/// PartyChanged made it). The call then had two parties with one identity;
+/// a release ended one, and the thread stayed open for ever.
+#[test]
+fn a_leg_renamed_onto_a_connection_the_dn_already_has_merges_and_ends() {
+    let (reducer, out) = reduce(&[
+        "\t{\"id\":\"EventPartyChanged\",\"tenant\":\"t1\",\"time\":1774608727400000,\"ConnID\":\"0000000000000000\",\"PreviousConnID\":\"0001000000000001\",\"ThisDN\":\"5001\",\"AgentID\":\"a3\"}",
+        "\t{\"id\":\"EventDialing\",\"tenant\":\"t1\",\"time\":1774610397800000,\"CallThreadID\":\"ct-1\",\"ConnID\":\"0001000000000001\",\"PreviousConnID\":\"0001000000000001\",\"ThisDN\":\"5001\",\"AgentID\":\"a1\",\"CallType\":\"Outbound\"}",
+        "\t{\"id\":\"EventPartyChanged\",\"tenant\":\"t1\",\"time\":1774621832900000,\"ConnID\":\"0000000000000000\",\"PreviousConnID\":\"0001000000000001\",\"ThisDN\":\"5001\",\"AgentID\":\"a3\"}",
+        "\t{\"id\":\"EventReleased\",\"tenant\":\"t1\",\"time\":1774628132500000,\"ConnID\":\"0000000000000000\",\"PreviousConnID\":\"0001000000000001\",\"ThisDN\":\"5001\",\"AgentID\":\"a3\"}",
+        "\t{\"id\":\"EventReleased\",\"tenant\":\"t1\",\"time\":1774628132500000,\"CallThreadID\":\"ct-1\",\"ConnID\":\"0001000000000001\",\"PreviousConnID\":\"0001000000000001\",\"ThisDN\":\"5001\",\"AgentID\":\"a1\"}",
+        "\t{\"id\":\"EventLinkConnected\",\"time\":1774631732500000}",
+    ]);
+    assert_eq!(reducer.calls().open(), 0, "the call ended");
+    assert_eq!(out.records.len(), 1);
+    for agent in reducer.agents().iter() {
+        let name = reducer.names().name(agent.agent());
+        assert!(agent.leg_conns().is_empty(), "{name} keeps a leg");
+    }
+    assert_one_status_each(&reducer, &out);
+}

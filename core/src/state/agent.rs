@@ -745,11 +745,27 @@ impl AgentTable {
                 }
             }
             LegUpdate::Renamed { from } => {
-                if let Some(leg) = state.legs.iter_mut().find(|leg| leg.conn == from) {
-                    leg.conn = conn;
-                    if let Some(call_type) = call_type.filter(|t| *t != CallType::Unknown) {
-                        leg.call_type = type_code(call_type);
+                let merge = from != conn && state.legs.iter().any(|leg| leg.conn == conn);
+                match state.legs.iter().position(|leg| leg.conn == from) {
+                    // A leg on the new connection already: the old one merges
+                    // into it (one leg per connection, or a release would leave
+                    // the other behind).
+                    Some(at) if merge => {
+                        let old = state.legs.remove(at);
+                        if let Some(leg) = state.legs.iter_mut().find(|leg| leg.conn == conn) {
+                            leg.state = old.state;
+                            leg.connected |= old.connected;
+                        }
                     }
+                    Some(at) => {
+                        if let Some(leg) = state.legs.iter_mut().nth(at) {
+                            leg.conn = conn;
+                            if let Some(call_type) = call_type.filter(|t| *t != CallType::Unknown) {
+                                leg.call_type = type_code(call_type);
+                            }
+                        }
+                    }
+                    None => {}
                 }
             }
             LegUpdate::Released => {

@@ -896,11 +896,21 @@ impl CallThread {
                 }
                 let from = event.links[0].map(conn_hash)?;
                 self.consult_conns.retain(|c| *c != conn);
+                // The DN may already have a party on the new connection: the
+                // leg then merges into it (the old one ends here) rather than
+                // becoming a second party with the same identity, which no
+                // release could ever end (found by `reducer_ops`).
+                let merge =
+                    from != conn && self.parties.iter().any(|p| p.dn == event.dn && p.conn == conn);
                 let renamed = match self
                     .parties
                     .iter_mut()
                     .find(|p| p.dn == event.dn && p.conn == from && !p.released())
                 {
+                    Some(party) if merge => {
+                        party.release(at);
+                        true
+                    }
                     Some(party) => {
                         party.conn = conn;
                         party.consult = false;
@@ -908,7 +918,7 @@ impl CallThread {
                     }
                     None => false,
                 };
-                if !renamed {
+                if !renamed || merge {
                     let party = self.party(event.dn, conn, PartyKind::Leg);
                     party.answered.get_or_insert(at);
                     party.entered.get_or_insert(at);
