@@ -7,6 +7,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|script: ctistream_fuzz::ops::Script| {
-    ctistream_fuzz::dump_if_asked(&script);
+    ctistream_fuzz::dump_if_asked(&script, ctistream_fuzz::ops::Numbering::Pool);
     ctistream_fuzz::reduce::check_reducer(&script);
 });

@@ -7,6 +7,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (ctistream_fuzz::ops::Script, ctistream_fuzz::reduce::Shape, bool)| {
     let (script, shape, close) = input;
-    ctistream_fuzz::dump_if_asked(&script);
+    ctistream_fuzz::dump_if_asked(&script, ctistream_fuzz::ops::Numbering::Server);
     ctistream_fuzz::reduce::check_sharded(&script, shape, close);
 });

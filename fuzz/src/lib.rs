@@ -76,11 +76,11 @@ pub fn check_framing(framing: Framing, data: &[u8]) {
 /// Prints the records a script renders to, one `KEY<TAB>PAYLOAD` line each,
 /// when `CTISTREAM_FUZZ_DUMP` is set: run a target binary on a crash file with
 /// it to see the traffic (`fuzz/README.md`).
-pub fn dump_if_asked(script: &ops::Script) {
+pub fn dump_if_asked(script: &ops::Script, numbering: ops::Numbering) {
     if std::env::var_os("CTISTREAM_FUZZ_DUMP").is_none() {
         return;
     }
-    for record in script.render().records {
+    for record in script.render(numbering).records {
         eprintln!("{}\t{}", record.key.as_deref().unwrap_or(""), record.payload);
     }
 }

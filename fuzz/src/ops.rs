@@ -265,12 +265,12 @@ pub enum Op {
 
 /// An operation and how far event time moves before it (in units of 100 ms;
 /// negative steps make time run backwards), optionally with an
-/// EventSequenceNumber (a small pool, so duplicates happen).
+/// EventSequenceNumber (see [`Numbering`]).
 #[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Step {
     /// Time step, 100 ms units.
     pub dt: i16,
-    /// EventSequenceNumber, if sent (T-Library events only).
+    /// EventSequenceNumber, if sent (T-Library events only; see [`Numbering`]).
     pub seq: Option<u8>,
     /// The operation.
     pub op: Op,
@@ -282,6 +282,20 @@ pub struct Step {
 pub struct Script {
     /// The operations, in record order.
     pub steps: Vec<Step>,
+}
+
+/// How the steps' sequence numbers are sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Numbering {
+    /// As picked, from a pool of 256: different events may share a number,
+    /// which the duplicate filter then drops (any input must keep the
+    /// reducer's invariants).
+    Pool,
+    /// As a T-Server numbers its events: each numbered record gets the next
+    /// number, and a pick divisible by 8 sends the record a second time (a
+    /// re-delivery). The sharded pipeline filters duplicates per shard, so it
+    /// equals the reference only on input where a number names one event.
+    Server,
 }
 
 /// One rendered record.
@@ -352,8 +366,9 @@ impl Script {
     /// the identity fields of the event that used it, so it reaches the same
     /// thread), then one event an hour later so that every released thread's
     /// linger span has passed.
-    pub fn render(&self) -> Rendered {
+    pub fn render(&self, numbering: Numbering) -> Rendered {
         let mut rendered = Rendered::default();
+        let mut next_seq = 0u32;
         let mut now = BASE_US;
         rendered.max_time = now;
         // Leg identity → the last AgentID sent on it.
@@ -364,8 +379,19 @@ impl Script {
         for step in &self.steps {
             now += i64::from(step.dt) * 100_000;
             rendered.max_time = rendered.max_time.max(now);
+            let numbered = match (numbering, step.seq) {
+                (_, None) => None,
+                (Numbering::Pool, Some(seq)) => Some(u32::from(seq)),
+                (Numbering::Server, Some(_)) => {
+                    next_seq += 1;
+                    Some(next_seq)
+                }
+            };
+            let redelivered = numbering == Numbering::Server
+                && step.seq.is_some_and(|seq| seq.is_multiple_of(8))
+                && !matches!(step.op, Op::Sdk { .. } | Op::Ivr { .. });
             let seq =
-                step.seq.map(|seq| format!(",\"EventSequenceNumber\":{seq}")).unwrap_or_default();
+                numbered.map(|seq| format!(",\"EventSequenceNumber\":{seq}")).unwrap_or_default();
             let record = match step.op {
                 Op::Agent { agent, dn, action, named } => {
                     let mut payload = format!(
@@ -452,6 +478,9 @@ impl Script {
                     ),
                 },
             };
+            if redelivered {
+                rendered.records.push(record.clone());
+            }
             rendered.records.push(record);
         }
         rendered.ops_end = rendered.records.len();

@@ -11,7 +11,7 @@ use ctistream_core::state::{
 };
 use ctistream_core::{AgentStatus, Decoder, Format, Timestamp};
 
-use crate::ops::{Record, Rendered, Script};
+use crate::ops::{Numbering, Record, Rendered, Script};
 
 /// Ingest time for records without one (every rendered record has a time;
 /// IVR records do not, and take this).
@@ -52,7 +52,7 @@ fn reduce(
 ///   call thread is open, no agent has a call leg or a call status, and the
 ///   end-of-input flush has nothing left to emit.
 pub fn check_reducer(script: &Script) {
-    let rendered = script.render();
+    let rendered = script.render(Numbering::Pool);
     let mut checked_records = 0;
     let (mut reducer, mut out) = reduce(&rendered.records, |_, _, out| {
         for record in &out.records[checked_records..] {
@@ -226,8 +226,11 @@ pub struct Shape {
 /// Runs the script's records (without the closing releases when `close` is
 /// false, so calls are also flushed open) through the reference reducer and
 /// through a sharded pipeline of `shape`: the outputs must be the same.
+/// Sequence numbers are a server's ([`Numbering::Server`]): unique per event,
+/// repeated only by re-deliveries, which is what the pipeline's per-shard
+/// duplicate filters rely on.
 pub fn check_sharded(script: &Script, shape: Shape, close: bool) {
-    let rendered = script.render();
+    let rendered = script.render(Numbering::Server);
     let records = if close { &rendered.records[..] } else { &rendered.records[..rendered.ops_end] };
     let (mut reducer, mut out) = reduce(records, |_, _, _| {});
     reducer.finish(&mut out);
