@@ -6,15 +6,21 @@ pub mod reduce;
 
 use std::io::Read;
 
-use ctistream_core::{Decoder, FrameReader};
+use ctistream_core::{Decoder, Dialect, FrameReader};
 pub use ctistream_core::{Format, Format as DecodeFormat, Framing};
 
 /// Decoding `data` as `format` either gives an event of that dialect whose
 /// accessors all work, or an error whose position lies inside the record.
 /// With `Format::Auto`, a decoded event must decode the same way as its dialect.
+/// A record a JSON dialect accepts is valid JSON (UTF-8 included) by the
+/// validating scanner.
 pub fn check_decode(format: Format, data: &[u8]) {
     match Decoder::new(format).decode(data, Some(b"t1:key")) {
         Ok(event) => {
+            if matches!(event.dialect(), Dialect::Genesys | Dialect::Ors | Dialect::Sdk) {
+                let valid = ctistream_core::validate_json(data, ctistream_core::DEFAULT_MAX_DEPTH);
+                assert!(valid.is_ok(), "accepted as {:?}, but {valid:?}", event.dialect());
+            }
             if let Some(dialect) = format.dialect() {
                 assert_eq!(event.dialect(), dialect);
             } else {
