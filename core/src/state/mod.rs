@@ -284,7 +284,7 @@ pub struct ReduceCounters {
     /// Duplicate-filter server windows dropped to stay within
     /// [`CallConfig::max_servers`].
     pub evicted_servers: u64,
-    /// Agent call legs dropped to stay within [`agent::MAX_LEGS`] per agent.
+    /// Agent call legs dropped to stay within [`MAX_LEGS`] per agent.
     pub dropped_legs: u64,
 }
 
