@@ -248,13 +248,15 @@ fn nul_bytes_are_refused_raw_in_json_and_kept_escaped() {
     let escaped = br#"{"id":"EventAgentLogin","ThisDN":"50\u000001","AgentID":"a\u0000"}"#;
     let event = Decoder::new(Format::Genesys).decode(escaped, None).unwrap();
     assert_eq!(event.text(Attr::ThisDN).as_deref(), Some("50\u{0}01"));
-    // Names are keys: the reducer keeps them as written (escapes and all,
-    // see the report of issue 7), and the outputs stay valid JSON.
-    let ready = br#"{"id":"EventAgentReady","ThisDN":"50\u000001","AgentID":"a\u0000"}"#;
+    // Names are keys, unescaped: `a\u0000` and the same name written with
+    // another escape are one agent, whose name holds the NUL; outputs escape
+    // it again and stay valid JSON.
+    let ready = br#"{"id":"EventAgentReady","ThisDN":"50\u000001","AgentID":"\u0061\u0000"}"#;
     let (reducer, out) =
         reduce(Format::Genesys, &[(None, escaped.to_vec()), (None, ready.to_vec())]);
     assert_eq!(reducer.agents().len(), 1, "the same agent both times");
     assert_eq!(out.changes.len(), 2);
+    assert_eq!(out.changes[0].agent, "a\u{0}");
     assert_outputs_are_json(&reducer, &out);
 }
 
@@ -273,6 +275,45 @@ fn nul_bytes_in_lines_tlog_and_xml_neither_split_records_nor_panic() {
     {
         let _ = decode_checked(Format::Ivr, xml, None);
     }
+}
+
+/// Found by the NUL test: agent names were interned as written, escapes
+/// included, so `"a\u00e9"` and `"aé"` were two agents (and the output named
+/// one `a\\u00e9`). Agent and call events now agree on the unescaped name,
+/// in JSON and in XML.
+#[test]
+fn escaped_and_plain_agent_names_are_one_agent_in_every_dialect() {
+    let (reducer, out) = reduce(
+        Format::Auto,
+        &[
+            (None, br#"{"id":"EventAgentLogin","ThisDN":"5001","AgentID":"Jos\u00e9"}"#.to_vec()),
+            (None, r#"{"id":"EventAgentReady","ThisDN":"5001","AgentID":"José"}"#.into()),
+            (
+                None,
+                br#"{"id":"EventRinging","ThisDN":"5001","ConnID":"c","AgentID":"Jos\u00e9"}"#
+                    .to_vec(),
+            ),
+            (None, br#"{"id":"EventEstablished","ThisDN":"5001","ConnID":"c"}"#.to_vec()),
+            (None, br#"{"id":"EventReleased","ThisDN":"5001","ConnID":"c"}"#.to_vec()),
+            (
+                None,
+                b"<MonitorInfo><Agent PortNum=\"&#55;\" Status=\"Ready\"/></MonitorInfo>".to_vec(),
+            ),
+            (
+                None,
+                b"<MonitorInfo><Agent PortNum=\"7\" Status=\"NotReady\"/></MonitorInfo>".to_vec(),
+            ),
+        ],
+    );
+    let mut agents: Vec<&str> =
+        reducer.agents().iter().map(|a| reducer.names().name(a.agent())).collect();
+    agents.sort();
+    assert_eq!(agents, ["7", "José"]);
+    assert_eq!(out.records[0].agents, ["José"]);
+    let names = reducer.names();
+    let jose = reducer.agents().iter().find(|a| names.name(a.agent()) == "José").unwrap();
+    assert_eq!(jose.calls_handled(), 1);
+    assert_outputs_are_json(&reducer, &out);
 }
 
 // ---------------------------------------------------------------- CRLF and BOM
