@@ -155,3 +155,30 @@ fn a_leg_renamed_onto_a_connection_the_dn_already_has_merges_and_ends() {
     }
     assert_one_status_each(&reducer, &out);
 }
+
+/// reducer_ops crash-7a0056ce: a leg rang at a3 on connection C0; an
+/// EventPartyChanged moved DN 5003's leg to C1 naming a1. The rename went to
+/// a1, who had no C0 leg, and a3 kept ringing for ever. Now a3's leg ends and
+/// a1 gets the leg in the state it is in.
+#[test]
+fn a_leg_renamed_for_another_agent_ends_at_the_old_agent() {
+    let (reducer, out) = reduce(&[
+        "\t{\"id\":\"EventRinging\",\"tenant\":\"t1\",\"time\":1774604271300000,\"CallThreadID\":\"ct-3\",\"ConnID\":\"0003000000000000\",\"PreviousConnID\":\"0003000000000000\",\"ThisDN\":\"5003\",\"AgentID\":\"a3\",\"CallType\":\"Outbound\"}",
+        "\t{\"id\":\"EventPartyChanged\",\"tenant\":\"t1\",\"time\":1774603007200000,\"ConnID\":\"0003000000000001\",\"PreviousConnID\":\"0003000000000000\",\"ThisDN\":\"5003\",\"AgentID\":\"a1\",\"CallType\":\"Consult\"}",
+    ]);
+    let status = |name: &str| {
+        let agent = reducer.agents().iter().find(|a| reducer.names().name(a.agent()) == name);
+        agent.map(|agent| (agent.status(), agent.leg_conns().len()))
+    };
+    assert_eq!(status("a3"), Some((AgentStatus::WaitForNextCall, 0)), "the leg left a3");
+    assert_eq!(status("a1"), Some((AgentStatus::CallRinging, 1)), "a1 has it, still ringing");
+    assert_one_status_each(&reducer, &out);
+    let (reducer, _) = reduce(&[
+        "\t{\"id\":\"EventRinging\",\"tenant\":\"t1\",\"time\":1774604271300000,\"CallThreadID\":\"ct-3\",\"ConnID\":\"0003000000000000\",\"PreviousConnID\":\"0003000000000000\",\"ThisDN\":\"5003\",\"AgentID\":\"a3\",\"CallType\":\"Outbound\"}",
+        "\t{\"id\":\"EventPartyChanged\",\"tenant\":\"t1\",\"time\":1774603007200000,\"ConnID\":\"0003000000000001\",\"PreviousConnID\":\"0003000000000000\",\"ThisDN\":\"5003\",\"AgentID\":\"a1\",\"CallType\":\"Consult\"}",
+        "\t{\"id\":\"EventReleased\",\"tenant\":\"t1\",\"time\":1774608101900000,\"ConnID\":\"0003000000000001\",\"PreviousConnID\":\"0003000000000000\",\"ThisDN\":\"5003\",\"AgentID\":\"a1\"}",
+        "\t{\"id\":\"EventLinkConnected\",\"time\":1774611701900000}",
+    ]);
+    assert_eq!(reducer.calls().open(), 0);
+    assert!(reducer.agents().iter().all(|agent| agent.leg_conns().is_empty()));
+}

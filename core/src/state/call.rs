@@ -346,6 +346,17 @@ impl Party {
     fn released(&self) -> bool {
         self.state == PartyState::Released
     }
+
+    /// What an agent's leg on this party is doing, if it is on the phone.
+    fn leg_state(&self) -> Option<LegState> {
+        match self.state {
+            PartyState::Dialing => Some(LegState::Dialing),
+            PartyState::Ringing => Some(LegState::Ringing),
+            PartyState::Talking => Some(LegState::Talking),
+            PartyState::Held => Some(LegState::Held),
+            PartyState::Idle | PartyState::Queued | PartyState::Released => None,
+        }
+    }
 }
 
 /// The resolved parts of a call event that the call reducer uses.
@@ -396,11 +407,11 @@ pub struct LegEffect {
     /// The agent known at the leg: this event's (AgentID or the DN's
     /// binding), else one an earlier event of the same leg named.
     pub agent: Sym,
-    /// The agent the leg was attributed to before this event, when this event
-    /// named another one (empty otherwise): the leg moves, and the agent side
-    /// must release it at its former agent, or that agent would show the
-    /// call for ever.
-    pub moved_from: Sym,
+    /// The agent the leg was attributed to before this event and the
+    /// connection it had there, when this event named another agent: the leg
+    /// moves, and the agent side must release it at its former agent, or
+    /// that agent would show the call for ever (found by `reducer_ops`).
+    pub moved_from: Option<(Sym, u64)>,
 }
 
 /// The first value of a field by event time (ties keep the first seen), so
@@ -623,23 +634,36 @@ impl CallTable {
         let thread = self.threads[id as usize].as_mut()?;
         self.activity += 1;
         thread.active = self.activity;
-        let own_conn = conn_hash(event.conn.unwrap_or(event.key));
-        let agent_before = |thread: &CallThread| {
+        // Who had the leg before: the party on the event's own connection,
+        // or, for a rename (EventPartyChanged), on the one it leaves.
+        let party_agent = |thread: &CallThread, conn: u64| {
             thread
                 .parties
                 .iter()
-                .find(|p| p.dn == event.dn && p.conn == own_conn)
+                .find(|p| p.dn == event.dn && p.conn == conn && !p.released())
                 .map_or(Sym::EMPTY, |p| p.agent)
         };
-        let before = agent_before(thread);
+        let own_conn = conn_hash(event.conn.unwrap_or(event.key));
+        let before_own = party_agent(thread, own_conn);
+        let before_renamed = match (event.kind, event.links[0]) {
+            (TEvent::PartyChanged, Some(from)) => party_agent(thread, conn_hash(from)),
+            _ => Sym::EMPTY,
+        };
         let effect = thread.apply(event).map(|mut effect| {
-            effect.agent = thread
-                .parties
-                .iter()
-                .find(|p| p.dn == event.dn && p.conn == effect.conn)
-                .map_or(Sym::EMPTY, |p| p.agent);
-            if !before.is_empty() && before != effect.agent && own_conn == effect.conn {
-                effect.moved_from = before;
+            let party = thread.parties.iter().find(|p| p.dn == event.dn && p.conn == effect.conn);
+            effect.agent = party.map_or(Sym::EMPTY, |p| p.agent);
+            let (before, before_conn) = match effect.update {
+                LegUpdate::Renamed { from } => (before_renamed, from),
+                _ => (before_own, effect.conn),
+            };
+            if !before.is_empty() && before != effect.agent {
+                effect.moved_from = Some((before, before_conn));
+                // The new agent never had the leg to rename: it gets it as it is.
+                if let (LegUpdate::Renamed { .. }, Some(state)) =
+                    (effect.update, party.and_then(Party::leg_state))
+                {
+                    effect.update = LegUpdate::State(state);
+                }
             }
             effect
         });
@@ -779,7 +803,7 @@ impl CallThread {
                 update,
                 call_type: event.call_type,
                 agent: Sym::EMPTY,
-                moved_from: Sym::EMPTY,
+                moved_from: None,
             })
         };
         match event.kind {

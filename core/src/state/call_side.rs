@@ -368,7 +368,8 @@ impl CallSide {
         if agent.is_empty() {
             return;
         }
-        if !effect.moved_from.is_empty() && effect.moved_from != agent {
+        if let Some((moved_from, moved_conn)) = effect.moved_from.filter(|(from, _)| *from != agent)
+        {
             // The leg now belongs to another agent: it ends at the one it had
             // (found by `reducer_ops`: a stale leg kept that agent on the call).
             out.push(AgentMsg {
@@ -376,8 +377,8 @@ impl CallSide {
                 at,
                 body: AgentBody::Leg {
                     dn: Name::from_slice(self.names.name(dn).as_bytes()),
-                    agent: Name::from_slice(self.names.name(effect.moved_from).as_bytes()),
-                    conn: effect.conn,
+                    agent: Name::from_slice(self.names.name(moved_from).as_bytes()),
+                    conn: moved_conn,
                     update: LegUpdate::Released,
                     call_type: None,
                     server: server_hash(event),
