@@ -295,6 +295,13 @@ pub enum Numbering {
     /// number, and a pick divisible by 8 sends the record a second time (a
     /// re-delivery). The sharded pipeline filters duplicates per shard, so it
     /// equals the reference only on input where a number names one event.
+    ///
+    /// Call events also go without a record key in this mode: the pipeline
+    /// routes a keyed record by its key alone, so a call's keyed and keyless
+    /// records, or keyed legs linked to another key's call, land on
+    /// different shards, where the reference joins them (found by
+    /// `sharded_equals_reference`; on Kafka a call thread's events share one
+    /// key). Keyless records exercise the router's link following.
     Server,
 }
 
@@ -423,7 +430,8 @@ impl Script {
                 Op::Call { call, conn, dn, action, call_type, agent, link, ident } => {
                     let dn = if action.at_queue() { queue(dn) } else { phone(dn) };
                     let leg = LegIdent {
-                        key: (ident == Ident::Keyed).then(|| format!("{TENANT}:ct-{}", call.0)),
+                        key: (ident == Ident::Keyed && numbering == Numbering::Pool)
+                            .then(|| format!("{TENANT}:ct-{}", call.0)),
                         thread: (ident != Ident::ConnOnly).then(|| format!("ct-{}", call.0)),
                         conn: conn_id(call, conn),
                         link: link.map(|(call, conn)| conn_id(call, conn)),
