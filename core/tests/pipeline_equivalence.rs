@@ -255,8 +255,10 @@ fn a_watermark_comes_after_every_call_record_its_records_caused() {
     }
     for (shards, batch) in [(1, 16), (2, 7), (3, 1)] {
         // Without linger a call's record is emitted by the record that ends it.
-        let reducer =
-            ReducerConfig { calls: state::CallConfig { linger_ms: 0 }, ..ReducerConfig::default() };
+        let reducer = ReducerConfig {
+            calls: state::CallConfig { linger_ms: 0, ..state::CallConfig::default() },
+            ..ReducerConfig::default()
+        };
         let config = PipelineConfig { shards, batch, reducer, ..PipelineConfig::default() };
         let log = MarkLog::default();
         let latest = log.latest.clone();

@@ -57,11 +57,12 @@ fn ivr_logged_in_is_transient_and_unknown_is_logged_out() {
     assert_eq!(
         statuses(&out, "12"),
         [
+            (LoggedOut, None),
             (WaitForNextCall, Some(LoggedOut)),
             (NotReadyForNextCall, Some(WaitForNextCall)),
             (LoggedOut, Some(NotReadyForNextCall))
         ],
-        "LoggedIn reports nothing (the port was logged out before); Unknown counts as logged out"
+        "LoggedIn only announces the port, as logged out; Unknown counts as logged out"
     );
     let port = snapshot(&reducer, "12");
     assert_eq!(port["totals_ms"]["login"], 3_000, "logged in from LoggedIn (1 s) to Unknown (4 s)");

@@ -52,7 +52,10 @@ fn interleave(events: &[Ev], rng: &mut Rng) -> Vec<Ev> {
 
 /// Linger long enough that any interleaving of a scenario is absorbed.
 fn patient() -> ReducerConfig {
-    ReducerConfig { calls: CallConfig { linger_ms: 3_600_000 }, ..ReducerConfig::default() }
+    ReducerConfig {
+        calls: CallConfig { linger_ms: 3_600_000, ..CallConfig::default() },
+        ..ReducerConfig::default()
+    }
 }
 
 fn assert_same(name: &str, seed: u64, expected: &Reduced, got: &Reduced) {

@@ -3,4 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| ctistream_fuzz::check_framing(ctistream_fuzz::Framing::LengthPrefixed, data));
+fuzz_target!(|data: &[u8]| ctistream_fuzz::check_framing(
+    ctistream_fuzz::Framing::LengthPrefixed,
+    data
+));

@@ -1,17 +1,26 @@
 //! Properties shared by the fuzz targets. Each target asserts something about
 //! its input, not only that it does not crash.
 
+pub mod ops;
+pub mod reduce;
+
 use std::io::Read;
 
-use ctistream_core::{Decoder, FrameReader};
+use ctistream_core::{Decoder, Dialect, FrameReader};
 pub use ctistream_core::{Format, Format as DecodeFormat, Framing};
 
 /// Decoding `data` as `format` either gives an event of that dialect whose
 /// accessors all work, or an error whose position lies inside the record.
 /// With `Format::Auto`, a decoded event must decode the same way as its dialect.
+/// A record a JSON dialect accepts is valid JSON (UTF-8 included) by the
+/// validating scanner.
 pub fn check_decode(format: Format, data: &[u8]) {
     match Decoder::new(format).decode(data, Some(b"t1:key")) {
         Ok(event) => {
+            if matches!(event.dialect(), Dialect::Genesys | Dialect::Ors | Dialect::Sdk) {
+                let valid = ctistream_core::validate_json(data, ctistream_core::DEFAULT_MAX_DEPTH);
+                assert!(valid.is_ok(), "accepted as {:?}, but {valid:?}", event.dialect());
+            }
             if let Some(dialect) = format.dialect() {
                 assert_eq!(event.dialect(), dialect);
             } else {
@@ -29,6 +38,9 @@ pub fn check_decode(format: Format, data: &[u8]) {
         }
     }
 }
+
+/// A framed record as compared: payload, key and line.
+type Framed = (Vec<u8>, Option<Vec<u8>>, u64);
 
 /// A reader that hands out its input a few bytes at a time.
 struct Trickle<'a> {
@@ -50,7 +62,7 @@ impl Read for Trickle<'_> {
 pub fn check_framing(framing: Framing, data: &[u8]) {
     const LIMIT: usize = 256;
     let Some((&step, data)) = data.split_first() else { return };
-    let collect = |reader: &mut dyn Read| -> Vec<Result<(Vec<u8>, Option<Vec<u8>>, u64), String>> {
+    let collect = |reader: &mut dyn Read| -> Vec<Result<Framed, String>> {
         FrameReader::new(reader, framing)
             .with_max_record(LIMIT)
             .map(|frame| match frame {
@@ -65,4 +77,16 @@ pub fn check_framing(framing: Framing, data: &[u8]) {
     let whole = collect(&mut &data[..]);
     let trickled = collect(&mut Trickle { data, step: usize::from(step % 16) + 1 });
     assert_eq!(whole, trickled);
+}
+
+/// Prints the records a script renders to, one `KEY<TAB>PAYLOAD` line each,
+/// when `CTISTREAM_FUZZ_DUMP` is set: run a target binary on a crash file with
+/// it to see the traffic (`fuzz/README.md`).
+pub fn dump_if_asked(script: &ops::Script, numbering: ops::Numbering) {
+    if std::env::var_os("CTISTREAM_FUZZ_DUMP").is_none() {
+        return;
+    }
+    for record in script.render(numbering).records {
+        eprintln!("{}\t{}", record.key.as_deref().unwrap_or(""), record.payload);
+    }
 }

@@ -14,6 +14,14 @@ impl Timestamp {
         Timestamp(secs.saturating_mul(1_000_000).saturating_add(micros))
     }
 
+    /// Microseconds from `earlier` to `self`: zero when `earlier` is later, and
+    /// saturating rather than overflowing, since event times come from outside
+    /// and may be anywhere in `i64` (a `TimeinSecs` of 18 digits saturates).
+    pub const fn micros_since(self, earlier: Timestamp) -> i64 {
+        let micros = self.0.saturating_sub(earlier.0);
+        if micros < 0 { 0 } else { micros }
+    }
+
     /// Milliseconds since the epoch.
     pub const fn as_millis(self) -> i64 {
         self.0.div_euclid(1000)

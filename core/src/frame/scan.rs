@@ -8,6 +8,9 @@ use memchr::{memchr, memmem};
 
 use super::Framing;
 
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// What the scanner found at one place of the buffer.
 #[derive(Clone, Debug)]
 pub(super) enum Scan {
@@ -145,6 +148,19 @@ impl Scanner {
 
     fn scan_lines(&mut self, buf: &[u8], eof: bool, out: &mut VecDeque<Pending>) -> usize {
         let Some(mut pos) = self.discard_lines(buf, eof) else { return buf.len() };
+        // A UTF-8 byte order mark at the very start of a text stream (files
+        // saved by Windows tools) is not part of the first record: without
+        // this, the first line's `{` is not its first byte and the record is
+        // rejected. Elsewhere a BOM is data, for the decoder to judge.
+        if self.offset == 0 && pos == 0 {
+            if buf.starts_with(BOM) {
+                pos = BOM.len();
+            } else if !eof && buf.len() < BOM.len() && BOM.starts_with(buf) {
+                // Too few bytes to tell yet: wait for more, so that the outcome
+                // does not depend on read sizes.
+                return 0;
+            }
+        }
         while pos < buf.len() {
             let start = pos;
             let end = match memchr(b'\n', &buf[pos..]) {

@@ -93,8 +93,15 @@ impl Legs {
         }
     }
 
-    fn push(&mut self, leg: Leg) {
-        self.0.get_or_insert_with(Box::default).push(leg);
+    /// Adds a leg; past [`MAX_LEGS`] the oldest is dropped, and `true` says so.
+    fn push(&mut self, leg: Leg) -> bool {
+        let legs = self.0.get_or_insert_with(Box::default);
+        let full = legs.len() >= MAX_LEGS;
+        if full {
+            legs.remove(0);
+        }
+        legs.push(leg);
+        full
     }
 
     fn remove(&mut self, at: usize) -> Leg {
@@ -107,6 +114,13 @@ impl Legs {
         leg
     }
 }
+
+/// The most call legs one agent keeps. A phone holds a few calls at once (one
+/// talking, some held, a consultation); legs beyond that are calls whose end
+/// never reached the agent (a lost EventReleased, an evicted call thread),
+/// and the oldest of them goes, counted ([`AgentTable::dropped_legs`]), so a
+/// stream of unended calls cannot grow one agent without bound.
+pub const MAX_LEGS: usize = 16;
 
 /// A call type as a leg stores it (unknown codes outside `i8` become Unknown).
 fn type_code(call_type: CallType) -> i8 {
@@ -338,7 +352,7 @@ impl AgentState {
 
     /// Accounts the time from the last event to `at` to what was going on.
     fn advance(&mut self, at: Timestamp) {
-        let elapsed = at.0 - self.last.0;
+        let elapsed = at.micros_since(self.last);
         if elapsed <= 0 {
             return;
         }
@@ -473,6 +487,7 @@ fn agent_hash(tenant: Sym, agent: Sym) -> u64 {
 pub struct AgentTable {
     /// Keyed by each state's own (tenant, agent): no key stored twice.
     agents: HashTable<AgentState>,
+    dropped_legs: u64,
 }
 
 /// What an agent event does to the agent's own state.
@@ -539,10 +554,20 @@ impl AgentTable {
         self.agents.is_empty()
     }
 
-    fn entry(&mut self, who: &AgentRef) -> (&mut AgentState, bool) {
+    /// Call legs dropped to stay within [`MAX_LEGS`] per agent.
+    pub fn dropped_legs(&self) -> u64 {
+        self.dropped_legs
+    }
+
+    /// The state of `who`'s agent, created if new (`true` then). A function of
+    /// the table alone, so the caller can still count into other fields.
+    fn entry<'t>(
+        agents: &'t mut HashTable<AgentState>,
+        who: &AgentRef,
+    ) -> (&'t mut AgentState, bool) {
         let mut created = false;
         let (tenant, agent) = (who.tenant, who.agent);
-        let entry = self.agents.entry(
+        let entry = agents.entry(
             agent_hash(tenant, agent),
             |s| s.tenant == tenant && s.agent == agent,
             |s| agent_hash(s.tenant, s.agent),
@@ -556,7 +581,7 @@ impl AgentTable {
 
     /// Applies an agent event.
     pub fn apply(&mut self, who: AgentRef, op: AgentOp, reason: Sym) -> Option<StatusChange> {
-        let (state, created) = self.entry(&who);
+        let (state, created) = Self::entry(&mut self.agents, &who);
         let (previous_queue, previous_reason) = (state.queue, state.reason);
         state.advance(who.at);
         state.uncertain = false;
@@ -585,7 +610,20 @@ impl AgentTable {
                     state.logged_in = true;
                     state.base = Base::NotReady;
                     state.reason = Sym::EMPTY;
-                    return None;
+                    if !created {
+                        return None;
+                    }
+                    // An agent first seen here is still announced, as shown
+                    // (logged out): otherwise it would sit in the table, and in
+                    // the snapshots, without the changes output or the
+                    // statistics ever counting it (found by `reducer_ops`).
+                    return Some(StatusChange {
+                        queue: state.queue,
+                        status: state.status,
+                        at: state.since,
+                        previous_since: state.since,
+                        ..StatusChange::first_seen(who)
+                    });
                 }
             }
             AgentOp::Logout => {
@@ -668,7 +706,7 @@ impl AgentTable {
         call_type: Option<CallType>,
         absolute: bool,
     ) -> Option<StatusChange> {
-        let (state, created) = self.entry(&who);
+        let (state, created) = Self::entry(&mut self.agents, &who);
         let previous_queue = state.queue;
         state.advance(who.at);
         state.uncertain = false;
@@ -695,20 +733,39 @@ impl AgentTable {
                         }
                         leg.connected |= leg_state == LegState::Talking;
                     }
-                    None => state.legs.push(Leg {
-                        conn,
-                        state: leg_state,
-                        call_type: type_code(call_type.unwrap_or(CallType::Unknown)),
-                        connected: leg_state == LegState::Talking,
-                    }),
+                    None => {
+                        let dropped = state.legs.push(Leg {
+                            conn,
+                            state: leg_state,
+                            call_type: type_code(call_type.unwrap_or(CallType::Unknown)),
+                            connected: leg_state == LegState::Talking,
+                        });
+                        self.dropped_legs += u64::from(dropped);
+                    }
                 }
             }
             LegUpdate::Renamed { from } => {
-                if let Some(leg) = state.legs.iter_mut().find(|leg| leg.conn == from) {
-                    leg.conn = conn;
-                    if let Some(call_type) = call_type.filter(|t| *t != CallType::Unknown) {
-                        leg.call_type = type_code(call_type);
+                let merge = from != conn && state.legs.iter().any(|leg| leg.conn == conn);
+                match state.legs.iter().position(|leg| leg.conn == from) {
+                    // A leg on the new connection already: the old one merges
+                    // into it (one leg per connection, or a release would leave
+                    // the other behind).
+                    Some(at) if merge => {
+                        let old = state.legs.remove(at);
+                        if let Some(leg) = state.legs.iter_mut().find(|leg| leg.conn == conn) {
+                            leg.state = old.state;
+                            leg.connected |= old.connected;
+                        }
                     }
+                    Some(at) => {
+                        if let Some(leg) = state.legs.iter_mut().nth(at) {
+                            leg.conn = conn;
+                            if let Some(call_type) = call_type.filter(|t| *t != CallType::Unknown) {
+                                leg.call_type = type_code(call_type);
+                            }
+                        }
+                    }
+                    None => {}
                 }
             }
             LegUpdate::Released => {

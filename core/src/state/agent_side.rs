@@ -138,7 +138,7 @@ impl AgentSide {
         let Some(change) = change else { return };
         let acw_ms = match change.previous {
             Some(AgentStatus::AfterCallWork) if change.status != AgentStatus::AfterCallWork => {
-                (change.at.0 - change.previous_since.0).max(0) / 1000
+                change.at.micros_since(change.previous_since) / 1000
             }
             _ => 0,
         };

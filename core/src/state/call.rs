@@ -220,9 +220,9 @@ impl CallDraft {
             if agent.is_empty() {
                 continue;
             }
-            ring += leg.ring_us;
-            talk += leg.talk_us;
-            hold += leg.hold_us;
+            ring = leg.ring_us.saturating_add(ring);
+            talk = leg.talk_us.saturating_add(talk);
+            hold = leg.hold_us.saturating_add(hold);
             if let Some(at) = leg.answered {
                 answered.push((at, String::from_utf8_lossy(&agent).into_owned()));
             }
@@ -306,23 +306,30 @@ impl Party {
             entered: None,
             answered: None,
             left: None,
-            segment: Timestamp(0),
+            // Before any time: the first event's time starts the first segment.
+            segment: Timestamp(i64::MIN),
             ring_us: 0,
             talk_us: 0,
             hold_us: 0,
         }
     }
 
-    /// Closes the current segment at `at` (durations never negative).
-    fn close_segment(&mut self, at: Timestamp) {
-        let elapsed = (at.0 - self.segment.0).max(0);
+    /// Closes the current segment at `at`, or at the segment's start if `at`
+    /// is earlier: a party's clock never runs backwards, so its ring, talk and
+    /// hold are consecutive spans that end by the time it leaves (a release
+    /// stamped before the ringing counted the ringing past the call's end —
+    /// found by `reducer_ops`). Returns the time used.
+    fn close_segment(&mut self, at: Timestamp) -> Timestamp {
+        let at = at.max(self.segment);
+        let elapsed = at.micros_since(self.segment);
         match self.state {
-            PartyState::Ringing => self.ring_us += elapsed,
-            PartyState::Talking => self.talk_us += elapsed,
-            PartyState::Held => self.hold_us += elapsed,
+            PartyState::Ringing => self.ring_us = self.ring_us.saturating_add(elapsed),
+            PartyState::Talking => self.talk_us = self.talk_us.saturating_add(elapsed),
+            PartyState::Held => self.hold_us = self.hold_us.saturating_add(elapsed),
             _ => {}
         }
         self.segment = at;
+        at
     }
 
     fn enter(&mut self, state: PartyState, at: Timestamp) {
@@ -331,13 +338,24 @@ impl Party {
     }
 
     fn release(&mut self, at: Timestamp) {
-        self.close_segment(at);
+        let at = self.close_segment(at);
         self.state = PartyState::Released;
         self.left = Some(self.left.map_or(at, |left| left.max(at)));
     }
 
     fn released(&self) -> bool {
         self.state == PartyState::Released
+    }
+
+    /// What an agent's leg on this party is doing, if it is on the phone.
+    fn leg_state(&self) -> Option<LegState> {
+        match self.state {
+            PartyState::Dialing => Some(LegState::Dialing),
+            PartyState::Ringing => Some(LegState::Ringing),
+            PartyState::Talking => Some(LegState::Talking),
+            PartyState::Held => Some(LegState::Held),
+            PartyState::Idle | PartyState::Queued | PartyState::Released => None,
+        }
     }
 }
 
@@ -389,6 +407,11 @@ pub struct LegEffect {
     /// The agent known at the leg: this event's (AgentID or the DN's
     /// binding), else one an earlier event of the same leg named.
     pub agent: Sym,
+    /// The agent the leg was attributed to before this event and the
+    /// connection it had there, when this event named another agent: the leg
+    /// moves, and the agent side must release it at its former agent, or
+    /// that agent would show the call for ever (found by `reducer_ops`).
+    pub moved_from: Option<(Sym, u64)>,
 }
 
 /// The first value of a field by event time (ties keep the first seen), so
@@ -431,8 +454,11 @@ struct CallThread {
     transfers: u32,
     conference: bool,
     events: u32,
-    /// Bumped on every change, so a stale completion entry can be told apart.
-    version: u32,
+    /// The table's activity count when an event last reached the thread: its
+    /// version, unique across threads (so a completion entry left by an
+    /// evicted thread can never match the thread that reuses its slot), and
+    /// its recency for eviction.
+    active: u64,
 }
 
 /// Hashes bytes to a connection id (FxHash: fast, and only used to tell a
@@ -458,11 +484,21 @@ pub struct CallConfig {
     /// How long (event time, ms) a thread whose parties are all released waits
     /// for late events from other DNs before its record is emitted.
     pub linger_ms: i64,
+    /// The most call threads kept open (per call side: per shard in the
+    /// pipeline). Calls whose end never arrives (a lost EventReleased, a
+    /// stream of made-up call ids) would otherwise hold memory for ever; past
+    /// the cap the least recently active threads are evicted without a record
+    /// and counted ([`CallTable::evicted`]).
+    pub max_open: usize,
+    /// The most (input stream, server) windows of sequence numbers the
+    /// duplicate filter keeps (per call side; 512 bytes each). Past it the
+    /// least recently seen are dropped and counted.
+    pub max_servers: usize,
 }
 
 impl Default for CallConfig {
     fn default() -> Self {
-        CallConfig { linger_ms: 2_000 }
+        CallConfig { linger_ms: 2_000, max_open: 1_000_000, max_servers: 4_096 }
     }
 }
 
@@ -476,6 +512,9 @@ pub struct CallTable {
     /// Per input stream: its clock and the threads lingering on it.
     streams: FxHashMap<u32, StreamClock>,
     open: usize,
+    /// Events applied so far: the activity clock of `CallThread::active`.
+    activity: u64,
+    evicted: u64,
 }
 
 /// An input stream's clock and the threads whose last event came from it.
@@ -484,7 +523,7 @@ struct StreamClock {
     /// The latest event time read from the stream.
     watermark: Timestamp,
     /// Threads whose parties are all released: (when, thread, version).
-    complete: BinaryHeap<Reverse<(Timestamp, u32, u32)>>,
+    complete: BinaryHeap<Reverse<(Timestamp, u32, u64)>>,
 }
 
 impl Default for CallTable {
@@ -503,7 +542,14 @@ impl CallTable {
             index: HashTable::new(),
             streams: FxHashMap::default(),
             open: 0,
+            activity: 0,
+            evicted: 0,
         }
+    }
+
+    /// Threads evicted to stay within [`CallConfig::max_open`].
+    pub fn evicted(&self) -> u64 {
+        self.evicted
     }
 
     /// Open call threads.
@@ -545,6 +591,9 @@ impl CallTable {
         let id = match found {
             Some(id) => id,
             None => {
+                if self.open >= self.config.max_open.max(1) {
+                    self.evict();
+                }
                 let thread = CallThread {
                     tenant,
                     key: Earliest::default(),
@@ -558,7 +607,7 @@ impl CallTable {
                     transfers: 0,
                     conference: false,
                     events: 0,
-                    version: 0,
+                    active: self.activity,
                 };
                 self.open += 1;
                 match self.free.pop() {
@@ -583,18 +632,44 @@ impl CallTable {
     pub fn apply(&mut self, event: &CallEvent<'_>) -> Option<LegEffect> {
         let id = self.thread_of(event);
         let thread = self.threads[id as usize].as_mut()?;
-        let effect = thread.apply(event).map(|mut effect| {
-            effect.agent = thread
+        self.activity += 1;
+        thread.active = self.activity;
+        // Who had the leg before: the party on the event's own connection,
+        // or, for a rename (EventPartyChanged), on the one it leaves.
+        let party_agent = |thread: &CallThread, conn: u64| {
+            thread
                 .parties
                 .iter()
-                .find(|p| p.dn == event.dn && p.conn == effect.conn)
-                .map_or(Sym::EMPTY, |p| p.agent);
+                .find(|p| p.dn == event.dn && p.conn == conn && !p.released())
+                .map_or(Sym::EMPTY, |p| p.agent)
+        };
+        let own_conn = conn_hash(event.conn.unwrap_or(event.key));
+        let before_own = party_agent(thread, own_conn);
+        let before_renamed = match (event.kind, event.links[0]) {
+            (TEvent::PartyChanged, Some(from)) => party_agent(thread, conn_hash(from)),
+            _ => Sym::EMPTY,
+        };
+        let effect = thread.apply(event).map(|mut effect| {
+            let party = thread.parties.iter().find(|p| p.dn == event.dn && p.conn == effect.conn);
+            effect.agent = party.map_or(Sym::EMPTY, |p| p.agent);
+            let (before, before_conn) = match effect.update {
+                LegUpdate::Renamed { from } => (before_renamed, from),
+                _ => (before_own, effect.conn),
+            };
+            if !before.is_empty() && before != effect.agent {
+                effect.moved_from = Some((before, before_conn));
+                // The new agent never had the leg to rename: it gets it as it is.
+                if let (LegUpdate::Renamed { .. }, Some(state)) =
+                    (effect.update, party.and_then(Party::leg_state))
+                {
+                    effect.update = LegUpdate::State(state);
+                }
+            }
             effect
         });
-        thread.version = thread.version.wrapping_add(1);
         if let Some(at) = thread.completed_at() {
             let clock = self.streams.entry(event.stream).or_default();
-            clock.complete.push(Reverse((at, id, thread.version)));
+            clock.complete.push(Reverse((at, id, thread.active)));
         }
         effect
     }
@@ -607,7 +682,7 @@ impl CallTable {
         clock.watermark = clock.watermark.max(at);
         let watermark = clock.watermark;
         while let Some((id, version)) = self.lingered(stream, watermark) {
-            let current = self.threads[id as usize].as_ref().map(|thread| thread.version);
+            let current = self.threads[id as usize].as_ref().map(|thread| thread.active);
             if current == Some(version) {
                 self.emit(id, names, out);
             }
@@ -616,7 +691,7 @@ impl CallTable {
 
     /// The next thread of `stream` whose linger ended by `watermark`, taken
     /// off its queue.
-    fn lingered(&mut self, stream: u32, watermark: Timestamp) -> Option<(u32, u32)> {
+    fn lingered(&mut self, stream: u32, watermark: Timestamp) -> Option<(u32, u64)> {
         let linger = self.config.linger_ms.saturating_mul(1000);
         let complete = &mut self.streams.get_mut(&stream)?.complete;
         let &Reverse((at, id, version)) = complete.peek()?;
@@ -641,7 +716,14 @@ impl CallTable {
     }
 
     fn emit(&mut self, id: u32, names: &Interner, out: &mut Vec<CallDraft>) {
-        let Some(thread) = self.threads[id as usize].take() else { return };
+        if let Some(thread) = self.remove(id) {
+            out.push(thread.draft(thread.completed_at(), names));
+        }
+    }
+
+    /// Takes a thread out of the table, with its aliases.
+    fn remove(&mut self, id: u32) -> Option<CallThread> {
+        let thread = self.threads[id as usize].take()?;
         self.open -= 1;
         self.free.push(id);
         for &hash in &thread.aliases {
@@ -649,7 +731,28 @@ impl CallTable {
                 entry.remove();
             }
         }
-        out.push(thread.draft(thread.completed_at(), names));
+        Some(thread)
+    }
+
+    /// Makes room for one more thread: evicts the least recently active
+    /// sixteenth of the open threads (at least one). Evicting a batch keeps the
+    /// cost amortized O(1) per new thread without an ordered index: one pass
+    /// over the table every `max_open / 16` new threads.
+    #[cold]
+    fn evict(&mut self) {
+        let mut open: Vec<(u64, u32)> = (0..self.threads.len() as u32)
+            .filter_map(|id| self.threads[id as usize].as_ref().map(|t| (t.active, id)))
+            .collect();
+        let batch = (open.len() / 16).max(1).min(open.len());
+        if batch == 0 {
+            return;
+        }
+        open.select_nth_unstable(batch - 1);
+        for &(_, id) in &open[..batch] {
+            if self.remove(id).is_some() {
+                self.evicted += 1;
+            }
+        }
     }
 }
 
@@ -695,7 +798,13 @@ impl CallThread {
             return None;
         }
         let leg = |update| {
-            Some(LegEffect { conn, update, call_type: event.call_type, agent: Sym::EMPTY })
+            Some(LegEffect {
+                conn,
+                update,
+                call_type: event.call_type,
+                agent: Sym::EMPTY,
+                moved_from: None,
+            })
         };
         match event.kind {
             Queued | RouteRequest => {
@@ -811,11 +920,21 @@ impl CallThread {
                 }
                 let from = event.links[0].map(conn_hash)?;
                 self.consult_conns.retain(|c| *c != conn);
+                // The DN may already have a party on the new connection: the
+                // leg then merges into it (the old one ends here) rather than
+                // becoming a second party with the same identity, which no
+                // release could ever end (found by `reducer_ops`).
+                let merge =
+                    from != conn && self.parties.iter().any(|p| p.dn == event.dn && p.conn == conn);
                 let renamed = match self
                     .parties
                     .iter_mut()
                     .find(|p| p.dn == event.dn && p.conn == from && !p.released())
                 {
+                    Some(party) if merge => {
+                        party.release(at);
+                        true
+                    }
                     Some(party) => {
                         party.conn = conn;
                         party.consult = false;
@@ -823,7 +942,7 @@ impl CallThread {
                     }
                     None => false,
                 };
-                if !renamed {
+                if !renamed || merge {
                     let party = self.party(event.dn, conn, PartyKind::Leg);
                     party.answered.get_or_insert(at);
                     party.entered.get_or_insert(at);
@@ -924,7 +1043,7 @@ impl CallThread {
                     })
                     .or(ended)
                     .unwrap_or(entered);
-                (until.0 - entered.0).max(0) / 1000
+                until.micros_since(entered) / 1000
             }
             None => 0,
         };
@@ -936,7 +1055,7 @@ impl CallThread {
             .min();
         let wait_ms = first_queue.and_then(|q| q.entered).and_then(|entered| {
             let until = first_answer.or(ended)?;
-            Some((until.0 - entered.0).max(0) / 1000)
+            Some(until.micros_since(entered) / 1000)
         });
         let legs = self
             .parties

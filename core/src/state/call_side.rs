@@ -4,13 +4,15 @@
 //! call detail records itself; what agents must learn leaves as
 //! [`AgentMsg`]s.
 
+use std::borrow::Cow;
+
 use crate::event::{
     AgentWorkMode, Attr, Category, Dialect, Event, EventKind, IvrMessage, IvrStatus, SdkEvent,
     TEvent, Timestamp, Value,
 };
 
 use super::Outputs;
-use super::agent::{AgentOp, flags};
+use super::agent::{AgentOp, LegUpdate, flags};
 use super::binding::Bindings;
 use super::call::{CallConfig, CallDraft, CallEvent, CallTable, Name, conn_hash};
 use super::dedupe::Dedupe;
@@ -72,7 +74,7 @@ impl CallSide {
             calls: CallTable::new(calls),
             interactions: InteractionReducer::new(interactions),
             stats: Stats::new(stats),
-            dedupe: Dedupe::default(),
+            dedupe: Dedupe::new(calls.max_servers),
             watermark: Timestamp::default(),
             counters: CallSideCounters::default(),
             drafts: Vec::new(),
@@ -130,6 +132,11 @@ impl CallSide {
         self.duplicates
     }
 
+    /// The duplicate filter (its windows and evictions).
+    pub fn dedupe(&self) -> &Dedupe {
+        &self.dedupe
+    }
+
     /// Applies one event read from input `stream` (a partition, a file: the
     /// scope in which a server's sequence numbers keep their order). What the
     /// agent side must learn is appended to `messages`; finished call and
@@ -170,9 +177,9 @@ impl CallSide {
                 }
             },
             EventKind::Sdk(SdkEvent::AgentStatus) => {
-                if let Some(agent) = event.agent_key() {
+                if let Some(agent) = agent_name(event) {
                     messages.push(message(AgentBody::Sdk {
-                        agent: Name::from_slice(agent),
+                        agent: Name::from_slice(&agent),
                         dn: name(event, Attr::ThisDN),
                         reason: name(event, Attr::Reason),
                         state: event.sdk_state(),
@@ -189,9 +196,9 @@ impl CallSide {
                     Some(IvrStatus::LoggedOut | IvrStatus::Unknown) => Some(AgentOp::Logout),
                     _ => None,
                 };
-                if let (Some(op), Some(agent)) = (op, event.agent_key()) {
+                if let (Some(op), Some(agent)) = (op, agent_name(event)) {
                     messages.push(message(AgentBody::Op {
-                        agent: Name::from_slice(agent),
+                        agent: Name::from_slice(&agent),
                         dn: Name::new(),
                         queue: Name::new(),
                         server: 0,
@@ -279,8 +286,8 @@ impl CallSide {
         let tenant = self.names.intern(event.tenant());
         let dn_text = event.text(Attr::ThisDN).unwrap_or_default();
         let dn = dn_text.as_bytes();
-        let agent = match event.agent_key() {
-            Some(agent) => self.names.intern(agent),
+        let agent = match agent_name(event) {
+            Some(agent) => self.names.intern(&agent),
             None => match self.bindings.agent_on(tenant, dn) {
                 Some(agent) => agent,
                 None => {
@@ -326,8 +333,8 @@ impl CallSide {
         let tenant = self.names.intern(event.tenant());
         let dn = self.sym(event, Attr::ThisDN);
         let queue = self.sym(event, Attr::ThisQueue);
-        let agent = match event.raw(Attr::AgentID).filter(|id| !id.is_empty()) {
-            Some(id) => self.names.intern(id),
+        let agent = match unescaped(event, Attr::AgentID).filter(|id| !id.is_empty()) {
+            Some(id) => self.names.intern(&id),
             None => {
                 self.bindings.agent_on(tenant, self.names.name(dn).as_bytes()).unwrap_or(Sym::EMPTY)
             }
@@ -361,6 +368,23 @@ impl CallSide {
         if agent.is_empty() {
             return;
         }
+        if let Some((moved_from, moved_conn)) = effect.moved_from.filter(|(from, _)| *from != agent)
+        {
+            // The leg now belongs to another agent: it ends at the one it had
+            // (found by `reducer_ops`: a stale leg kept that agent on the call).
+            out.push(AgentMsg {
+                tenant: Name::from_slice(event.tenant()),
+                at,
+                body: AgentBody::Leg {
+                    dn: Name::from_slice(self.names.name(dn).as_bytes()),
+                    agent: Name::from_slice(self.names.name(moved_from).as_bytes()),
+                    conn: moved_conn,
+                    update: LegUpdate::Released,
+                    call_type: None,
+                    server: server_hash(event),
+                },
+            });
+        }
         out.push(AgentMsg {
             tenant: Name::from_slice(event.tenant()),
             at,
@@ -374,6 +398,31 @@ impl CallSide {
             },
         });
     }
+}
+
+/// The value of `attr` as the name it stands for: the bytes as sent, or, for
+/// a value written with JSON or XML escapes, its unescaped text. Names are
+/// keys: `"a\u0031"` and `"a1"` are one agent.
+fn unescaped<'a>(event: &Event<'a>, attr: Attr) -> Option<Cow<'a, [u8]>> {
+    match event.get(attr)? {
+        Value::JsonEscaped(_) | Value::XmlEscaped(_) => {
+            event.text(attr).map(|text| Cow::Owned(text.into_owned().into_bytes()))
+        }
+        _ => event.raw(attr).map(Cow::Borrowed),
+    }
+}
+
+/// The agent an agent event is about ([`Event::agent_key`], its attribute
+/// unescaped): the record key's ID, else AgentID, AgentNo or PortNum.
+fn agent_name<'a>(event: &Event<'a>) -> Option<Cow<'a, [u8]>> {
+    if event.kind().is_agent_event() {
+        if let Some(id) = event.key_id() {
+            return Some(Cow::Borrowed(id));
+        }
+    }
+    [Attr::AgentID, Attr::AgentNo, Attr::PortNum]
+        .into_iter()
+        .find_map(|attr| unescaped(event, attr).filter(|name| !name.is_empty()))
 }
 
 /// An attribute's text as a [`Name`] (empty when absent).

@@ -14,6 +14,14 @@
 //! another. One window per server would then drop the lagging partition's
 //! events as "too old" (DOMAIN.md §7.2: order is meaningful only within a DN
 //! and a partition key).
+//!
+//! Windows are capped too ([`CallConfig::max_servers`]): `Server` is a field
+//! of the input, and a stream naming millions of servers would otherwise cost
+//! 512 bytes each for ever. Past the cap the least recently seen windows are
+//! dropped and counted; a dropped (stream, server) starts afresh when seen
+//! again.
+//!
+//! [`CallConfig::max_servers`]: super::CallConfig::max_servers
 
 use rustc_hash::FxHashMap;
 
@@ -25,13 +33,15 @@ const WORDS: usize = (WINDOW / 64) as usize;
 struct SeqWindow {
     /// The highest sequence number seen.
     high: u64,
+    /// When the server was last seen (the filter's event count).
+    seen: u64,
     /// Bit `n % WINDOW` is set when `n` (within the window below `high`) was seen.
     bits: Box<[u64; WORDS]>,
 }
 
 impl SeqWindow {
     fn new(first: u64) -> SeqWindow {
-        let mut window = SeqWindow { high: first, bits: Box::new([0; WORDS]) };
+        let mut window = SeqWindow { high: first, seen: 0, bits: Box::new([0; WORDS]) };
         window.set(first);
         window
     }
@@ -74,23 +84,54 @@ impl SeqWindow {
 }
 
 /// Windows of seen sequence numbers per (input stream, server).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Dedupe {
     windows: FxHashMap<(u32, u64), SeqWindow>,
     duplicates: u64,
+    /// At most this many servers (at least 1).
+    max_servers: usize,
+    /// Events checked so far: the clock of `SeqWindow::seen`.
+    clock: u64,
+    evicted: u64,
+}
+
+impl Default for Dedupe {
+    fn default() -> Self {
+        Dedupe::new(super::CallConfig::default().max_servers)
+    }
 }
 
 impl Dedupe {
     /// Sequence numbers remembered per (input stream, server).
     pub const WINDOW: u64 = WINDOW;
 
+    /// A filter keeping at most `max_servers` (stream, server) windows.
+    pub fn new(max_servers: usize) -> Dedupe {
+        Dedupe {
+            windows: FxHashMap::default(),
+            duplicates: 0,
+            max_servers: max_servers.max(1),
+            clock: 0,
+            evicted: 0,
+        }
+    }
+
     /// Whether the event `(server, seq)` read from input `stream` is new;
     /// counts it as a duplicate if not.
     pub fn first_sight(&mut self, stream: u32, server: u64, seq: u64) -> bool {
+        self.clock += 1;
         let fresh = match self.windows.get_mut(&(stream, server)) {
-            Some(window) => window.first_sight(seq),
+            Some(window) => {
+                window.seen = self.clock;
+                window.first_sight(seq)
+            }
             None => {
-                self.windows.insert((stream, server), SeqWindow::new(seq));
+                if self.windows.len() >= self.max_servers {
+                    self.evict();
+                }
+                let mut window = SeqWindow::new(seq);
+                window.seen = self.clock;
+                self.windows.insert((stream, server), window);
                 true
             }
         };
@@ -103,6 +144,33 @@ impl Dedupe {
     /// Duplicates dropped so far.
     pub fn duplicates(&self) -> u64 {
         self.duplicates
+    }
+
+    /// (Stream, server) windows kept.
+    pub fn servers(&self) -> usize {
+        self.windows.len()
+    }
+
+    /// Server windows dropped to stay within the cap.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// Drops the least recently seen sixteenth of the windows (at least one):
+    /// one pass per `max_servers / 16` new servers, amortized O(1) each.
+    #[cold]
+    fn evict(&mut self) {
+        let mut seen: Vec<u64> = self.windows.values().map(|window| window.seen).collect();
+        let batch = (seen.len() / 16).max(1).min(seen.len());
+        if batch == 0 {
+            return;
+        }
+        let (_, &mut cutoff, _) = seen.select_nth_unstable(batch - 1);
+        // Clocks are unique per event, so exactly `batch` windows are at or
+        // below the cutoff.
+        let before = self.windows.len();
+        self.windows.retain(|_, window| window.seen > cutoff);
+        self.evicted += (before - self.windows.len()) as u64;
     }
 }
 

@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use crate::event::{Event, Timestamp};
 
 pub use agent::{
-    AgentOp, AgentRef, AgentState, AgentTable, Base, LegState, LegUpdate, StatusChange,
+    AgentOp, AgentRef, AgentState, AgentTable, Base, LegState, LegUpdate, MAX_LEGS, StatusChange,
     TOTAL_NAMES, flags,
 };
 pub use agent_side::{AgentSide, AgentSideCounters};
@@ -278,6 +278,14 @@ pub struct ReduceCounters {
     pub uncertain_marks: u64,
     /// Orchestration interaction records emitted.
     pub interaction_records: u64,
+    /// Open call threads evicted (without a record) to stay within
+    /// [`CallConfig::max_open`].
+    pub evicted_calls: u64,
+    /// Duplicate-filter server windows dropped to stay within
+    /// [`CallConfig::max_servers`].
+    pub evicted_servers: u64,
+    /// Agent call legs dropped to stay within [`MAX_LEGS`] per agent.
+    pub dropped_legs: u64,
 }
 
 impl ReduceCounters {
@@ -291,11 +299,14 @@ impl ReduceCounters {
             counters.unattributed += c.unattributed;
             counters.call_records += c.call_records;
             counters.interaction_records += c.interaction_records;
+            counters.evicted_calls += side.calls().evicted();
+            counters.evicted_servers += side.dedupe().evicted();
         }
         for side in agents {
             let c = side.counters();
             counters.agent_changes += c.agent_changes;
             counters.uncertain_marks += c.uncertain_marks;
+            counters.dropped_legs += side.agents().dropped_legs();
         }
         counters
     }
@@ -472,7 +483,7 @@ pub fn queue_stats(
             let key = (names.name(tenant).to_owned(), names.name(queue).to_owned());
             let waiting = &mut rows.entry(key).or_default().1;
             waiting.calls += 1;
-            waiting.longest_ms = waiting.longest_ms.max((at.0 - since.0).max(0) / 1000);
+            waiting.longest_ms = waiting.longest_ms.max(at.micros_since(since) / 1000);
         }
     }
     rows

@@ -68,9 +68,9 @@ impl QueueStats {
         self.abandoned_in_queue += other.abandoned_in_queue;
         self.abandoned_ringing += other.abandoned_ringing;
         self.short_abandoned += other.short_abandoned;
-        self.answer_wait_ms += other.answer_wait_ms;
-        self.handle_ms += other.handle_ms;
-        self.acw_ms += other.acw_ms;
+        self.answer_wait_ms = self.answer_wait_ms.saturating_add(other.answer_wait_ms);
+        self.handle_ms = self.handle_ms.saturating_add(other.handle_ms);
+        self.acw_ms = self.acw_ms.saturating_add(other.acw_ms);
     }
 
     /// Abandoned calls, in queue and ringing.
@@ -92,7 +92,8 @@ impl QueueStats {
 
     /// Average handle time (talk + hold + after-call work) per answered call (ms).
     pub fn aht_ms(&self) -> Option<i64> {
-        (self.answered > 0).then(|| (self.handle_ms + self.acw_ms) / self.answered as i64)
+        (self.answered > 0)
+            .then(|| self.handle_ms.saturating_add(self.acw_ms) / self.answered as i64)
     }
 }
 
@@ -130,7 +131,7 @@ impl Stats {
             let old = self.slot(change.tenant, change.previous_queue);
             let count = &mut old.agents[status_index(previous)];
             *count = count.saturating_sub(1);
-            old.acw_ms += acw_ms;
+            old.acw_ms = old.acw_ms.saturating_add(acw_ms);
         }
         self.slot(change.tenant, change.queue).agents[status_index(change.status)] += 1;
     }
@@ -147,8 +148,11 @@ impl Stats {
                 if wait <= config.service_level_ms {
                     slot.answered_in_threshold += 1;
                 }
-                slot.answer_wait_ms += wait;
-                slot.handle_ms += record.talk_ms + record.hold_ms;
+                slot.answer_wait_ms = slot.answer_wait_ms.saturating_add(wait);
+                // Sums saturate: a call spanning the whole time range (times come from
+                // outside) must not overflow the queue's totals.
+                let handled = record.talk_ms.saturating_add(record.hold_ms);
+                slot.handle_ms = slot.handle_ms.saturating_add(handled);
             }
             Outcome::AbandonedInQueue | Outcome::AbandonedRinging => {
                 if record.outcome == Outcome::AbandonedInQueue {

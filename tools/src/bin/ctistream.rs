@@ -368,7 +368,7 @@ fn run() -> anyhow::Result<ExitCode> {
                     .shards
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
                 config: ReducerConfig {
-                    calls: CallConfig { linger_ms: args.linger_ms },
+                    calls: CallConfig { linger_ms: args.linger_ms, ..CallConfig::default() },
                     stats: StatsConfig {
                         service_level_ms: args.service_level_ms,
                         short_abandon_ms: args.short_abandon_ms,

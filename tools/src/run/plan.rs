@@ -247,6 +247,7 @@ impl RunPlan {
         let reducer = ReducerConfig {
             calls: CallConfig {
                 linger_ms: args.linger_ms.or(options.linger_ms).unwrap_or(defaults.calls.linger_ms),
+                ..defaults.calls
             },
             stats: StatsConfig {
                 service_level_ms: options

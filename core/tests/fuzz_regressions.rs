@@ -1,0 +1,184 @@
+//! One test per problem the fuzz targets found (`fuzz/README.md`), named after
+//! what went wrong, with the input inline as the records the target rendered.
+//! Each asserts the invariant the target checks.
+
+use ctistream_core::state::{CollectOutputs, Reducer, status_index};
+use ctistream_core::{AgentStatus, Decoder, Format, Timestamp};
+
+/// `KEY<TAB>PAYLOAD` lines (an empty key is none), as `CTISTREAM_FUZZ_DUMP`
+/// prints them, through the single-threaded reducer.
+fn reduce(lines: &[&str]) -> (Reducer, CollectOutputs) {
+    let decoder = Decoder::new(Format::Auto);
+    let mut reducer = Reducer::default();
+    let mut out = CollectOutputs::default();
+    for line in lines {
+        let (key, payload) = line.split_once('\t').expect("KEY<TAB>PAYLOAD");
+        let key = (!key.is_empty()).then_some(key.as_bytes());
+        let event = decoder.decode(payload.as_bytes(), key).expect("the rendered records decode");
+        reducer.apply(&event, Timestamp(1_774_600_000_000_000), &mut out);
+    }
+    (reducer, out)
+}
+
+/// Every agent is counted by the statistics under exactly its one status,
+/// and its last reported change is that status.
+fn assert_one_status_each(reducer: &Reducer, out: &CollectOutputs) {
+    let names = reducer.names();
+    let mut by_status = [0u32; 12];
+    for agent in reducer.agents().iter() {
+        by_status[status_index(agent.status())] += 1;
+        let name = names.name(agent.agent());
+        let last = out.changes.iter().rev().find(|c| c.agent == name).map(|c| c.status);
+        assert_eq!(last, Some(agent.status()), "{name}: last change is not the status");
+    }
+    let mut counted = [0u32; 12];
+    for (_, queue) in reducer.stats().sorted(names) {
+        for (sum, n) in counted.iter_mut().zip(queue.agents) {
+            *sum += n;
+        }
+    }
+    assert_eq!(counted, by_status, "statistics do not count each agent once");
+}
+
+/// reducer_ops crash-3018de15: an IVR `LoggedIn` for an agent never seen
+/// created its state without reporting it, so the agent was in the snapshots
+/// but in no change and in no statistics count.
+#[test]
+fn ivr_logged_in_for_an_unknown_agent_is_announced_and_counted() {
+    let (reducer, out) = reduce(&[
+        "t1:a1\t<MonitorInfo><Agent PortNum=\"1\" Status=\"LoggedIn\"/></MonitorInfo>",
+        "\t{\"id\":\"EventLinkConnected\",\"time\":1774607201300000}",
+    ]);
+    assert_eq!(out.changes.len(), 1);
+    assert_eq!((out.changes[0].status, out.changes[0].previous), (AgentStatus::LoggedOut, None));
+    assert_one_status_each(&reducer, &out);
+    // LoggedIn stays transient: the next Ready is the first real status.
+    let (reducer, out) = reduce(&[
+        "t1:a1\t<MonitorInfo><Agent PortNum=\"1\" Status=\"LoggedIn\"/></MonitorInfo>",
+        "t1:a1\t<MonitorInfo><Agent PortNum=\"1\" Status=\"Ready\"/></MonitorInfo>",
+    ]);
+    let statuses: Vec<_> = out.changes.iter().map(|c| (c.previous, c.status)).collect();
+    assert_eq!(
+        statuses,
+        [
+            (None, AgentStatus::LoggedOut),
+            (Some(AgentStatus::LoggedOut), AgentStatus::WaitForNextCall)
+        ]
+    );
+    assert_one_status_each(&reducer, &out);
+}
+
+/// reducer_ops crash-adeb841a: a call leg rang at agent a1; a later event of
+/// the same leg (here its release) named agent a3. The release went to a3,
+/// and a1 kept the ringing leg — and the CallRinging status — for ever.
+#[test]
+fn a_leg_named_for_another_agent_is_released_at_the_agent_it_had() {
+    let (reducer, out) = reduce(&[
+        "\t{\"id\":\"EventRinging\",\"tenant\":\"t1\",\"time\":1774599836200000,\"CallThreadID\":\"ct-3\",\"ConnID\":\"0003000000000000\",\"ThisDN\":\"5004\",\"AgentID\":\"a1\",\"CallType\":\"Outbound\",\"EventSequenceNumber\":89}",
+        // A duplicate (same sequence number) naming a3: dropped.
+        "\t{\"id\":\"EventRinging\",\"tenant\":\"t1\",\"time\":1774602123500000,\"CallThreadID\":\"ct-3\",\"ConnID\":\"0003000000000000\",\"ThisDN\":\"5004\",\"AgentID\":\"a3\",\"CallType\":\"Outbound\",\"EventSequenceNumber\":89}",
+        "\t{\"id\":\"EventReleased\",\"tenant\":\"t1\",\"time\":1774605723500000,\"CallThreadID\":\"ct-3\",\"ConnID\":\"0003000000000000\",\"ThisDN\":\"5004\",\"AgentID\":\"a3\"}",
+        "\t{\"id\":\"EventLinkConnected\",\"time\":1774609323500000}",
+    ]);
+    assert_eq!(reducer.calls().open(), 0);
+    for agent in reducer.agents().iter() {
+        let name = reducer.names().name(agent.agent());
+        assert!(agent.leg_conns().is_empty(), "{name} keeps a leg of an ended call");
+        assert_eq!(agent.status(), AgentStatus::WaitForNextCall, "{name}");
+    }
+    assert_one_status_each(&reducer, &out);
+}
+
+/// The same move through a DN changing hands: the leg rang at a1 (bound to
+/// DN 5001); a3 logged in on 5001 and the call was answered there without an
+/// AgentID. The answer belongs to a3, and a1's ringing leg ends.
+#[test]
+fn a_leg_on_a_dn_that_changed_hands_moves_to_the_new_agent() {
+    let (reducer, out) = reduce(&[
+        "t1:a1\t{\"id\":\"EventAgentReady\",\"time\":1000000,\"ThisDN\":\"5001\",\"AgentID\":\"a1\"}",
+        "\t{\"id\":\"EventRinging\",\"tenant\":\"t1\",\"time\":2000000,\"ConnID\":\"c1\",\"ThisDN\":\"5001\"}",
+        "t1:a3\t{\"id\":\"EventAgentReady\",\"time\":3000000,\"ThisDN\":\"5001\",\"AgentID\":\"a3\"}",
+        "\t{\"id\":\"EventEstablished\",\"tenant\":\"t1\",\"time\":4000000,\"ConnID\":\"c1\",\"ThisDN\":\"5001\"}",
+    ]);
+    let status = |name: &str| {
+        let agent = reducer.agents().iter().find(|a| reducer.names().name(a.agent()) == name);
+        agent.map(|agent| agent.status())
+    };
+    assert_eq!(status("a1"), Some(AgentStatus::WaitForNextCall));
+    assert_eq!(status("a3"), Some(AgentStatus::CallUnknown));
+    assert_one_status_each(&reducer, &out);
+}
+
+/// reducer_ops crash-5d7698c3: a release stamped before the ringing it ended
+/// (time running backwards on one DN) completed the call at that earlier
+/// time, while the ringing had already counted 8.9 s: the record rang for
+/// 8.9 s of a call that lasted 0 ms.
+#[test]
+fn a_release_stamped_before_the_ringing_keeps_ring_time_within_the_call() {
+    let (mut reducer, mut out) = reduce(&[
+        "\t{\"id\":\"EventRinging\",\"tenant\":\"t1\",\"time\":1774597548900000,\"CallThreadID\":\"ct-5\",\"ConnID\":\"0005000000000002\",\"PreviousConnID\":\"0005000000000002\",\"ThisDN\":\"5004\",\"AgentID\":\"a1\",\"CallType\":\"Outbound\"}",
+        "\t{\"id\":\"EventRinging\",\"tenant\":\"t1\",\"time\":1774597557800000,\"CallThreadID\":\"ct-5\",\"ConnID\":\"0005000000000002\",\"ThisDN\":\"5004\",\"AgentID\":\"a0\",\"CallType\":\"Outbound\"}",
+        "t1:ct-5\t{\"id\":\"EventReleased\",\"tenant\":\"t1\",\"time\":1774596003100000,\"CallThreadID\":\"ct-5\",\"ConnID\":\"0005000000000002\",\"ThisDN\":\"5004\",\"CallState\":\"Ok\"}",
+        "\t{\"id\":\"EventLinkConnected\",\"time\":1774607200000000}",
+    ]);
+    reducer.finish(&mut out);
+    assert_eq!(out.records.len(), 1);
+    let record = &out.records[0];
+    let span_ms = (record.ended.unwrap().0 - record.started.0) / 1000;
+    assert_eq!(record.ring_ms, 8_900, "the ringing seen is kept");
+    assert!(
+        record.ring_ms + record.talk_ms + record.hold_ms <= span_ms,
+        "ring {} ms in a call of {span_ms} ms",
+        record.ring_ms
+    );
+}
+
+/// reducer_ops crash-2c376417: EventPartyChanged moved DN 5001's leg from
+/// connection L to C0 while the DN already had a party on C0 (an earlier
+/// PartyChanged made it). The call then had two parties with one identity;
+/// a release ended one, and the thread stayed open for ever.
+#[test]
+fn a_leg_renamed_onto_a_connection_the_dn_already_has_merges_and_ends() {
+    let (reducer, out) = reduce(&[
+        "\t{\"id\":\"EventPartyChanged\",\"tenant\":\"t1\",\"time\":1774608727400000,\"ConnID\":\"0000000000000000\",\"PreviousConnID\":\"0001000000000001\",\"ThisDN\":\"5001\",\"AgentID\":\"a3\"}",
+        "\t{\"id\":\"EventDialing\",\"tenant\":\"t1\",\"time\":1774610397800000,\"CallThreadID\":\"ct-1\",\"ConnID\":\"0001000000000001\",\"PreviousConnID\":\"0001000000000001\",\"ThisDN\":\"5001\",\"AgentID\":\"a1\",\"CallType\":\"Outbound\"}",
+        "\t{\"id\":\"EventPartyChanged\",\"tenant\":\"t1\",\"time\":1774621832900000,\"ConnID\":\"0000000000000000\",\"PreviousConnID\":\"0001000000000001\",\"ThisDN\":\"5001\",\"AgentID\":\"a3\"}",
+        "\t{\"id\":\"EventReleased\",\"tenant\":\"t1\",\"time\":1774628132500000,\"ConnID\":\"0000000000000000\",\"PreviousConnID\":\"0001000000000001\",\"ThisDN\":\"5001\",\"AgentID\":\"a3\"}",
+        "\t{\"id\":\"EventReleased\",\"tenant\":\"t1\",\"time\":1774628132500000,\"CallThreadID\":\"ct-1\",\"ConnID\":\"0001000000000001\",\"PreviousConnID\":\"0001000000000001\",\"ThisDN\":\"5001\",\"AgentID\":\"a1\"}",
+        "\t{\"id\":\"EventLinkConnected\",\"time\":1774631732500000}",
+    ]);
+    assert_eq!(reducer.calls().open(), 0, "the call ended");
+    assert_eq!(out.records.len(), 1);
+    for agent in reducer.agents().iter() {
+        let name = reducer.names().name(agent.agent());
+        assert!(agent.leg_conns().is_empty(), "{name} keeps a leg");
+    }
+    assert_one_status_each(&reducer, &out);
+}
+
+/// reducer_ops crash-7a0056ce: a leg rang at a3 on connection C0; an
+/// EventPartyChanged moved DN 5003's leg to C1 naming a1. The rename went to
+/// a1, who had no C0 leg, and a3 kept ringing for ever. Now a3's leg ends and
+/// a1 gets the leg in the state it is in.
+#[test]
+fn a_leg_renamed_for_another_agent_ends_at_the_old_agent() {
+    let (reducer, out) = reduce(&[
+        "\t{\"id\":\"EventRinging\",\"tenant\":\"t1\",\"time\":1774604271300000,\"CallThreadID\":\"ct-3\",\"ConnID\":\"0003000000000000\",\"PreviousConnID\":\"0003000000000000\",\"ThisDN\":\"5003\",\"AgentID\":\"a3\",\"CallType\":\"Outbound\"}",
+        "\t{\"id\":\"EventPartyChanged\",\"tenant\":\"t1\",\"time\":1774603007200000,\"ConnID\":\"0003000000000001\",\"PreviousConnID\":\"0003000000000000\",\"ThisDN\":\"5003\",\"AgentID\":\"a1\",\"CallType\":\"Consult\"}",
+    ]);
+    let status = |name: &str| {
+        let agent = reducer.agents().iter().find(|a| reducer.names().name(a.agent()) == name);
+        agent.map(|agent| (agent.status(), agent.leg_conns().len()))
+    };
+    assert_eq!(status("a3"), Some((AgentStatus::WaitForNextCall, 0)), "the leg left a3");
+    assert_eq!(status("a1"), Some((AgentStatus::CallRinging, 1)), "a1 has it, still ringing");
+    assert_one_status_each(&reducer, &out);
+    let (reducer, _) = reduce(&[
+        "\t{\"id\":\"EventRinging\",\"tenant\":\"t1\",\"time\":1774604271300000,\"CallThreadID\":\"ct-3\",\"ConnID\":\"0003000000000000\",\"PreviousConnID\":\"0003000000000000\",\"ThisDN\":\"5003\",\"AgentID\":\"a3\",\"CallType\":\"Outbound\"}",
+        "\t{\"id\":\"EventPartyChanged\",\"tenant\":\"t1\",\"time\":1774603007200000,\"ConnID\":\"0003000000000001\",\"PreviousConnID\":\"0003000000000000\",\"ThisDN\":\"5003\",\"AgentID\":\"a1\",\"CallType\":\"Consult\"}",
+        "\t{\"id\":\"EventReleased\",\"tenant\":\"t1\",\"time\":1774608101900000,\"ConnID\":\"0003000000000001\",\"PreviousConnID\":\"0003000000000000\",\"ThisDN\":\"5003\",\"AgentID\":\"a1\"}",
+        "\t{\"id\":\"EventLinkConnected\",\"time\":1774611701900000}",
+    ]);
+    assert_eq!(reducer.calls().open(), 0);
+    assert!(reducer.agents().iter().all(|agent| agent.leg_conns().is_empty()));
+}
