@@ -11,6 +11,7 @@ use ctistream_core::state::{CallConfig, ReducerConfig, StatsConfig};
 use ctistream_core::{
     DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD, DecodeOptions, Format, Framing, Timestamp,
 };
+use ctistream_tools::generate::GenDialect;
 use ctistream_tools::input::InputOptions;
 use ctistream_tools::inspect::inspect;
 use ctistream_tools::reduce::{ReduceOptions, reduce};
@@ -151,7 +152,7 @@ struct DemoArgs {
     seed: u64,
     /// The dialect the simulated platform speaks.
     #[arg(long, value_enum, default_value = "mixed")]
-    dialect: GenDialectArg,
+    dialect: GenDialect,
     /// Pipeline shards [default: the number of cores].
     #[arg(long)]
     shards: Option<usize>,
@@ -170,7 +171,7 @@ struct GenArgs {
     seed: u64,
     /// Output dialect.
     #[arg(long, value_enum, default_value = "genesys")]
-    dialect: GenDialectArg,
+    dialect: GenDialect,
     /// Tenants.
     #[arg(long, default_value_t = 1)]
     tenants: usize,
@@ -179,42 +180,13 @@ struct GenArgs {
     #[arg(long, value_name = "CALLS_PER_S")]
     rate: Option<f64>,
     /// Where to write the events: a file, `-` for standard output,
-    /// `kafka://BOOTSTRAP/TOPIC` (one keyed message per event; genesys
-    /// dialect) or `tcp://HOST:PORT[?token=T]` (a `run --from tcp://` listener).
+    /// `kafka://BOOTSTRAP/TOPIC` (one keyed message per event; not for tlog or
+    /// mixed) or `tcp://HOST:PORT[?token=T]` (a `run --from tcp://` listener).
     #[arg(long, value_name = "PATH|URL")]
     out: String,
     /// Also write each call's expected outcome (NDJSON), for checking reducers.
     #[arg(long, value_name = "PATH")]
     expected_out: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum GenDialectArg {
-    /// Keyed Voice Microservices JSON lines.
-    Genesys,
-    /// T-Server log text.
-    Tlog,
-    /// Orchestration Server interaction events of the routed calls.
-    Ors,
-    /// Agent desktop SDK status events.
-    Sdk,
-    /// IVR Server agent monitoring messages.
-    Ivr,
-    /// Tenants alternate between genesys and tlog.
-    Mixed,
-}
-
-impl From<GenDialectArg> for ctistream_tools::generate::GenDialect {
-    fn from(dialect: GenDialectArg) -> Self {
-        match dialect {
-            GenDialectArg::Genesys => Self::Genesys,
-            GenDialectArg::Tlog => Self::Tlog,
-            GenDialectArg::Ors => Self::Ors,
-            GenDialectArg::Sdk => Self::Sdk,
-            GenDialectArg::Ivr => Self::Ivr,
-            GenDialectArg::Mixed => Self::Mixed,
-        }
-    }
 }
 
 #[derive(Debug, Args)]
@@ -418,7 +390,7 @@ fn generate(args: GenArgs) -> anyhow::Result<()> {
         agents: args.agents,
         calls: args.calls,
         seed: args.seed,
-        dialect: args.dialect.into(),
+        dialect: args.dialect,
         tenants: args.tenants,
         rate: args.rate.unwrap_or_else(|| GenOptions::staffed_rate(args.agents, args.tenants)),
         until_ms: None,
@@ -475,7 +447,7 @@ fn demo(args: DemoArgs) -> anyhow::Result<()> {
         tenants: args.tenants,
         minutes: args.minutes,
         seed: args.seed,
-        dialect: args.dialect.into(),
+        dialect: args.dialect,
         shards: args.shards.unwrap_or(defaults.shards).max(1),
         ..defaults
     };

@@ -27,8 +27,8 @@ use ctistream_core::{CallState, CallType, TEvent, Timestamp};
 mod desktop;
 mod orchestration;
 
-/// The dialects `gen` writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The dialects `gen` writes (also its `--dialect` values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum GenDialect {
     /// Keyed Voice Microservices JSON lines, as on the Kafka topics.
     Genesys,
