@@ -25,6 +25,15 @@ fn events(dir: &Outdir, calls: &str) -> String {
     path
 }
 
+/// `ctistream gen` output (no broken record) in `events.ndjson`; its path.
+fn generated(dir: &Outdir, agents: &str, calls: &str, seed: &str) -> String {
+    let path = dir.path("events.ndjson");
+    let args = ["gen", "--agents", agents, "--calls", calls, "--seed", seed, "--out", &path];
+    let out = ctistream(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    path
+}
+
 fn sorted_lines(path: &str) -> Vec<String> {
     let mut lines: Vec<String> =
         std::fs::read_to_string(path).unwrap().lines().map(str::to_owned).collect();
@@ -302,9 +311,7 @@ fn a_followed_file_is_read_as_it_grows_until_idle() {
 fn gen_sends_to_a_tcp_source_with_its_token() {
     let dir = Outdir::new("run-gen-tcp");
     let gen_args = ["gen", "--agents", "20", "--calls", "150", "--seed", "9"];
-    let file = dir.path("events.ndjson");
-    let out = ctistream(&[&gen_args[..], &["--out", &file]].concat());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = generated(&dir, "20", "150", "9");
     let expected = reduced(&dir, &file);
     let calls = dir.path("calls");
     let mut service = Service::start(&[
@@ -402,10 +409,7 @@ fn resident(pid: u32) -> u64 {
 #[test]
 fn a_stalled_sink_holds_back_the_sender_with_bounded_memory() {
     let dir = Outdir::new("run-stalled");
-    let input = dir.path("events.ndjson");
-    let gen_args = ["gen", "--agents", "200", "--calls", "40000", "--seed", "3", "--out", &input];
-    let out = ctistream(&gen_args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let input = generated(&dir, "200", "40000", "3");
     let text = std::fs::read(&input).unwrap();
     let expected = reduced(&dir, &input);
     let disk = SmallDisk::mount(dir.0.join("disk"), "16m");
@@ -461,10 +465,7 @@ fn a_stalled_sink_holds_back_the_sender_with_bounded_memory() {
 #[test]
 fn sigterm_under_full_load_stops_soon_with_the_outputs_of_everything_read() {
     let dir = Outdir::new("run-sigterm-load");
-    let input = dir.path("events.ndjson");
-    let gen_args = ["gen", "--agents", "200", "--calls", "60000", "--seed", "4", "--out", &input];
-    let out = ctistream(&gen_args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let input = generated(&dir, "200", "60000", "4");
     let calls = dir.path("calls");
     let mut service = Service::start(&[
         "run",
