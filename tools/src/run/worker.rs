@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam::channel::{Receiver, Sender, bounded};
+use crossbeam::channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use ctistream_core::connect::{Health, Sink};
 
 /// Batches queued in front of a sink before whoever hands them over waits
@@ -27,6 +27,9 @@ const QUEUE: usize = 64;
 /// doubling up to [`RETRY_MAX`].
 const RETRY_FIRST: Duration = Duration::from_millis(50);
 const RETRY_MAX: Duration = Duration::from_secs(1);
+
+/// How often an idle sink's health is asked again.
+const HEALTH_EVERY: Duration = Duration::from_millis(200);
 
 /// Serialized outputs on their way to a sink: each entry is a key then a
 /// line, back to back in `data`.
@@ -169,9 +172,16 @@ fn serve(
     state: &SinkState,
     health: &Mutex<Health>,
 ) {
-    for batch in batches {
-        if !state.failed.load(Ordering::Acquire) {
-            deliver(sink.as_mut(), &batch, state, health);
+    loop {
+        match batches.recv_timeout(HEALTH_EVERY) {
+            Ok(batch) if !state.failed.load(Ordering::Acquire) => {
+                deliver(sink.as_mut(), &batch, state, health);
+            }
+            Ok(_) => {}
+            // Asked again when idle too: a sink that recovers (a broker back)
+            // after its last batch must not stay marked as degraded.
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
         }
         *health.lock().unwrap_or_else(PoisonError::into_inner) = sink.health();
     }
