@@ -180,6 +180,24 @@ impl Service {
         panic!("no line starting {prefix:?}; stderr so far:\n{}", self.seen.join("\n"));
     }
 
+    /// Waits for the exit, at most `limit`; past it the process is killed and
+    /// the test fails with its stderr, rather than hanging CI.
+    fn exit_within(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                self.seen.extend(self.lines.iter());
+                panic!("did not stop within {limit:?}:\n{}", self.seen.join("\n"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit; returns the rest of stderr.
     fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().to_string();
@@ -300,7 +318,7 @@ fn a_followed_file_is_read_as_it_grows_until_idle() {
         file.flush().unwrap();
         std::thread::sleep(Duration::from_millis(100));
     }
-    let status = service.child.wait().unwrap();
+    let status = service.exit_within(Duration::from_secs(120));
     assert!(status.success());
     assert_eq!(sorted_lines(&calls), expected[0]);
     let stderr: Vec<String> = service.lines.iter().collect();
@@ -327,7 +345,7 @@ fn gen_sends_to_a_tcp_source_with_its_token() {
     let url = format!("tcp://{source}?token=s3cret");
     let out = ctistream(&[&gen_args[..], &["--out", &url]].concat());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(service.child.wait().unwrap().success());
+    assert!(service.exit_within(Duration::from_secs(120)).success());
     assert_eq!(sorted_lines(&calls), expected[0], "the same calls as from the file");
     // Nobody listening: a clear error, not a hang.
     let out = ctistream(&[&gen_args[..], &["--out", "tcp://127.0.0.1:1"]].concat());
@@ -395,7 +413,7 @@ fn a_full_disk_holds_the_outputs_and_loses_nothing_when_room_returns() {
     std::fs::remove_file(filler).unwrap();
     let again = service.wait_for("ctistream: sink file:");
     assert!(again.contains("writing again"), "{again}");
-    assert!(service.child.wait().unwrap().success());
+    assert!(service.exit_within(Duration::from_secs(120)).success());
     assert_eq!(sorted_lines(&calls), expected[0], "every call, once");
 }
 
@@ -458,7 +476,7 @@ fn a_stalled_sink_holds_back_the_sender_with_bounded_memory() {
     assert!(peak < 256 << 20, "resident memory stays bounded: {} MiB", peak >> 20);
     std::fs::remove_file(filler).unwrap();
     sender.join().unwrap();
-    assert!(service.child.wait().unwrap().success());
+    assert!(service.exit_within(Duration::from_secs(120)).success());
     assert_eq!(sorted_lines(&calls), expected[0], "every call, once");
 }
 

@@ -61,6 +61,21 @@ fn consume(broker: &Broker, topic: &str, group: &str, quiet: Duration) -> Vec<St
     intake.records.iter().map(|r| String::from_utf8_lossy(&r.payload).into_owned()).collect()
 }
 
+/// Waits for a `ctistream run` child at most `limit`; past it the child is
+/// killed and the test fails with its stderr, rather than hanging CI.
+fn finish(mut child: std::process::Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("run did not stop within {limit:?}:\n{}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.wait_with_output().unwrap()
+}
+
 fn run(args: &[&str]) -> Output {
     let output =
         Command::new(env!("CARGO_BIN_EXE_ctistream")).arg("run").args(args).output().unwrap();
@@ -152,7 +167,7 @@ fn a_member_joining_mid_stream_takes_partitions_and_no_call_is_lost() {
     let mut read = 0;
     let mut all = Vec::new();
     for (child, calls) in [(a, calls_a), (b, calls_b)] {
-        let out = child.wait_with_output().unwrap();
+        let out = finish(child, Duration::from_secs(120));
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(out.status.success(), "{stderr}");
         let count = stderr
@@ -271,7 +286,7 @@ fn a_broker_outage_mid_stream_is_survived_and_nothing_is_lost() {
     std::thread::sleep(Duration::from_secs(8));
     broker.restore();
     produce(&broker, "voice-callthread", second);
-    let out = child.wait_with_output().unwrap();
+    let out = finish(child, Duration::from_secs(120));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains(&format!("records: {} read", lines.len())), "{stderr}");
