@@ -516,3 +516,49 @@ fn sigterm_under_full_load_stops_soon_with_the_outputs_of_everything_read() {
     std::fs::write(&prefix, lines[..read].join("\n") + "\n").unwrap();
     assert_eq!(sorted_lines(&calls), reduced(&dir, &prefix)[0]);
 }
+
+#[test]
+fn a_kept_file_position_makes_the_next_run_read_only_what_came_since() {
+    let dir = Outdir::new("run-position");
+    let text = std::fs::read_to_string(generated(&dir, "20", "200", "6")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let growing = dir.path("growing.ndjson");
+    std::fs::write(&growing, first.join("\n") + "\n").unwrap();
+    let source = format!("file:{growing}?follow=true&position={}", dir.path("growing.pos"));
+    let run = |round: &str| {
+        let rejects = dir.path(&format!("rejects-{round}"));
+        let out = ctistream(&[
+            "run",
+            "--from",
+            &source,
+            "--calls-to",
+            &format!("file:{}", dir.path(&format!("calls-{round}"))),
+            "--rejects-to",
+            &format!("file:{rejects}"),
+            "--until-idle",
+            "0.5",
+            "--commit-every",
+            "0.1",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        (stderr, std::fs::read_to_string(rejects).unwrap_or_default())
+    };
+    let (stderr, _) = run("1");
+    assert!(stderr.contains(&format!("records: {} read", first.len())), "{stderr}");
+    // More arrives while nothing runs, with a broken record last.
+    let mut more = second.join("\n") + "\n";
+    more.push_str("t1:ct-x\t{\"id\":\"EventRinging\",\n");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&growing)
+        .unwrap()
+        .write_all(more.as_bytes())
+        .unwrap();
+    let (stderr, rejects) = run("2");
+    assert!(stderr.contains(&format!("records: {} read", second.len() + 1)), "{stderr}");
+    // Its origin is its line in the whole file, not in what this run read.
+    let origin = format!("{growing}:{}", lines.len() + 1);
+    assert!(rejects.contains(&origin), "{origin} in {rejects}");
+}

@@ -52,7 +52,8 @@ enum Command {
 
 #[derive(Debug, Args)]
 #[command(after_help = "ENDPOINTS:\n  \
-  file:PATH[?follow=true&framing=lines|length|tlog|auto]   (sink: file:PATH[?rotate_bytes=N])\n  \
+  file:PATH[?follow=true&framing=lines|length|tlog|auto&position=POSFILE]\n    \
+  (sink: file:PATH[?rotate_bytes=N])\n  \
   tcp://HOST:PORT[?framing=lines|length&token=T&max_connections=N&idle_timeout=SECS]\n    \
   (a source listens for senders; a sink listens for subscribers: ?max_subscribers=N)\n  \
   kafka://BOOTSTRAP/TOPIC[,TOPIC][?group=G]   (default group ctistream-reducer)")]
