@@ -242,3 +242,24 @@ fn a_call_first_seen_as_a_link_reaches_the_same_shard_as_the_leg_that_named_it()
         assert_eq!(sharded, reference, "{shards} shards");
     }
 }
+
+/// reducer_ops crash-3ce8b3ea: DN 5000 had a3 talking on C0 and a1 on L; an
+/// EventPartyChanged naming a1 merged L into C0. The merged party became a1's,
+/// and a3 kept its C0 leg after the call ended.
+#[test]
+fn a_rename_merging_into_another_agents_leg_ends_that_agents_leg() {
+    let (reducer, out) = reduce(&[
+        "\t{\"id\":\"EventEstablished\",\"tenant\":\"t1\",\"time\":1774598307600000,\"CallThreadID\":\"ct-0\",\"ConnID\":\"0000000000000000\",\"PreviousConnID\":\"0005000000000002\",\"ThisDN\":\"5000\",\"AgentID\":\"a3\",\"CallType\":\"Consult\"}",
+        "\t{\"id\":\"EventEstablished\",\"tenant\":\"t1\",\"time\":1774600619900000,\"ConnID\":\"0005000000000002\",\"PreviousConnID\":\"0000000000000000\",\"ThisDN\":\"5000\",\"AgentID\":\"a1\",\"CallType\":\"Consult\"}",
+        "\t{\"id\":\"EventPartyChanged\",\"tenant\":\"t1\",\"time\":1774603347100000,\"CallThreadID\":\"ct-0\",\"ConnID\":\"0000000000000000\",\"PreviousConnID\":\"0005000000000002\",\"ThisDN\":\"5000\",\"AgentID\":\"a1\"}",
+        "\t{\"id\":\"EventReleased\",\"tenant\":\"t1\",\"time\":1774609815200000,\"CallThreadID\":\"ct-0\",\"ConnID\":\"0000000000000000\",\"PreviousConnID\":\"0005000000000002\",\"ThisDN\":\"5000\",\"AgentID\":\"a1\"}",
+        "\t{\"id\":\"EventLinkConnected\",\"time\":1774613415200000}",
+    ]);
+    assert_eq!(reducer.calls().open(), 0);
+    for agent in reducer.agents().iter() {
+        let name = reducer.names().name(agent.agent());
+        assert!(agent.leg_conns().is_empty(), "{name} keeps a leg");
+        assert_eq!(agent.status(), AgentStatus::WaitForNextCall, "{name}");
+    }
+    assert_one_status_each(&reducer, &out);
+}
