@@ -322,6 +322,47 @@ fn a_closed_source_is_down_and_ended() {
 }
 
 /// `PATH.1`, `PATH.2`, … then `PATH`, as many as there are.
+#[test]
+fn a_kept_position_resumes_the_next_run_at_the_last_commit_with_line_numbers() {
+    let dir = temp();
+    let path = dir.path().join("events.log");
+    let kept = dir.path().join("events.pos");
+    append(&path, b"one\ntwo\n\nthree\n");
+    let config =
+        FileTailConfig { position_file: Some(kept.clone()), ..followed(&path, Framing::Lines) };
+    let mut first = config.connect().unwrap();
+    let mut intake = CollectIntake::default();
+    poll_until(&mut first, &mut intake, 3);
+    let mark = first.mark();
+    // Handed out after the mark, never committed: read again next time.
+    append(&path, b"four\n");
+    poll_until(&mut first, &mut intake, 4);
+    first.commit(mark).unwrap();
+    first.close().unwrap();
+    assert!(kept.is_file(), "the commit kept the position");
+
+    append(&path, b"five\n");
+    let mut second = config.connect().unwrap();
+    let mut intake = CollectIntake::default();
+    poll_until(&mut second, &mut intake, 2);
+    assert_eq!(records(&intake), expected(&[("four", 5), ("five", 6)]), "lines count on");
+
+    // The path now names another file: the kept position is not its, so it
+    // is read from its start.
+    fs::remove_file(&path).unwrap();
+    append(&path, b"new\n");
+    let mut third = config.connect().unwrap();
+    let mut intake = CollectIntake::default();
+    poll_until(&mut third, &mut intake, 1);
+    assert_eq!(records(&intake), expected(&[("new", 1)]));
+
+    // A damaged position file is refused, not guessed around.
+    fs::write(&kept, b"CTISCKPT garbage").unwrap();
+    let error = config.connect().unwrap_err();
+    assert!(error.to_string().contains("position file"), "{error}");
+    assert!(error.to_string().contains("events.pos"), "{error}");
+}
+
 fn rotated_files(path: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for n in 1.. {

@@ -198,6 +198,18 @@ pub trait Sink: Send {
     /// Whether the sink is working.
     fn health(&self) -> Health;
 
+    /// Whether every output given since the last successful flush is still
+    /// held after a failed `write` or `flush`, so that a later flush can
+    /// still make all of it durable: the failure was the destination's (a
+    /// disk full), not the outputs'. A runner then waits and flushes again,
+    /// holding back new outputs meanwhile, instead of giving up.
+    ///
+    /// The default is `false`: a failure may have lost outputs, and no later
+    /// flush may acknowledge them.
+    fn keeps_unwritten(&self) -> bool {
+        false
+    }
+
     /// Flushes and releases what the sink holds.
     ///
     /// # Errors

@@ -43,6 +43,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod checkpoint;
 pub mod connect;
 mod decode;
 mod error;

@@ -263,23 +263,27 @@ fn a_watermark_comes_after_every_call_record_its_records_caused() {
         let log = MarkLog::default();
         let latest = log.latest.clone();
         let mut pipeline = Pipeline::start(config, log);
+        // Idle shards still move their watermarks up to the last record:
+        // waiting for that every 50 records gives one mark at least per wait,
+        // however slowly a loaded machine runs the shards.
+        let caught_up = |pipeline: &mut Pipeline<MarkLog>| {
+            pipeline.flush();
+            let started = std::time::Instant::now();
+            while latest.load(std::sync::atomic::Ordering::Acquire) < pipeline.pushed()
+                && started.elapsed() < std::time::Duration::from_secs(10)
+            {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        };
         for (index, frame) in frames.iter().enumerate() {
             let origin = Origin { source: 0, line: index as u64 };
             pipeline.push(frame.payload.clone(), frame.key.clone(), origin, Timestamp(0));
             assert_eq!(pipeline.pushed(), index as u64 + 1);
             if index % 50 == 0 {
-                pipeline.flush();
-                std::thread::sleep(std::time::Duration::from_millis(1));
+                caught_up(&mut pipeline);
             }
         }
-        pipeline.flush();
-        // Idle shards still move their watermarks up to the last record.
-        let started = std::time::Instant::now();
-        while latest.load(std::sync::atomic::Ordering::Acquire) < pipeline.pushed()
-            && started.elapsed() < std::time::Duration::from_secs(10)
-        {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        caught_up(&mut pipeline);
         let done = pipeline.finish();
         let log = done.outputs;
         assert!(log.marks.len() > 3, "shards={shards}: {} marks", log.marks.len());

@@ -261,6 +261,9 @@ impl fmt::Display for DemoReport {
         let dialect = match o.dialect {
             GenDialect::Genesys => "Voice Microservices JSON",
             GenDialect::Tlog => "T-Server log",
+            GenDialect::Ors => "Orchestration Server interaction events",
+            GenDialect::Sdk => "agent desktop SDK events",
+            GenDialect::Ivr => "IVR Server agent messages",
             GenDialect::Mixed => "Voice Microservices JSON and T-Server log",
         };
         writeln!(

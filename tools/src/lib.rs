@@ -7,6 +7,7 @@
 pub mod background_write;
 pub mod bench;
 pub mod demo;
+pub mod gen_out;
 pub mod generate;
 pub mod input;
 pub mod inspect;

@@ -120,12 +120,108 @@ fn the_same_seed_gives_the_same_bytes() {
 
 #[test]
 fn unsupported_outputs_and_rates_fail_clearly() {
-    let output =
-        ctistream(&["gen", "--calls", "10", "--out", "kafka://localhost:9092/voice-callthread"]);
+    // Nobody at the broker's address: the messages time out, and gen says so.
+    let unreachable = "kafka://127.0.0.1:1/voice-callthread?message.timeout.ms=1500";
+    let output = ctistream(&["gen", "--calls", "10", "--out", unreachable]);
     assert!(!output.status.success());
     let message = String::from_utf8_lossy(&output.stderr);
-    assert!(message.contains("--out kafka://") && message.contains("write to a file"), "{message}");
+    assert!(message.contains("cannot write the events to kafka://127.0.0.1:1"), "{message}");
+    assert!(message.contains("not delivered"), "{message}");
+    let output = ctistream(&["gen", "--calls", "10", "--out", "kafka://127.0.0.1:1"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no topic"), "a URL without a topic");
     let output = ctistream(&["gen", "--calls", "10", "--rate", "0", "--out", "-"]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--rate 0"));
+}
+
+/// Reduces `events.txt` to agents, calls and `outputs` (`(flag, file)`); no
+/// record rejected.
+fn reduce_outputs(out: &Outdir, outputs: &[(&str, &str)]) {
+    let mut args = vec!["reduce".to_owned(), out.path("events.txt")];
+    let always = [
+        ("--agents-out", "agents.ndjson"),
+        ("--calls-out", "calls.ndjson"),
+        ("--rejects-out", "rejects.ndjson"),
+    ];
+    for (flag, file) in outputs.iter().chain(&always) {
+        args.extend([(*flag).to_owned(), out.path(file)]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = ctistream(&args);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(out.text("rejects.ndjson"), "");
+}
+
+#[test]
+fn sdk_traffic_gives_each_agent_the_calls_it_answered() {
+    let out = Outdir::new("sdk");
+    generate(&out, "sdk", "7");
+    let mut answered: HashMap<(String, String), u64> = HashMap::new();
+    for ((tenant, _), (outcome, agents)) in outcomes(&out.lines("expected.ndjson")) {
+        for agent in agents.into_iter().filter(|_| outcome == "Answered") {
+            *answered.entry((tenant.clone(), agent)).or_default() += 1;
+        }
+    }
+    reduce_outputs(&out, &[]);
+    assert_eq!(out.text("calls.ndjson"), "", "desktops report agents, not call records");
+    let agents = out.lines("agents.ndjson");
+    assert_eq!(agents.len(), 120);
+    for agent in &agents {
+        let key = (
+            agent["tenant"].as_str().unwrap().to_owned(),
+            agent["agent"].as_str().unwrap().to_owned(),
+        );
+        assert_eq!(agent["status"], "LoggedOut", "{agent}");
+        assert_eq!(agent["calls_handled"], answered.get(&key).copied().unwrap_or(0), "{agent}");
+        assert!(agent["totals_ms"]["talking"].as_u64().unwrap() > 0, "{agent}");
+    }
+}
+
+#[test]
+fn ivr_traffic_logs_every_agent_in_and_out() {
+    let out = Outdir::new("ivr");
+    generate(&out, "ivr", "7");
+    reduce_outputs(&out, &[("--changes-out", "changes.ndjson")]);
+    let agents = out.lines("agents.ndjson");
+    assert_eq!(agents.len(), 120);
+    assert!(agents.iter().all(|a| a["status"] == "LoggedOut"), "{agents:?}");
+    let changes = out.lines("changes.ndjson");
+    for status in ["WaitForNextCall", "NotReadyForNextCall", "LoggedOut"] {
+        let count = changes.iter().filter(|c| c["status"] == status).count();
+        assert!(count >= 120, "{status}: {count} changes");
+    }
+}
+
+#[test]
+fn ors_traffic_gives_one_finished_interaction_per_routed_call() {
+    let out = Outdir::new("ors");
+    generate(&out, "ors", "7");
+    let expected = outcomes(&out.lines("expected.ndjson"));
+    reduce_outputs(&out, &[("--interactions-out", "interactions.ndjson")]);
+    let interactions = out.lines("interactions.ndjson");
+    let mut seen = std::collections::HashSet::new();
+    for record in &interactions {
+        let key = (
+            record["tenant"].as_str().unwrap().to_owned(),
+            record["interaction"].as_str().unwrap().to_owned(),
+        );
+        assert!(seen.insert(key.clone()), "{key:?} twice");
+        let (outcome, _) = expected.get(&key).unwrap_or_else(|| panic!("{key:?} is no call"));
+        assert!(!record["deleted"].is_null(), "{record}");
+        // Routed to an agent: one redirect and its result, the agent a party.
+        let routed = outcome != "AbandonedInQueue";
+        assert_eq!(record["results"], u64::from(routed), "{outcome}: {record}");
+        assert_eq!(record["parties"].as_u64().unwrap() > 0, routed, "{outcome}: {record}");
+    }
+    // Every inbound call is an interaction; outbound ones (busy, no answer) are not.
+    for ((tenant, call), (outcome, _)) in &expected {
+        let key = (tenant.clone(), call.clone());
+        match outcome.as_str() {
+            "AbandonedInQueue" | "AbandonedRinging" => assert!(seen.contains(&key), "{key:?}"),
+            "Busy" | "NoAnswer" => assert!(!seen.contains(&key), "{key:?}"),
+            _ => {}
+        }
+    }
+    assert!(interactions.len() * 100 > expected.len() * 90, "{} interactions", interactions.len());
 }

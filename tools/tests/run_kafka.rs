@@ -61,6 +61,21 @@ fn consume(broker: &Broker, topic: &str, group: &str, quiet: Duration) -> Vec<St
     intake.records.iter().map(|r| String::from_utf8_lossy(&r.payload).into_owned()).collect()
 }
 
+/// Waits for a `ctistream run` child at most `limit`; past it the child is
+/// killed and the test fails with its stderr, rather than hanging CI.
+fn finish(mut child: std::process::Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("run did not stop within {limit:?}:\n{}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.wait_with_output().unwrap()
+}
+
 fn run(args: &[&str]) -> Output {
     let output =
         Command::new(env!("CARGO_BIN_EXE_ctistream")).arg("run").args(args).output().unwrap();
@@ -152,7 +167,7 @@ fn a_member_joining_mid_stream_takes_partitions_and_no_call_is_lost() {
     let mut read = 0;
     let mut all = Vec::new();
     for (child, calls) in [(a, calls_a), (b, calls_b)] {
-        let out = child.wait_with_output().unwrap();
+        let out = finish(child, Duration::from_secs(120));
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(out.status.success(), "{stderr}");
         let count = stderr
@@ -271,7 +286,7 @@ fn a_broker_outage_mid_stream_is_survived_and_nothing_is_lost() {
     std::thread::sleep(Duration::from_secs(8));
     broker.restore();
     produce(&broker, "voice-callthread", second);
-    let out = child.wait_with_output().unwrap();
+    let out = finish(child, Duration::from_secs(120));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains(&format!("records: {} read", lines.len())), "{stderr}");
@@ -284,4 +299,32 @@ fn a_broker_outage_mid_stream_is_survived_and_nothing_is_lost() {
     let again = run(&["--from", &source, "--calls-to", &calls, "--until-idle", "3"]);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(stderr.contains("records: 0 read"), "{stderr}");
+}
+
+#[test]
+fn gen_produces_keyed_events_to_a_topic_that_run_reduces() {
+    let dir = Outdir::new("run-kafka-gen");
+    let text = events(&dir, "300");
+    let expected = reduce_calls(&dir, &dir.path("events.ndjson"));
+    let broker = Broker::start();
+    broker.create_topic("voice-callthread", 3);
+    let topic = format!("kafka://{}/voice-callthread", broker.bootstrap());
+    let gen_args = ["gen", "--agents", "30", "--calls", "300", "--seed", "11", "--out", &topic];
+    let out = common::ctistream(&gen_args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // One message per event, keyed as the line was.
+    let messages = consume(&broker, "voice-callthread", "check", Duration::from_secs(2));
+    assert_eq!(messages.len(), text.lines().count());
+    let calls = dir.path("calls");
+    run(&["--from", &format!("{topic}?{FAST_GROUP}"), "--calls-to", &format!("file:{calls}")]
+        .into_iter()
+        .chain(["--until-idle", "2"])
+        .collect::<Vec<_>>());
+    let got = sorted(std::fs::read_to_string(&calls).unwrap().lines().map(str::to_owned).collect());
+    assert_eq!(got, expected);
+    // A T-Server log is not one event per line: refused before connecting.
+    let out = common::ctistream(&["gen", "--dialect", "tlog", "--calls", "5", "--out", &topic]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("use --dialect genesys, ors, sdk or ivr"), "{stderr}");
 }

@@ -43,3 +43,48 @@ pub struct TailPosition {
     /// The byte offset in that file.
     pub offset: u64,
 }
+
+impl TailPosition {
+    /// The position as kept in a position file: `device inode offset`, or
+    /// `- - offset` without a file identity.
+    pub fn encode(&self) -> Vec<u8> {
+        match self.file {
+            Some(file) => format!("{} {} {}\n", file.device, file.inode, self.offset),
+            None => format!("- - {}\n", self.offset),
+        }
+        .into_bytes()
+    }
+
+    /// A position [`encode`](Self::encode) wrote; `None` for anything else.
+    pub fn decode(bytes: &[u8]) -> Option<TailPosition> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let mut fields = text.split_ascii_whitespace();
+        let (device, inode, offset) = (fields.next()?, fields.next()?, fields.next()?);
+        if fields.next().is_some() {
+            return None;
+        }
+        let file = match (device, inode) {
+            ("-", "-") => None,
+            (device, inode) => {
+                Some(FileIdentity { device: device.parse().ok()?, inode: inode.parse().ok()? })
+            }
+        };
+        Some(TailPosition { file, offset: offset.parse().ok()? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_position_reads_back_as_written_and_nothing_else_reads() {
+        let at = TailPosition { file: Some(FileIdentity { device: 2049, inode: 77 }), offset: 9 };
+        assert_eq!(TailPosition::decode(&at.encode()), Some(at));
+        let anonymous = TailPosition { file: None, offset: 3 };
+        assert_eq!(TailPosition::decode(&anonymous.encode()), Some(anonymous));
+        for bad in [&b""[..], b"1 2", b"1 2 3 4", b"a b 3", b"1 2 -3", b"\xff"] {
+            assert_eq!(TailPosition::decode(bad), None, "{bad:?}");
+        }
+    }
+}

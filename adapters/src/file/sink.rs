@@ -222,6 +222,13 @@ impl Sink for FileSink {
         }
     }
 
+    /// Lines that could not be written stay in the buffer for the next
+    /// flush, so a disk that fills up loses nothing; only a failed fsync
+    /// (the kernel may have dropped pages) or closing ends that.
+    fn keeps_unwritten(&self) -> bool {
+        !self.closed && self.sync_failed.is_none()
+    }
+
     fn close(&mut self) -> io::Result<()> {
         if self.closed {
             return Ok(());

@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 use std::fs::{self, File};
-use std::io;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use ctistream_core::connect::{
     Connect, Health, Intake, Polled, Source, SourceRecord, SourceReject, StreamLabel,
 };
-use ctistream_core::{Frame, FrameError, FrameReader, Framing};
+use ctistream_core::{Frame, FrameError, FrameReader, Framing, checkpoint};
 
 use super::position::{FileIdentity, TailPosition};
 
@@ -49,6 +49,11 @@ pub struct FileTailConfig {
     pub follow: bool,
     /// How often a followed file is looked at again when it has nothing new.
     pub poll_interval: Duration,
+    /// Where committed positions are kept across runs: on connect, reading
+    /// resumes there if it names the file now at the path; every commit
+    /// rewrites it atomically (a [`checkpoint`](ctistream_core::checkpoint)
+    /// file). `None`: every run reads the file from its start.
+    pub position_file: Option<PathBuf>,
 }
 
 impl FileTailConfig {
@@ -60,6 +65,7 @@ impl FileTailConfig {
             max_record: ctistream_core::DEFAULT_MAX_RECORD,
             follow: false,
             poll_interval: Duration::from_millis(100),
+            position_file: None,
         }
     }
 
@@ -69,20 +75,55 @@ impl FileTailConfig {
         self
     }
 
-    /// Opens the file at the path and frames it from its start.
-    fn open(&self) -> io::Result<OpenFile> {
-        let file = File::open(&self.path)?;
+    /// Opens the file at the path and frames it from its start, or from
+    /// `resume` if that position is in this file.
+    fn open_at(&self, resume: Option<TailPosition>) -> io::Result<OpenFile> {
+        let mut file = File::open(&self.path)?;
         let metadata = file.metadata()?;
         if metadata.is_dir() {
             return Err(io::Error::other("it is a directory"));
         }
+        let identity = FileIdentity::of(&metadata);
+        let (base_offset, line_base) = match resume {
+            Some(at) if at.file.is_some() && at.file == identity && at.offset <= metadata.len() => {
+                // Lines before the position are counted so origins keep
+                // their line numbers (a memchr pass: fast even for big logs).
+                let lines = count_lines(&mut file, at.offset)?;
+                file.seek(SeekFrom::Start(at.offset))?;
+                (at.offset, lines)
+            }
+            _ => (0, 0),
+        };
         let file = Arc::new(file);
         let mut frames =
             FrameReader::new(Arc::clone(&file), self.framing).with_max_record(self.max_record);
         if self.follow {
             frames = frames.following();
         }
-        Ok(OpenFile { file, identity: FileIdentity::of(&metadata), frames, stage: Stage::Reading })
+        Ok(OpenFile { file, identity, frames, stage: Stage::Reading, base_offset, line_base })
+    }
+
+    /// Opens the file at the path and frames it from its start.
+    fn open(&self) -> io::Result<OpenFile> {
+        self.open_at(None)
+    }
+
+    /// The position kept in the position file, if there is one.
+    fn kept_position(&self) -> io::Result<Option<TailPosition>> {
+        let Some(path) = &self.position_file else { return Ok(None) };
+        let payload = checkpoint::read(path).map_err(|error| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("position file {error}"))
+        })?;
+        payload
+            .map(|payload| {
+                TailPosition::decode(&payload).ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("position file {}: not a file position", path.display()),
+                    )
+                })
+            })
+            .transpose()
     }
 }
 
@@ -95,7 +136,8 @@ impl Connect for FileTailConfig {
     fn connect(&self) -> io::Result<FileTail> {
         let name = format!("file:{}", self.path.display());
         let mut missing = None;
-        let current = match self.open() {
+        let kept = self.kept_position()?;
+        let current = match self.open_at(kept) {
             Ok(open) => Some(open),
             Err(error) if self.follow && error.kind() == io::ErrorKind::NotFound => {
                 missing = Some(error.to_string());
@@ -142,6 +184,10 @@ struct OpenFile {
     identity: Option<FileIdentity>,
     frames: FrameReader<Arc<File>>,
     stage: Stage,
+    /// Where in the file reading started (a kept position, or 0).
+    base_offset: u64,
+    /// Lines before `base_offset`, added to the reader's line numbers.
+    line_base: u64,
 }
 
 impl OpenFile {
@@ -152,7 +198,24 @@ impl OpenFile {
         if identity.is_some() && identity != self.identity {
             return Ok(true);
         }
-        Ok(self.file.metadata()?.len() < self.frames.stats().bytes)
+        Ok(self.file.metadata()?.len() < self.base_offset + self.frames.stats().bytes)
+    }
+}
+
+/// Newlines in the first `end` bytes of `file` (read from its start).
+fn count_lines(file: &mut File, end: u64) -> io::Result<u64> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut limited = Read::take(&mut *file, end);
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut lines = 0;
+    loop {
+        let n = match limited.read(&mut buffer) {
+            Ok(0) => return Ok(lines),
+            Ok(n) => n,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        lines += memchr::memchr_iter(b'\n', &buffer[..n]).count() as u64;
     }
 }
 
@@ -185,7 +248,11 @@ enum Step {
 ///
 /// A mark covers the [`TailPosition`] reading had reached when it was taken;
 /// [`committed_position`](Self::committed_position) is the position of the
-/// last committed mark, where a restart resumes.
+/// last committed mark. With [`FileTailConfig::position_file`] each commit
+/// also writes it there, and the next connect resumes at it when the path
+/// still names that file (device and inode; a file recreated with a reused
+/// inode and grown past the old offset cannot be told apart), counting the
+/// lines before it so positions go on from where they were.
 #[derive(Debug)]
 pub struct FileTail {
     name: String,
@@ -209,7 +276,10 @@ impl FileTail {
     /// not yet handed out. This is what [`mark`](Source::mark) records.
     pub fn position(&self) -> TailPosition {
         match &self.current {
-            Some(open) => TailPosition { file: open.identity, offset: open.frames.resume_offset() },
+            Some(open) => TailPosition {
+                file: open.identity,
+                offset: open.base_offset + open.frames.resume_offset(),
+            },
             None => TailPosition::default(),
         }
     }
@@ -218,6 +288,11 @@ impl FileTail {
     /// there. `None` before the first commit.
     pub fn committed_position(&self) -> Option<TailPosition> {
         self.committed
+    }
+
+    /// Lines before where reading of the current file started.
+    fn line_base(&self) -> u64 {
+        self.current.as_ref().map_or(0, |open| open.line_base)
     }
 
     /// Reads the next record or notices what changed.
@@ -296,7 +371,7 @@ impl FileTail {
         }
         intake.reject(SourceReject {
             stream: 0,
-            position: error.line().unwrap_or(0),
+            position: error.line().map_or(0, |line| self.line_base() + line),
             reason: error.to_string(),
             class: error.class(),
             raw: error.head().cloned().unwrap_or_default(),
@@ -329,7 +404,7 @@ impl Source for FileTail {
                         payload: frame.payload,
                         key: frame.key,
                         stream: 0,
-                        position: frame.line,
+                        position: self.line_base() + frame.line,
                     });
                     records += 1;
                     handed += 1;
@@ -377,6 +452,11 @@ impl Source for FileTail {
             self.marks.pop_front();
             if taken == mark {
                 self.committed = Some(position);
+                if let Some(path) = &self.config.position_file {
+                    checkpoint::write(path, &position.encode()).map_err(|error| {
+                        io::Error::other(format!("{}: keeping the position: {error}", self.name))
+                    })?;
+                }
                 return Ok(());
             }
         }

@@ -55,11 +55,11 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.cause.as_ref().map(|cause| cause as &(dyn std::error::Error + 'static))
-    }
-}
+/// The cause is part of the message already, so it is not also a `source`:
+/// error reports that walk the chain would print it once per level (the
+/// librdkafka error and its code repeat the same words). It stays reachable
+/// through [`Error::kafka_error`].
+impl std::error::Error for Error {}
 
 impl From<Error> for io::Error {
     fn from(error: Error) -> io::Error {

@@ -11,6 +11,7 @@ use ctistream_core::state::{CallConfig, ReducerConfig, StatsConfig};
 use ctistream_core::{
     DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD, DecodeOptions, Format, Framing, Timestamp,
 };
+use ctistream_tools::generate::GenDialect;
 use ctistream_tools::input::InputOptions;
 use ctistream_tools::inspect::inspect;
 use ctistream_tools::reduce::{ReduceOptions, reduce};
@@ -51,7 +52,8 @@ enum Command {
 
 #[derive(Debug, Args)]
 #[command(after_help = "ENDPOINTS:\n  \
-  file:PATH[?follow=true&framing=lines|length|tlog|auto]   (sink: file:PATH[?rotate_bytes=N])\n  \
+  file:PATH[?follow=true&framing=lines|length|tlog|auto&position=POSFILE]\n    \
+  (sink: file:PATH[?rotate_bytes=N])\n  \
   tcp://HOST:PORT[?framing=lines|length&token=T&max_connections=N&idle_timeout=SECS]\n    \
   (a source listens for senders; a sink listens for subscribers: ?max_subscribers=N)\n  \
   kafka://BOOTSTRAP/TOPIC[,TOPIC][?group=G]   (default group ctistream-reducer)")]
@@ -128,6 +130,11 @@ struct BenchArgs {
     /// Write each run's latency histogram as an .hgrm file into this directory.
     #[arg(long, value_name = "DIR")]
     histograms_out: Option<PathBuf>,
+    /// Measure only the reducer's resident memory: 100,000 agents logged in
+    /// and 1,000,000 call threads open (a full bench runs this in a process
+    /// of its own at the end).
+    #[arg(long)]
+    memory: bool,
 }
 
 #[derive(Debug, Args)]
@@ -146,7 +153,7 @@ struct DemoArgs {
     seed: u64,
     /// The dialect the simulated platform speaks.
     #[arg(long, value_enum, default_value = "mixed")]
-    dialect: GenDialectArg,
+    dialect: GenDialect,
     /// Pipeline shards [default: the number of cores].
     #[arg(long)]
     shards: Option<usize>,
@@ -165,7 +172,7 @@ struct GenArgs {
     seed: u64,
     /// Output dialect.
     #[arg(long, value_enum, default_value = "genesys")]
-    dialect: GenDialectArg,
+    dialect: GenDialect,
     /// Tenants.
     #[arg(long, default_value_t = 1)]
     tenants: usize,
@@ -173,32 +180,14 @@ struct GenArgs {
     /// keeps the agents about 85% busy, agents × tenants × 0.85 / 180 s].
     #[arg(long, value_name = "CALLS_PER_S")]
     rate: Option<f64>,
-    /// Where to write the events: a file, or `-` for standard output.
-    #[arg(long, value_name = "PATH")]
+    /// Where to write the events: a file, `-` for standard output,
+    /// `kafka://BOOTSTRAP/TOPIC` (one keyed message per event; not for tlog or
+    /// mixed) or `tcp://HOST:PORT[?token=T]` (a `run --from tcp://` listener).
+    #[arg(long, value_name = "PATH|URL")]
     out: String,
     /// Also write each call's expected outcome (NDJSON), for checking reducers.
     #[arg(long, value_name = "PATH")]
     expected_out: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum GenDialectArg {
-    /// Keyed Voice Microservices JSON lines.
-    Genesys,
-    /// T-Server log text.
-    Tlog,
-    /// Tenants alternate between the two.
-    Mixed,
-}
-
-impl From<GenDialectArg> for ctistream_tools::generate::GenDialect {
-    fn from(dialect: GenDialectArg) -> Self {
-        match dialect {
-            GenDialectArg::Genesys => Self::Genesys,
-            GenDialectArg::Tlog => Self::Tlog,
-            GenDialectArg::Mixed => Self::Mixed,
-        }
-    }
 }
 
 #[derive(Debug, Args)]
@@ -398,18 +387,11 @@ fn run_service(args: RunCliArgs) -> anyhow::Result<()> {
 
 fn generate(args: GenArgs) -> anyhow::Result<()> {
     use ctistream_tools::generate::{GenOptions, OUTCOMES, generate};
-    if args.out.starts_with("kafka://") || args.out.starts_with("tcp://") {
-        anyhow::bail!(
-            "--out {}: Kafka and TCP outputs come with the adapters (not in this release); \
-             write to a file or `-` and pipe it",
-            args.out
-        );
-    }
     let options = GenOptions {
         agents: args.agents,
         calls: args.calls,
         seed: args.seed,
-        dialect: args.dialect.into(),
+        dialect: args.dialect,
         tenants: args.tenants,
         rate: args.rate.unwrap_or_else(|| GenOptions::staffed_rate(args.agents, args.tenants)),
         until_ms: None,
@@ -417,13 +399,7 @@ fn generate(args: GenArgs) -> anyhow::Result<()> {
     if !(options.rate.is_finite() && options.rate > 0.0) {
         anyhow::bail!("--rate {}: must be a positive number of calls per second", options.rate);
     }
-    let out: Box<dyn Write + Send> = if args.out == "-" {
-        Box::new(io::stdout())
-    } else {
-        let file = std::fs::File::create(&args.out)
-            .with_context(|| format!("cannot create output {}", args.out))?;
-        Box::new(file)
-    };
+    let out = ctistream_tools::gen_out::open(&args.out, options.dialect)?;
     let mut out = ctistream_tools::background_write::BackgroundWriter::new(out);
     let mut expected = match &args.expected_out {
         Some(path) => Some(io::BufWriter::new(
@@ -472,15 +448,24 @@ fn demo(args: DemoArgs) -> anyhow::Result<()> {
         tenants: args.tenants,
         minutes: args.minutes,
         seed: args.seed,
-        dialect: args.dialect.into(),
+        dialect: args.dialect,
         shards: args.shards.unwrap_or(defaults.shards).max(1),
         ..defaults
     };
     print_report(&demo(&options, step_notes())?)
 }
 
+/// Agents and open call threads the memory measurement holds.
+const MEMORY_AGENTS: usize = 100_000;
+const MEMORY_CALLS: usize = 1_000_000;
+
 fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    use ctistream_tools::bench::{BenchOptions, QUICK_EVENTS, bench};
+    use ctistream_tools::bench::{BenchOptions, QUICK_EVENTS, bench, memory};
+    if args.memory {
+        let report = memory::measure(MEMORY_AGENTS, MEMORY_CALLS)
+            .context("cannot read the resident size")?;
+        return print_report(&report);
+    }
     let events = args.events.unwrap_or(if args.quick { QUICK_EVENTS } else { 4_000_000 });
     if events < 1000 {
         anyhow::bail!("--events {events}: at least 1000 events make a workload worth measuring");
@@ -495,7 +480,25 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         plot: args.plot,
         histograms_out: args.histograms_out,
     };
-    print_report(&bench(&options, step_notes())?)
+    let mut note = step_notes();
+    print_report(&bench(&options, &mut note)?)?;
+    if args.quick {
+        println!("memory: not measured with --quick (ctistream bench --memory)");
+        return Ok(());
+    }
+    // In a fresh process: the peak resident size must be the state's, not
+    // the workload's this process generated.
+    note("memory");
+    let exe = std::env::current_exe().context("cannot find this program to measure memory")?;
+    let child = std::process::Command::new(exe)
+        .args(["bench", "--memory"])
+        .output()
+        .context("cannot run the memory measurement")?;
+    if !child.status.success() {
+        anyhow::bail!("memory measurement failed: {}", String::from_utf8_lossy(&child.stderr));
+    }
+    io::stdout().write_all(&child.stdout)?;
+    Ok(())
 }
 
 /// Says what a long command is doing, on a terminal only (the report itself

@@ -16,10 +16,11 @@ use super::plan::RunPlan;
 /// When it cannot be opened, bound or connected; the message names it.
 pub fn source(endpoint: &Endpoint, plan: &RunPlan) -> anyhow::Result<Box<dyn Source>> {
     let opened: Box<dyn Source> = match endpoint {
-        Endpoint::File { path, follow, framing, .. } => {
+        Endpoint::File { path, follow, framing, position, .. } => {
             let framing = super::default_framing(*framing, plan);
             let mut config = FileTailConfig::new(path, framing).follow(*follow);
             config.max_record = plan.max_record;
+            config.position_file.clone_from(position);
             Box::new(config.connect()?)
         }
         Endpoint::Tcp { listen, framing, token, max_connections, idle_timeout } => {

@@ -32,6 +32,9 @@ pub enum Endpoint {
         framing: Option<Framing>,
         /// Sink: start a new file past this size.
         rotate_bytes: Option<u64>,
+        /// Source: keep the committed byte position in this file and resume
+        /// there in the next run.
+        position: Option<PathBuf>,
     },
     /// A TCP listener: for a source, clients send records; for a sink,
     /// subscribers connect and receive outputs.
@@ -97,12 +100,14 @@ impl Endpoint {
                     follow: options.flag("follow").map_err(error)?.unwrap_or(false),
                     framing: options.framing().map_err(error)?,
                     rotate_bytes: None,
+                    position: options.take("position").map(PathBuf::from),
                 },
                 Direction::Sink => Endpoint::File {
                     path: PathBuf::from(path),
                     follow: false,
                     framing: None,
                     rotate_bytes: options.number("rotate_bytes").map_err(error)?,
+                    position: None,
                 },
             }
         } else if let Some(address) = base.strip_prefix("tcp://") {
@@ -172,10 +177,13 @@ impl Endpoint {
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Endpoint::File { path, follow, rotate_bytes, .. } => {
+            Endpoint::File { path, follow, rotate_bytes, position, .. } => {
                 write!(f, "file {}", path.display())?;
                 if *follow {
                     f.write_str(" (followed)")?;
+                }
+                if let Some(kept) = position {
+                    write!(f, " (position kept in {})", kept.display())?;
                 }
                 if let Some(bytes) = rotate_bytes {
                     write!(f, " (rotated past {bytes} bytes)")?;
@@ -303,12 +311,14 @@ mod tests {
     #[test]
     fn files_with_and_without_options() {
         assert_eq!(
-            source("file:in/calls.ndjson?follow=true&framing=length").unwrap(),
+            source("file:in/calls.ndjson?follow=true&framing=length&position=in/calls.pos")
+                .unwrap(),
             Endpoint::File {
                 path: "in/calls.ndjson".into(),
                 follow: true,
                 framing: Some(Framing::LengthPrefixed),
-                rotate_bytes: None
+                rotate_bytes: None,
+                position: Some("in/calls.pos".into()),
             }
         );
         assert_eq!(
@@ -317,7 +327,8 @@ mod tests {
                 path: "/tmp/out.ndjson".into(),
                 follow: false,
                 framing: None,
-                rotate_bytes: Some(1000)
+                rotate_bytes: Some(1000),
+                position: None,
             }
         );
     }

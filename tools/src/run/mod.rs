@@ -7,7 +7,7 @@
 //! and commits the marks only once every sink has made the outputs of those
 //! records durable (see [`ctistream_core::connect`]).
 
-mod connect;
+pub(crate) mod connect;
 pub mod endpoint;
 mod metrics;
 mod outputs;
@@ -234,8 +234,8 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
     let mut commits = 0u64;
     let mut records = 0u64;
     let mut last_input = Instant::now();
-    // Idle time counts only while every source is up: a broker out of reach
-    // is not a drained stream.
+    // Idle time counts only while every source and sink is up: a broker out
+    // of reach is not a drained stream, and a full disk is not done writing.
     let mut idle_since = Instant::now();
     let mut last_mark = Instant::now();
     let mut last_report = Instant::now();
@@ -307,6 +307,8 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
             for running in sources.iter_mut().filter(|s| !s.ended) {
                 all_up &= running.check_up();
             }
+            // Nor is a sink holding outputs it could not write yet.
+            all_up &= workers.iter().all(|worker| worker.is_up());
             if !all_up {
                 idle_since = Instant::now();
             }

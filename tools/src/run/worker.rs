@@ -2,21 +2,34 @@
 //! handed and, at each flush point, makes them durable and acknowledges the
 //! record number the flush covers.
 //!
-//! A sink that fails once is never acknowledged again: lines lost in a failed
-//! write must not be covered by a later successful flush (that would commit
-//! source positions whose outputs never arrived). The driver sees the failure
-//! and stops the run without committing past it.
+//! A sink that keeps what it could not write ([`Sink::keeps_unwritten`], a
+//! file on a full disk) is flushed again, with growing pauses, until it takes
+//! everything; meanwhile the thread takes no new batches, so its queue fills
+//! and backpressure reaches the pipeline and the sources. Any other failure is
+//! final: lines lost in a failed write must not be covered by a later
+//! successful flush (that would commit source positions whose outputs never
+//! arrived). The driver sees the failure and stops the run without committing
+//! past it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use crossbeam::channel::{Receiver, Sender, bounded};
+use crossbeam::channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use ctistream_core::connect::{Health, Sink};
 
 /// Batches queued in front of a sink before whoever hands them over waits
 /// (backpressure from a slow sink to the pipeline and then the sources).
 const QUEUE: usize = 64;
+
+/// The first pause before flushing a sink that kept what it could not write,
+/// doubling up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(1);
+
+/// How often an idle sink's health is asked again.
+const HEALTH_EVERY: Duration = Duration::from_millis(200);
 
 /// Serialized outputs on their way to a sink: each entry is a key then a
 /// line, back to back in `data`.
@@ -76,10 +89,14 @@ pub struct SinkState {
     pub acked: AtomicU64,
     /// Outputs written.
     pub lines: AtomicU64,
-    /// Set once a write or flush failed.
+    /// Set once a write or flush failed for good.
     pub failed: AtomicBool,
     /// The first failure, for the message.
     pub error: Mutex<Option<String>>,
+    /// Flushes that failed and were tried again (the sink kept its lines).
+    pub retries: AtomicU64,
+    /// Set when the run is stopping: a sink being retried gives up.
+    pub stopping: AtomicBool,
 }
 
 impl SinkState {
@@ -129,10 +146,17 @@ impl SinkWorker {
         SinkWorker { name, sender, state, health, thread }
     }
 
+    /// Whether the sink was up after its last batch.
+    pub fn is_up(&self) -> bool {
+        matches!(*self.health.lock().unwrap_or_else(PoisonError::into_inner), Health::Up)
+    }
+
     /// Stops taking batches, flushes and closes the sink, and waits for it;
     /// returns the first failure.
     pub fn finish(self) -> Result<(), String> {
         let SinkWorker { name, sender, state, thread, .. } = self;
+        // A sink still waiting for room gives up: the run is ending.
+        state.stopping.store(true, Ordering::Release);
         // The thread ends once every sender is gone (the lanes' went first).
         drop(sender);
         if thread.join().is_err() {
@@ -148,24 +172,16 @@ fn serve(
     state: &SinkState,
     health: &Mutex<Health>,
 ) {
-    for batch in batches {
-        if !state.failed.load(Ordering::Acquire) {
-            for (key, line) in batch.entries() {
-                if let Err(error) = sink.write(key, line) {
-                    state.fail("write", &error);
-                    break;
-                }
+    loop {
+        match batches.recv_timeout(HEALTH_EVERY) {
+            Ok(batch) if !state.failed.load(Ordering::Acquire) => {
+                deliver(sink.as_mut(), &batch, state, health);
             }
-            state.lines.fetch_add(batch.len() as u64, Ordering::Relaxed);
-            if let Some(through) = batch.flush_through {
-                match sink.flush() {
-                    Ok(()) if !state.failed.load(Ordering::Acquire) => {
-                        state.acked.fetch_max(through, Ordering::Release);
-                    }
-                    Ok(()) => {}
-                    Err(error) => state.fail("flush", &error),
-                }
-            }
+            Ok(_) => {}
+            // Asked again when idle too: a sink that recovers (a broker back)
+            // after its last batch must not stay marked as degraded.
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
         }
         *health.lock().unwrap_or_else(PoisonError::into_inner) = sink.health();
     }
@@ -176,6 +192,56 @@ fn serve(
         state.acked.store(u64::MAX, Ordering::Release);
     }
     *health.lock().unwrap_or_else(PoisonError::into_inner) = sink.health();
+}
+
+/// Writes `batch` and, at its flush point, makes it durable and acknowledges
+/// it, flushing again while the sink keeps what it could not write.
+fn deliver(sink: &mut dyn Sink, batch: &LineBatch, state: &SinkState, health: &Mutex<Health>) {
+    for (key, line) in batch.entries() {
+        // A sink that keeps the line takes it now and writes it at a flush.
+        if let Err(error) = sink.write(key, line)
+            && !sink.keeps_unwritten()
+        {
+            state.fail("write", &error);
+            return;
+        }
+    }
+    state.lines.fetch_add(batch.len() as u64, Ordering::Relaxed);
+    let Some(through) = batch.flush_through else { return };
+    let mut pause = RETRY_FIRST;
+    let mut waiting_since: Option<Instant> = None;
+    loop {
+        match sink.flush() {
+            Ok(()) => {
+                if let Some(since) = waiting_since {
+                    eprintln!(
+                        "ctistream: sink {}: writing again after {:.1} s",
+                        sink.name(),
+                        since.elapsed().as_secs_f64()
+                    );
+                }
+                state.acked.fetch_max(through, Ordering::Release);
+                return;
+            }
+            Err(error) if sink.keeps_unwritten() && !state.stopping.load(Ordering::Acquire) => {
+                if waiting_since.is_none() {
+                    eprintln!(
+                        "ctistream: sink {}: {error}; holding its outputs and trying again",
+                        sink.name()
+                    );
+                    waiting_since = Some(Instant::now());
+                }
+                state.retries.fetch_add(1, Ordering::Relaxed);
+                *health.lock().unwrap_or_else(PoisonError::into_inner) = sink.health();
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(RETRY_MAX);
+            }
+            Err(error) => {
+                state.fail("flush", &error);
+                return;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -190,5 +256,89 @@ mod tests {
         let entries: Vec<_> = batch.entries().collect();
         assert_eq!(entries, [(&b"t1:ct-1"[..], &b"{\"a\":1}\n"[..]), (&b"t1"[..], &b"{}\n"[..])]);
         assert_eq!(batch.len(), 2);
+    }
+
+    /// A sink whose flushes fail `failures` times, keeping its lines (a full
+    /// disk) or not.
+    struct Flaky {
+        written: Arc<Mutex<Vec<Vec<u8>>>>,
+        held: Vec<Vec<u8>>,
+        failures: usize,
+        keeps: bool,
+    }
+
+    impl Sink for Flaky {
+        fn name(&self) -> &str {
+            "flaky"
+        }
+
+        fn write(&mut self, _key: &[u8], line: &[u8]) -> std::io::Result<()> {
+            self.held.push(line.to_vec());
+            Ok(())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            if self.failures > 0 {
+                self.failures -= 1;
+                if !self.keeps {
+                    self.held.clear();
+                }
+                return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+            }
+            self.written.lock().unwrap().append(&mut self.held);
+            Ok(())
+        }
+
+        fn health(&self) -> Health {
+            if self.failures > 0 { Health::Degraded("full".into()) } else { Health::Up }
+        }
+
+        fn keeps_unwritten(&self) -> bool {
+            self.keeps
+        }
+
+        fn close(&mut self) -> std::io::Result<()> {
+            self.flush()
+        }
+    }
+
+    fn batch(lines: &[&str], through: u64) -> LineBatch {
+        let mut batch = LineBatch { flush_through: Some(through), ..LineBatch::default() };
+        for line in lines {
+            batch.push(&[b"k"], |out| out.extend_from_slice(line.as_bytes()));
+        }
+        batch
+    }
+
+    fn flaky(failures: usize, keeps: bool) -> (SinkWorker, Arc<Mutex<Vec<Vec<u8>>>>) {
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let sink = Flaky { written: written.clone(), held: Vec::new(), failures, keeps };
+        (SinkWorker::start(Box::new(sink)), written)
+    }
+
+    #[test]
+    fn a_sink_that_keeps_its_lines_is_flushed_until_it_takes_them() {
+        let (worker, written) = flaky(3, true);
+        worker.sender.send(batch(&["a\n", "b\n"], 7)).unwrap();
+        worker.sender.send(batch(&["c\n"], 9)).unwrap();
+        let started = Instant::now();
+        while worker.state.acked.load(Ordering::Acquire) < 9 {
+            assert!(started.elapsed() < Duration::from_secs(10), "never acknowledged");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(worker.state.retries.load(Ordering::Relaxed), 3);
+        assert!(!worker.state.failed.load(Ordering::Acquire));
+        worker.finish().unwrap();
+        assert_eq!(*written.lock().unwrap(), [&b"a\n"[..], b"b\n", b"c\n"]);
+    }
+
+    #[test]
+    fn a_sink_that_lost_lines_is_never_acknowledged_again() {
+        let (worker, written) = flaky(1, false);
+        worker.sender.send(batch(&["a\n"], 7)).unwrap();
+        worker.sender.send(batch(&["b\n"], 9)).unwrap();
+        let error = worker.finish().unwrap_err();
+        assert!(error.starts_with("flush:"), "{error}");
+        assert_eq!(*written.lock().unwrap(), Vec::<Vec<u8>>::new(), "nothing after the loss");
     }
 }

@@ -24,14 +24,27 @@ use std::time::{Duration, Instant};
 
 use ctistream_core::{CallState, CallType, TEvent, Timestamp};
 
-/// The dialects `gen` writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+mod desktop;
+mod orchestration;
+
+/// The dialects `gen` writes (also its `--dialect` values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum GenDialect {
     /// Keyed Voice Microservices JSON lines, as on the Kafka topics.
     Genesys,
     /// T-Server log text.
     Tlog,
-    /// Each tenant in one of the two, alternately.
+    /// Orchestration Server interaction events for the routed calls (added,
+    /// route request, redirect request and result, party added and
+    /// established, deleted); outbound calls are not orchestrated.
+    Ors,
+    /// Agent desktop SDK events: each agent's status (idle, busy with a
+    /// reason, wrap-up, calling, ringing, talking, offline).
+    Sdk,
+    /// IVR Server agent monitoring messages (LoggedIn, Ready, NotReady,
+    /// LoggedOut), keyed by agent, on the agent's port.
+    Ivr,
+    /// Each tenant in Voice Microservices JSON or T-Server log, alternately.
     Mixed,
 }
 
@@ -153,6 +166,8 @@ struct Ev {
     reason: Option<&'static str>,
     /// Consultation events carry their main connection.
     previous: bool,
+    /// The call's last event: its interaction ends here.
+    ends: bool,
 }
 
 impl Ev {
@@ -172,6 +187,7 @@ impl Ev {
             acw: false,
             reason: None,
             previous: false,
+            ends: false,
         }
     }
 
@@ -191,6 +207,7 @@ impl Ev {
             acw: false,
             reason: None,
             previous: false,
+            ends: false,
         }
     }
 }
@@ -294,10 +311,11 @@ pub fn generate(
         while let Some(ev) = schedule.pop_until(arrival) {
             last_t = last_t.max(ev.t);
             summary.bytes += writer.write(&ev, out)? as u64;
-            summary.events += 1;
         }
         let tenant = (rng.next() % tenants as u64) as u16;
-        let events = simulate_call(&mut world[tenant as usize], &mut rng, tenant, call, arrival);
+        let mut events =
+            simulate_call(&mut world[tenant as usize], &mut rng, tenant, call, arrival);
+        mark_last(&mut events.events);
         summary.calls += 1;
         summary.outcomes[events.outcome] += 1;
         if let Some(expected) = expected.as_deref_mut() {
@@ -329,12 +347,25 @@ pub fn generate(
     while let Some(ev) = schedule.pop_until(until) {
         last_t = last_t.max(ev.t);
         summary.bytes += writer.write(&ev, out)? as u64;
-        summary.events += 1;
     }
+    summary.events = writer.records;
     progress(options.calls as u64);
     summary.simulated_ms = last_t;
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// Marks the call's last event (the latest; of equal times, the last made).
+fn mark_last(events: &mut [Ev]) {
+    let last = events
+        .iter()
+        .enumerate()
+        .filter(|(_, ev)| ev.call != u32::MAX)
+        .max_by_key(|(index, ev)| (ev.t, *index))
+        .map(|(index, _)| index);
+    if let Some(index) = last {
+        events[index].ends = true;
+    }
 }
 
 /// A call's events, its outcome and the agents connected.
@@ -652,6 +683,8 @@ struct Writer {
     time: Vec<u8>,
     seq: u64,
     seed: u64,
+    /// Records written.
+    records: u64,
 }
 
 impl Writer {
@@ -662,6 +695,7 @@ impl Writer {
             time: Vec::with_capacity(32),
             seq: 0,
             seed,
+            records: 0,
         }
     }
 
@@ -701,12 +735,25 @@ impl Writer {
         self.line.clear();
         match self.tenant_dialect(ev.tenant) {
             GenDialect::Tlog => self.tlog(ev),
-            _ => {
+            GenDialect::Sdk => desktop::sdk(&mut self.line, ev),
+            GenDialect::Ivr => desktop::ivr(&mut self.line, ev),
+            GenDialect::Ors => orchestration::ors(&mut self.line, ev),
+            GenDialect::Genesys | GenDialect::Mixed => {
                 self.time.clear();
                 Timestamp((START_MS + ev.t) * 1000).write_rfc3339(&mut self.time);
                 self.genesys(ev);
             }
         }
+        if self.line.is_empty() {
+            // Not an event this dialect carries: not numbered, not counted.
+            self.seq -= 1;
+            return Ok(0);
+        }
+        // Orchestration Server reports some events as two interaction events.
+        self.records += match self.tenant_dialect(ev.tenant) {
+            GenDialect::Ors => memchr::memchr_iter(b'\n', self.line.as_bytes()).count() as u64,
+            _ => 1,
+        };
         out.write_all(self.line.as_bytes())?;
         Ok(self.line.len())
     }
