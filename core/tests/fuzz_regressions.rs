@@ -182,3 +182,84 @@ fn a_leg_renamed_for_another_agent_ends_at_the_old_agent() {
     assert_eq!(reducer.calls().open(), 0);
     assert!(reducer.agents().iter().all(|agent| agent.leg_conns().is_empty()));
 }
+
+/// The call records of `lines` through a pipeline of `shards` shards (batch
+/// and ring of 1) and through the reference, each sorted.
+fn sharded_and_reference(lines: &[&str], shards: usize) -> (Vec<String>, Vec<String>) {
+    use bytes::Bytes;
+    use ctistream_core::pipeline::{Origin, Pipeline, PipelineConfig};
+    let json = |records: &[ctistream_core::state::CallRecord]| {
+        let mut lines: Vec<String> = records
+            .iter()
+            .map(|record| {
+                let mut line = Vec::new();
+                record.write_json(&mut line);
+                String::from_utf8(line).unwrap()
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    let (mut reducer, mut out) = reduce(lines);
+    reducer.finish(&mut out);
+    let config = PipelineConfig {
+        shards,
+        format: Format::Auto,
+        batch: 1,
+        ring: 1,
+        ..PipelineConfig::default()
+    };
+    let mut pipeline = Pipeline::start(config, CollectOutputs::default());
+    for (line, record) in lines.iter().enumerate() {
+        let (key, payload) = record.split_once('\t').unwrap();
+        let key = (!key.is_empty()).then(|| Bytes::copy_from_slice(key.as_bytes()));
+        let origin = Origin { source: 0, line: line as u64 + 1 };
+        pipeline.push(
+            Bytes::copy_from_slice(payload.as_bytes()),
+            key,
+            origin,
+            Timestamp(1_774_600_000_000_000),
+        );
+    }
+    let done = pipeline.finish();
+    (json(&done.outputs.records), json(&out.records))
+}
+
+/// sharded_equals_reference crash-a45e42bc: a leg naming connection L as its
+/// PreviousConnID came first; the call whose own ConnID is L came later (order
+/// holds only per DN). The reference joins them (a link is an alias of the
+/// thread); the router followed only own identities and sent the second
+/// record elsewhere: two records instead of one.
+#[test]
+fn a_call_first_seen_as_a_link_reaches_the_same_shard_as_the_leg_that_named_it() {
+    let lines = [
+        "\t{\"id\":\"EventAttachedDataChanged\",\"tenant\":\"t1\",\"time\":1774600000000000,\"ConnID\":\"0000000000000000\",\"PreviousConnID\":\"0005000000000002\",\"ThisDN\":\"5000\",\"AgentID\":\"a3\",\"CallType\":\"Internal\"}",
+        "\t{\"id\":\"EventDiverted\",\"tenant\":\"t1\",\"time\":1774600950800000,\"CallThreadID\":\"ct-5\",\"ConnID\":\"0005000000000002\",\"ThisDN\":\"7100\",\"CallType\":\"Inbound\",\"ThisQueue\":\"7100\"}",
+    ];
+    for shards in [2, 3] {
+        let (sharded, reference) = sharded_and_reference(&lines, shards);
+        assert_eq!(reference.len(), 1, "{reference:?}");
+        assert_eq!(sharded, reference, "{shards} shards");
+    }
+}
+
+/// reducer_ops crash-3ce8b3ea: DN 5000 had a3 talking on C0 and a1 on L; an
+/// EventPartyChanged naming a1 merged L into C0. The merged party became a1's,
+/// and a3 kept its C0 leg after the call ended.
+#[test]
+fn a_rename_merging_into_another_agents_leg_ends_that_agents_leg() {
+    let (reducer, out) = reduce(&[
+        "\t{\"id\":\"EventEstablished\",\"tenant\":\"t1\",\"time\":1774598307600000,\"CallThreadID\":\"ct-0\",\"ConnID\":\"0000000000000000\",\"PreviousConnID\":\"0005000000000002\",\"ThisDN\":\"5000\",\"AgentID\":\"a3\",\"CallType\":\"Consult\"}",
+        "\t{\"id\":\"EventEstablished\",\"tenant\":\"t1\",\"time\":1774600619900000,\"ConnID\":\"0005000000000002\",\"PreviousConnID\":\"0000000000000000\",\"ThisDN\":\"5000\",\"AgentID\":\"a1\",\"CallType\":\"Consult\"}",
+        "\t{\"id\":\"EventPartyChanged\",\"tenant\":\"t1\",\"time\":1774603347100000,\"CallThreadID\":\"ct-0\",\"ConnID\":\"0000000000000000\",\"PreviousConnID\":\"0005000000000002\",\"ThisDN\":\"5000\",\"AgentID\":\"a1\"}",
+        "\t{\"id\":\"EventReleased\",\"tenant\":\"t1\",\"time\":1774609815200000,\"CallThreadID\":\"ct-0\",\"ConnID\":\"0000000000000000\",\"PreviousConnID\":\"0005000000000002\",\"ThisDN\":\"5000\",\"AgentID\":\"a1\"}",
+        "\t{\"id\":\"EventLinkConnected\",\"time\":1774613415200000}",
+    ]);
+    assert_eq!(reducer.calls().open(), 0);
+    for agent in reducer.agents().iter() {
+        let name = reducer.names().name(agent.agent());
+        assert!(agent.leg_conns().is_empty(), "{name} keeps a leg");
+        assert_eq!(agent.status(), AgentStatus::WaitForNextCall, "{name}");
+    }
+    assert_one_status_each(&reducer, &out);
+}

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use ctistream_core::pipeline::{Origin, Pipeline, PipelineConfig};
 use ctistream_core::state::{
-    self, CollectOutputs, OwnedAgentChange, Reducer, ReducerConfig, status_index,
+    self, CallConfig, CollectOutputs, OwnedAgentChange, Reducer, ReducerConfig, status_index,
 };
 use ctistream_core::{AgentStatus, Decoder, Format, Timestamp};
 
@@ -21,10 +21,11 @@ const INGEST: Timestamp = Timestamp(1_774_600_000_000_000);
 /// with the reducer and outputs so far after each record.
 fn reduce(
     records: &[Record],
+    config: ReducerConfig,
     mut after: impl FnMut(usize, &Reducer, &CollectOutputs),
 ) -> (Reducer, CollectOutputs) {
     let decoder = Decoder::new(Format::Auto);
-    let mut reducer = Reducer::new(ReducerConfig::default());
+    let mut reducer = Reducer::new(config);
     let mut out = CollectOutputs::default();
     for (i, record) in records.iter().enumerate() {
         let event = decoder
@@ -54,12 +55,13 @@ fn reduce(
 pub fn check_reducer(script: &Script) {
     let rendered = script.render(Numbering::Pool);
     let mut checked_records = 0;
-    let (mut reducer, mut out) = reduce(&rendered.records, |_, _, out| {
-        for record in &out.records[checked_records..] {
-            check_record(record, &rendered);
-        }
-        checked_records = out.records.len();
-    });
+    let (mut reducer, mut out) =
+        reduce(&rendered.records, ReducerConfig::default(), |_, _, out| {
+            for record in &out.records[checked_records..] {
+                check_record(record, &rendered);
+            }
+            checked_records = out.records.len();
+        });
     check_changes(&out.changes);
     check_agents(&reducer, &out.changes);
 
@@ -232,7 +234,16 @@ pub struct Shape {
 pub fn check_sharded(script: &Script, shape: Shape, close: bool) {
     let rendered = script.render(Numbering::Server);
     let records = if close { &rendered.records[..] } else { &rendered.records[..rendered.ops_end] };
-    let (mut reducer, mut out) = reduce(records, |_, _, _| {});
+    // Threads linger until the end: the router remembers which shard an
+    // identity went to for longer than the call side keeps the thread, so an
+    // id used again after its thread was emitted can be routed apart from
+    // where the reference joins it. Real ids are not reused (found by
+    // `sharded_equals_reference`); `reducer_ops` covers the linger path.
+    let reducer = ReducerConfig {
+        calls: CallConfig { linger_ms: i64::MAX, ..CallConfig::default() },
+        ..ReducerConfig::default()
+    };
+    let (mut reducer, mut out) = reduce(records, reducer, |_, _, _| {});
     reducer.finish(&mut out);
     let (calls, changes) = summarize(&out);
     let mut agents = Vec::new();
@@ -252,6 +263,10 @@ pub fn check_sharded(script: &Script, shape: Shape, close: bool) {
         format: Format::Auto,
         batch: usize::from(shape.batch % 16) + 1,
         ring: usize::from(shape.ring % 4) + 1,
+        reducer: ReducerConfig {
+            calls: CallConfig { linger_ms: i64::MAX, ..CallConfig::default() },
+            ..ReducerConfig::default()
+        },
         ..PipelineConfig::default()
     };
     let shape = format!("{} shards, batch {}, ring {}", config.shards, config.batch, config.ring);

@@ -34,6 +34,12 @@ impl LinkMap {
         self.shard_of.get(&identity).copied()
     }
 
+    fn insert_absent(&mut self, identity: u64, shard: u32) {
+        if !self.shard_of.contains_key(&identity) {
+            self.insert(identity, shard);
+        }
+    }
+
     fn insert(&mut self, identity: u64, shard: u32) {
         if self.shard_of.insert(identity, shard).is_none() {
             self.order.push_back(identity);
@@ -128,6 +134,13 @@ impl Router {
         let shard = known.unwrap_or((hash(primary) % u64::from(self.shards)) as u32);
         for id in [Some(primary)].iter().chain(identity.own.iter()).flatten() {
             self.links.insert(hash(id), shard);
+        }
+        // The call side makes a record's links aliases of its thread too, so a
+        // call first seen as another leg's link (its consult leg arrived
+        // first) joins that thread: follow it here as well, unless the link
+        // already names a shard (found by `sharded_equals_reference`).
+        for id in identity.links.iter().flatten() {
+            self.links.insert_absent(hash(id), shard);
         }
         shard as usize
     }

@@ -407,11 +407,13 @@ pub struct LegEffect {
     /// The agent known at the leg: this event's (AgentID or the DN's
     /// binding), else one an earlier event of the same leg named.
     pub agent: Sym,
-    /// The agent the leg was attributed to before this event and the
-    /// connection it had there, when this event named another agent: the leg
-    /// moves, and the agent side must release it at its former agent, or
-    /// that agent would show the call for ever (found by `reducer_ops`).
-    pub moved_from: Option<(Sym, u64)>,
+    /// The agents the leg was attributed to before this event, with the
+    /// connection each had, when this event names another agent: the leg
+    /// moves, and the agent side must release it at each former agent, or
+    /// that agent would show the call for ever (found by `reducer_ops`). Two
+    /// when a rename merges a leg into the DN's party on the new connection:
+    /// the renamed leg's agent and the merged party's.
+    pub moved_from: [Option<(Sym, u64)>; 2],
 }
 
 /// The first value of a field by event time (ties keep the first seen), so
@@ -652,18 +654,18 @@ impl CallTable {
         let effect = thread.apply(event).map(|mut effect| {
             let party = thread.parties.iter().find(|p| p.dn == event.dn && p.conn == effect.conn);
             effect.agent = party.map_or(Sym::EMPTY, |p| p.agent);
-            let (before, before_conn) = match effect.update {
-                LegUpdate::Renamed { from } => (before_renamed, from),
-                _ => (before_own, effect.conn),
-            };
-            if !before.is_empty() && before != effect.agent {
-                effect.moved_from = Some((before, before_conn));
-                // The new agent never had the leg to rename: it gets it as it is.
-                if let (LegUpdate::Renamed { .. }, Some(state)) =
-                    (effect.update, party.and_then(Party::leg_state))
-                {
-                    effect.update = LegUpdate::State(state);
+            if let LegUpdate::Renamed { from } = effect.update {
+                if !before_renamed.is_empty() && before_renamed != effect.agent {
+                    effect.moved_from[0] = Some((before_renamed, from));
+                    // The new agent never had the leg to rename: it gets it as
+                    // it is.
+                    if let Some(state) = party.and_then(Party::leg_state) {
+                        effect.update = LegUpdate::State(state);
+                    }
                 }
+            }
+            if !before_own.is_empty() && before_own != effect.agent {
+                effect.moved_from[1] = Some((before_own, effect.conn));
             }
             effect
         });
@@ -803,7 +805,7 @@ impl CallThread {
                 update,
                 call_type: event.call_type,
                 agent: Sym::EMPTY,
-                moved_from: None,
+                moved_from: [None; 2],
             })
         };
         match event.kind {

@@ -368,7 +368,8 @@ impl CallSide {
         if agent.is_empty() {
             return;
         }
-        if let Some((moved_from, moved_conn)) = effect.moved_from.filter(|(from, _)| *from != agent)
+        for (moved_from, moved_conn) in
+            effect.moved_from.into_iter().flatten().filter(|(from, _)| *from != agent)
         {
             // The leg now belongs to another agent: it ends at the one it had
             // (found by `reducer_ops`: a stale leg kept that agent on the call).
