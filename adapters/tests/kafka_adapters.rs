@@ -249,7 +249,12 @@ fn a_broker_restart_never_passes_for_delivered_data() {
     sink.flush().expect("flush before the restart");
     let mut watcher = source(&broker, "watched", "watch");
     read_for(&mut watcher, Duration::from_secs(1));
-    assert_eq!(watcher.health(), Health::Up);
+    // Connected; still joining its group (tansu waits 3 s for more members),
+    // which is not yet assigned partitions: bundled librdkafka 2.12 can crash
+    // when an assigned topic comes back with a new id (librdkafka#4964).
+    let health = watcher.health();
+    let joining = matches!(&health, Health::Degraded(why) if why.starts_with("joining"));
+    assert!(health == Health::Up || joining, "{health:?}");
 
     // Down: both ends notice and say why.
     broker.stop();

@@ -158,6 +158,21 @@ pub trait Source: Send {
     /// again with the next mark.
     fn commit(&mut self, mark: u64) -> io::Result<()>;
 
+    /// Commits `mark` as [`commit`](Self::commit) does, except that no
+    /// stream's position may pass its floor in `floors` (stream, position):
+    /// records from the floor on are still needed to rebuild state that has
+    /// no output yet (a call still open), and after a crash they must be read
+    /// again. Sources that cannot read again from a position (sockets) or do
+    /// not count positions in the same unit as their commits ignore the
+    /// floors; the default does.
+    ///
+    /// # Errors
+    /// As [`commit`](Self::commit).
+    fn commit_within(&mut self, mark: u64, floors: &[(u32, u64)]) -> io::Result<()> {
+        let _ = floors;
+        self.commit(mark)
+    }
+
     /// Whether the source is working.
     fn health(&self) -> Health;
 

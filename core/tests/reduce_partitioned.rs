@@ -82,7 +82,8 @@ fn reduce(streams: &[Vec<String>]) -> (Vec<String>, u64) {
     for (stream, lines) in (0u32..).zip(streams) {
         for frame in frames(lines) {
             let event = decoder.decode(&frame.payload, frame.key.as_deref()).unwrap();
-            reducer.apply_from(stream, &event, Timestamp(0), &mut out);
+            let origin = Origin { source: stream, line: frame.line };
+            reducer.apply_from(origin, &event, Timestamp(0), &mut out);
         }
     }
     reducer.finish(&mut out);

@@ -202,25 +202,25 @@ fn a_member_joining_mid_stream_takes_partitions_and_no_call_is_lost() {
     }
     let missing: Vec<_> = expected.keys().filter(|call| !got.contains_key(*call)).collect();
     assert!(missing.is_empty(), "calls never reported: {missing:?}");
-    // A call in progress when its partition moved is reported in two parts:
-    // the first member flushes what it saw when it stops (no end), the new
-    // owner what came after, up to the real end. Call state does not travel
-    // between members (checkpoints, issue 8). Every other call is whole.
-    let mut split = 0;
+    // Every call is whole somewhere: the first member never committed past
+    // the first event of a call it still held, so the new owner of a moved
+    // partition read those calls again from their start. The extras are
+    // at-least-once: what the first member held when it stopped (no end),
+    // calls written again, and the tails of calls the first member finished
+    // whose last events the new owner read again (fewer events, same end).
+    let mut extras = 0;
     for (call, records) in &got {
         let want = &expected[call];
-        match records.as_slice() {
-            [record] => assert_eq!(record, want, "{call}"),
-            [first, second] => {
-                split += 1;
-                let ends = [&first["ended"], &second["ended"]];
-                assert!(ends.contains(&&serde_json::Value::Null), "{call}: {records:?}");
-                assert!(ends.contains(&&want["ended"]), "{call}: {records:?}");
-            }
-            _ => panic!("{call} reported {} times: {records:?}", records.len()),
+        assert!(records.contains(want), "{call} never whole: {records:?}");
+        for record in records.iter().filter(|record| *record != want) {
+            let open = record["ended"].is_null();
+            let tail = record["ended"] == want["ended"]
+                && record["events"].as_u64() < want["events"].as_u64();
+            assert!(open || tail, "{call}: {record} is not whole, open or a tail");
         }
+        extras += records.len() - 1;
     }
-    assert!(split * 10 < expected.len(), "{split} calls split of {}", expected.len());
+    assert!(extras * 5 < expected.len(), "{extras} extra records for {} calls", expected.len());
 }
 
 /// A call record's `tenant:call` and the record.
@@ -344,9 +344,6 @@ fn gen_produces_keyed_events_to_a_topic_that_run_reduces() {
 }
 
 #[test]
-#[ignore = "fails: a commit covers records whose only effect is reducer state (a call \
-            still open, or released and lingering), so after kill -9 such a call is lost; \
-            needs commit floors at the oldest open call or checkpoints (issue 8, RELIABILITY.md)"]
 fn kill_9_mid_stream_then_a_restart_loses_no_call() {
     let dir = Outdir::new("run-kafka-kill");
     let text = events(&dir, "600");
@@ -403,23 +400,15 @@ fn kill_9_mid_stream_then_a_restart_loses_no_call() {
     let out = finish(start("127.0.0.1:0"), Duration::from_secs(120));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    // At least once: every call's end reached the topic, from the first run
-    // (committed only once written) or from the second (which re-read
-    // everything after the last commit). Calls the kill cut through may come
-    // twice or in parts.
-    let got: Vec<serde_json::Value> =
-        consume(&broker, "cti-calls", "check", Duration::from_secs(3))
-            .iter()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
-    for line in &expected {
-        let want: serde_json::Value = serde_json::from_str(line).unwrap();
-        let ended = got.iter().any(|record| {
-            record["call"] == want["call"]
-                && record["tenant"] == want["tenant"]
-                && record["ended"] == want["ended"]
-        });
-        assert!(ended, "lost: {want}\n{stderr}");
+    // At least once, and whole: every call's record as `reduce` gives it
+    // reached the topic, from the first run (committed only once written) or
+    // from the second, which read again from the first event of every call
+    // still open at the last commit. Calls written after that commit come
+    // twice.
+    let got = consume(&broker, "cti-calls", "check", Duration::from_secs(3));
+    let written: std::collections::HashSet<&String> = got.iter().collect();
+    for want in &expected {
+        assert!(written.contains(want), "lost or cut: {want}\n{stderr}");
     }
     assert!(got.len() >= expected.len());
 }

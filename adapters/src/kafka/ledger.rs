@@ -49,6 +49,9 @@ pub(crate) struct Ledger {
     /// Taken and not yet acknowledged, oldest first.
     marks: VecDeque<Mark>,
     last_taken: u64,
+    /// Per stream, the offset of the first record of the oldest call still
+    /// open: nothing at or past it is committed (see [`Ledger::hold`]).
+    holds: HashMap<u32, i64>,
 }
 
 impl Ledger {
@@ -118,6 +121,18 @@ impl Ledger {
         Ok(self.uncommitted(|_| true))
     }
 
+    /// The floors of the pipeline's open calls, replacing the last ones: per
+    /// stream, the offset of the first record still needed to rebuild a call
+    /// that has no output yet. Commits stop there, so a member that dies, or
+    /// the next owner of a partition, reads those calls again from their
+    /// start. A stream not listed has nothing open.
+    pub(crate) fn hold(&mut self, floors: &[(u32, u64)]) {
+        self.holds.clear();
+        for &(stream, offset) in floors {
+            self.holds.insert(stream, i64::try_from(offset).unwrap_or(i64::MAX));
+        }
+    }
+
     /// These positions are committed.
     pub(crate) fn committed(&mut self, positions: &[Position]) {
         for (topic, partition, next) in positions {
@@ -165,13 +180,15 @@ impl Ledger {
         last
     }
 
-    /// Acknowledged positions beyond the committed ones, of chosen streams.
+    /// Acknowledged positions beyond the committed ones, of chosen streams,
+    /// held at the open calls' floors.
     fn uncommitted(&self, chosen: impl Fn(u32) -> bool) -> Vec<Position> {
         (0u32..)
             .zip(&self.partitions)
             .filter(|(id, _)| chosen(*id))
-            .filter_map(|(_, partition)| {
-                let next = partition.acknowledged?;
+            .filter_map(|(id, partition)| {
+                let acknowledged = partition.acknowledged?;
+                let next = self.holds.get(&id).map_or(acknowledged, |&hold| hold.min(acknowledged));
                 (partition.committed < Some(next))
                     .then(|| (partition.topic.clone(), partition.partition, next))
             })
@@ -234,6 +251,28 @@ mod tests {
         // Marks taken while it is away do not cover it.
         let away = ledger.mark();
         assert_eq!(ledger.acknowledge(away).unwrap(), vec![("t".into(), 1, 3)]);
+    }
+
+    #[test]
+    fn commits_stop_at_the_first_record_of_the_oldest_open_call() {
+        let mut ledger = Ledger::default();
+        hand_out(&mut ledger, "t", 0, 0..10);
+        hand_out(&mut ledger, "t", 1, 0..10);
+        let mark = ledger.mark();
+        // A call that began at offset 4 of partition 0 has no record yet.
+        ledger.hold(&[(0, 4)]);
+        let positions = ledger.acknowledge(mark).unwrap();
+        assert_eq!(positions, vec![("t".into(), 0, 4), ("t".into(), 1, 10)]);
+        ledger.committed(&positions);
+        // Its record is written: the floor goes, the rest is committed.
+        ledger.hold(&[]);
+        assert_eq!(ledger.acknowledge(mark).unwrap(), vec![("t".into(), 0, 10)]);
+        // A revocation commits no further than the floor either.
+        hand_out(&mut ledger, "t", 1, 10..20);
+        let later = ledger.mark();
+        ledger.acknowledge(later).unwrap();
+        ledger.hold(&[(1, 12)]);
+        assert_eq!(ledger.revoke([("t", 1)]), vec![("t".into(), 1, 12)]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The Kafka source: a consumer-group member committing acknowledged offsets.
 
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -76,8 +77,11 @@ impl Connect for KafkaSourceConfig {
     fn connect(&self) -> io::Result<KafkaSource> {
         let name = self.name();
         let config = self.client_config()?;
-        let context =
-            GroupContext { ledger: Mutex::new(Ledger::default()), health: SharedHealth::new() };
+        let context = GroupContext {
+            ledger: Mutex::new(Ledger::default()),
+            health: SharedHealth::new(),
+            joining: AtomicBool::new(true),
+        };
         let consumer: BaseConsumer<GroupContext> = config
             .create_with_context(context)
             .map_err(|e| Error::kafka(format!("{name}: cannot create the consumer"), e))?;
@@ -142,7 +146,21 @@ impl Source for KafkaSource {
     }
 
     fn commit(&mut self, mark: u64) -> io::Result<()> {
-        let positions = self.context.ledger().acknowledge(mark).map_err(|unknown| {
+        self.commit_within(mark, &[])
+    }
+
+    /// Commits the mark's offsets, none at or past a stream's floor (the
+    /// first record of its oldest open call), so that the member that reads
+    /// the partition next, this one after a crash or another after a
+    /// rebalance, rebuilds those calls from their start. The floors also hold
+    /// the commit made when partitions are revoked.
+    fn commit_within(&mut self, mark: u64, floors: &[(u32, u64)]) -> io::Result<()> {
+        let positions = {
+            let mut ledger = self.context.ledger();
+            ledger.hold(floors);
+            ledger.acknowledge(mark)
+        }
+        .map_err(|unknown| {
             Error::new(format!(
                 "{}: mark {} was never taken (the last is {})",
                 self.name, unknown.mark, unknown.last_taken
@@ -159,7 +177,12 @@ impl Source for KafkaSource {
         if self.consumer.is_none() {
             return Health::Down("closed".to_owned());
         }
-        self.context.health.get()
+        match self.context.health.get() {
+            Health::Up if self.context.joining.load(Ordering::Acquire) => Health::Degraded(
+                "joining the consumer group (no partitions assigned yet)".to_owned(),
+            ),
+            health => health,
+        }
     }
 
     fn close(&mut self) -> io::Result<()> {
@@ -194,6 +217,11 @@ fn commit(
 struct GroupContext {
     ledger: Mutex<Ledger>,
     health: SharedHealth,
+    /// Between subscribing, or losing the partitions (a revocation, a
+    /// session that expired while the brokers were out of reach), and the
+    /// next assignment: records may be waiting that this member cannot fetch
+    /// yet, so it is not idle.
+    joining: AtomicBool,
 }
 
 impl GroupContext {
@@ -217,6 +245,7 @@ impl ConsumerContext for GroupContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Revoke(partitions) => {
+                self.joining.store(true, Ordering::Release);
                 let revoked = partitions.elements();
                 let last = self.ledger().revoke(revoked.iter().map(|p| (p.topic(), p.partition())));
                 if let Err(error) = commit(consumer, self, &last) {
@@ -228,6 +257,7 @@ impl ConsumerContext for GroupContext {
             Rebalance::Assign(partitions) => {
                 let assigned = partitions.elements();
                 self.ledger().assign(assigned.iter().map(|p| (p.topic(), p.partition())));
+                self.joining.store(false, Ordering::Release);
             }
             Rebalance::Error(error) => self.health.degrade(format!("rebalance: {error}")),
         }

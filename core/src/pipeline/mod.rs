@@ -237,6 +237,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             report: (reports.clone(), shards),
             reported: Instant::now(),
             marks: vec![0; shards],
+            floors: vec![stage::Floors::new(); shards],
             delivered: 0,
         }));
         let mut senders = Vec::with_capacity(shards);

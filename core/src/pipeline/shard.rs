@@ -27,7 +27,7 @@ use super::latency::{Latency, SAMPLE_EVERY, Stage};
 use super::progress::Progress;
 use super::ready::ReadyPublisher;
 use super::ring::{Idle, Receiver, Sender};
-use super::stage::{ChangeItem, OutputItem, Token};
+use super::stage::{ChangeItem, Floors, OutputItem, Token};
 
 /// Where a record came from: the index of its source and its line (or frame,
 /// or offset) there.
@@ -234,7 +234,7 @@ impl<O: Outputs> Shard<O> {
                         let mut queued = Queued { items: &mut outputs, born: record.born };
                         self.call.apply(
                             &event,
-                            record.origin.source,
+                            record.origin,
                             record.ingest,
                             &mut messages,
                             &mut queued,
@@ -363,7 +363,9 @@ impl<O: Outputs> Shard<O> {
         // flushed at the end come after it, and `finish` covers them.
         if self.through > self.marked && self.through != u64::MAX {
             self.marked = self.through;
-            outputs.push(OutputItem::Mark(self.through));
+            let mut floors = Floors::new();
+            self.call.open_floors(&mut floors);
+            outputs.push(OutputItem::Mark(self.through, floors));
         }
         if outputs.is_empty() {
             return;

@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 use arc_swap::ArcSwap;
 use std::time::Instant;
 
+use smallvec::SmallVec;
+
 use crate::state::{AgentChange, CallRecord, InteractionRecord, Name, Outputs};
 
 use super::latency::{Latency, Stage};
@@ -36,9 +38,14 @@ pub(crate) enum OutputItem {
     Interaction(Box<InteractionRecord>, Instant),
     Reject(Origin, crate::error::DecodeError, bytes::Bytes),
     /// The shard's watermark: every output of records numbered up to this
-    /// is ahead of it in the ring.
-    Mark(u64),
+    /// is ahead of it in the ring; with the shard's open-call floors then
+    /// (see [`Outputs::open_from`]).
+    Mark(u64, Floors),
 }
+
+/// Per input stream, the position of the first event of the oldest call
+/// without a record yet.
+pub(crate) type Floors = SmallVec<[(u32, u64); 4]>;
 
 /// The sink's state: the shards' output rings and the outputs.
 pub(crate) struct Sink<O> {
@@ -50,6 +57,8 @@ pub(crate) struct Sink<O> {
     pub(crate) reported: Instant,
     /// Each shard's latest watermark, by ring.
     pub(crate) marks: Vec<u64>,
+    /// Each shard's open-call floors at its latest watermark, by ring.
+    pub(crate) floors: Vec<Floors>,
     /// What [`Outputs::delivered`] was last told.
     pub(crate) delivered: u64,
 }
@@ -92,7 +101,8 @@ impl<O: Outputs> Sink<O> {
                             self.outputs.reject(origin, &error, &raw);
                             continue;
                         }
-                        OutputItem::Mark(through) => {
+                        OutputItem::Mark(through, floors) => {
+                            self.floors[index] = floors;
                             self.advance(index, through);
                             continue;
                         }
@@ -120,6 +130,17 @@ impl<O: Outputs> Sink<O> {
         let lowest = self.marks.iter().copied().min().unwrap_or(0);
         if lowest > self.delivered {
             self.delivered = lowest;
+            // Each shard's floors are from its own latest mark, at or past
+            // `lowest`: threads it closed since had their records put ahead
+            // of that mark, so they are delivered by now too.
+            let mut merged = Floors::new();
+            for &(stream, position) in self.floors.iter().flatten() {
+                match merged.iter_mut().find(|(s, _)| *s == stream) {
+                    Some((_, floor)) => *floor = (*floor).min(position),
+                    None => merged.push((stream, position)),
+                }
+            }
+            self.outputs.open_from(lowest, &merged);
             self.outputs.delivered(lowest);
         }
     }

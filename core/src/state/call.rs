@@ -22,7 +22,7 @@
 //! `ConferenceConnID` is known joins that thread.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
@@ -366,6 +366,8 @@ pub struct CallEvent<'e> {
     pub tenant: Sym,
     /// The input stream the event was read from (a partition, a file).
     pub stream: u32,
+    /// Its position in that stream (a Kafka offset, a line).
+    pub position: u64,
     /// The event.
     pub kind: TEvent,
     /// Event time.
@@ -461,6 +463,8 @@ struct CallThread {
     /// evicted thread can never match the thread that reuses its slot), and
     /// its recency for eviction.
     active: u64,
+    /// The input stream and position of the event that opened the thread.
+    first: (u32, u64),
 }
 
 /// Hashes bytes to a connection id (FxHash: fast, and only used to tell a
@@ -513,6 +517,8 @@ pub struct CallTable {
     index: HashTable<Alias>,
     /// Per input stream: its clock and the threads lingering on it.
     streams: FxHashMap<u32, StreamClock>,
+    /// Per input stream: where its open threads began (position → threads).
+    open_starts: FxHashMap<u32, BTreeMap<u64, u32>>,
     open: usize,
     /// Events applied so far: the activity clock of `CallThread::active`.
     activity: u64,
@@ -543,6 +549,7 @@ impl CallTable {
             free: Vec::new(),
             index: HashTable::new(),
             streams: FxHashMap::default(),
+            open_starts: FxHashMap::default(),
             open: 0,
             activity: 0,
             evicted: 0,
@@ -557,6 +564,14 @@ impl CallTable {
     /// Open call threads.
     pub fn open(&self) -> usize {
         self.open
+    }
+
+    /// Per input stream, the position of the first event of its oldest open
+    /// thread (see [`CallSide::open_floors`](super::CallSide::open_floors)).
+    pub fn open_floors(&self, out: &mut impl Extend<(u32, u64)>) {
+        out.extend(self.open_starts.iter().filter_map(|(&stream, starts)| {
+            starts.first_key_value().map(|(&position, _)| (stream, position))
+        }));
     }
 
     fn find(&self, tenant: Sym, key: &[u8]) -> Option<u32> {
@@ -610,8 +625,11 @@ impl CallTable {
                     conference: false,
                     events: 0,
                     active: self.activity,
+                    first: (event.stream, event.position),
                 };
                 self.open += 1;
+                let starts = self.open_starts.entry(event.stream).or_default();
+                *starts.entry(event.position).or_default() += 1;
                 match self.free.pop() {
                     Some(id) => {
                         self.threads[id as usize] = Some(thread);
@@ -727,6 +745,18 @@ impl CallTable {
     fn remove(&mut self, id: u32) -> Option<CallThread> {
         let thread = self.threads[id as usize].take()?;
         self.open -= 1;
+        let (stream, position) = thread.first;
+        if let Some(starts) = self.open_starts.get_mut(&stream) {
+            if let Some(count) = starts.get_mut(&position) {
+                *count -= 1;
+                if *count == 0 {
+                    starts.remove(&position);
+                }
+            }
+            if starts.is_empty() {
+                self.open_starts.remove(&stream);
+            }
+        }
         self.free.push(id);
         for &hash in &thread.aliases {
             if let Ok(entry) = self.index.find_entry(hash, |alias| alias.thread == id) {

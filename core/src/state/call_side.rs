@@ -11,6 +11,8 @@ use crate::event::{
     TEvent, Timestamp, Value,
 };
 
+use crate::pipeline::Origin;
+
 use super::Outputs;
 use super::agent::{AgentOp, LegUpdate, flags};
 use super::binding::Bindings;
@@ -122,6 +124,14 @@ impl CallSide {
         self.watermark
     }
 
+    /// Per input stream, the position of the first event of the oldest call
+    /// thread that has no record yet: a source must not commit at or past it,
+    /// or a crash loses that call (the events before the commit are not read
+    /// again). Streams with no open thread are not listed.
+    pub fn open_floors(&self, out: &mut impl Extend<(u32, u64)>) {
+        self.calls.open_floors(out);
+    }
+
     /// What has been done.
     pub fn counters(&self) -> CallSideCounters {
         self.counters
@@ -137,7 +147,8 @@ impl CallSide {
         &self.dedupe
     }
 
-    /// Applies one event read from input `stream` (a partition, a file: the
+    /// Applies one event read at `origin` (its input stream, a partition or a
+    /// file, and its position there; the stream is the
     /// scope in which a server's sequence numbers keep their order). What the
     /// agent side must learn is appended to `messages`; finished call and
     /// interaction records go to `out`.
@@ -148,12 +159,13 @@ impl CallSide {
     pub fn apply(
         &mut self,
         event: &Event<'_>,
-        stream: u32,
+        origin: Origin,
         ingest: Timestamp,
         messages: &mut Vec<AgentMsg>,
         out: &mut impl Outputs,
         owns_agent: impl Fn(&[u8], &[u8]) -> bool,
     ) {
+        let stream = origin.source;
         let at = event.time().unwrap_or(ingest);
         self.watermark = self.watermark.max(at);
         if !self.first_sight(stream, event) {
@@ -169,7 +181,7 @@ impl CallSide {
                         messages.push(message(body));
                     }
                 }
-                Category::Call => self.call_event(event, stream, tevent, at, messages),
+                Category::Call => self.call_event(event, origin, tevent, at, messages),
                 Category::Session | Category::Interaction => {
                     if tevent == TEvent::LinkDisconnected {
                         messages.push(message(AgentBody::LinkLost { server: server_hash(event) }));
@@ -324,7 +336,7 @@ impl CallSide {
     fn call_event(
         &mut self,
         event: &Event<'_>,
-        stream: u32,
+        origin: Origin,
         tevent: TEvent,
         at: Timestamp,
         out: &mut Vec<AgentMsg>,
@@ -342,7 +354,8 @@ impl CallSide {
         let text = |attr| event.raw(attr).filter(|raw| !raw.is_empty());
         let call = CallEvent {
             tenant,
-            stream,
+            stream: origin.source,
+            position: origin.line,
             kind: tevent,
             at,
             key,

@@ -186,6 +186,16 @@ pub trait Outputs {
         let _ = through;
     }
 
+    /// Called just before each [`delivered`](Self::delivered): per input
+    /// stream (`Origin::source`), the position (`Origin::line`) of the first
+    /// event of the oldest call thread that has no record yet. Records from
+    /// there on are still needed to rebuild that call: a source must not
+    /// commit at or past the floor, or a crash loses the call. Streams with
+    /// no open call are not listed.
+    fn open_from(&mut self, through: u64, floors: &[(u32, u64)]) {
+        let _ = (through, floors);
+    }
+
     /// The pipeline has nothing to deliver right now: a good moment for
     /// outputs that batch to pass on what they hold. Called often while the
     /// pipeline idles, so it must be cheap when there is nothing to do.
@@ -213,6 +223,10 @@ impl<O: Outputs + ?Sized> Outputs for &mut O {
 
     fn delivered(&mut self, through: u64) {
         (**self).delivered(through);
+    }
+
+    fn open_from(&mut self, through: u64, floors: &[(u32, u64)]) {
+        (**self).open_from(through, floors);
     }
 
     fn reject(&mut self, origin: crate::pipeline::Origin, error: &crate::DecodeError, raw: &[u8]) {
@@ -407,20 +421,21 @@ impl Reducer {
     /// Applies one event. `ingest` is used when the event carries no time.
     /// All events are taken as one input stream; see [`Reducer::apply_from`].
     pub fn apply(&mut self, event: &Event<'_>, ingest: Timestamp, out: &mut impl Outputs) {
-        self.apply_from(0, event, ingest, out);
+        self.apply_from(crate::pipeline::Origin::default(), event, ingest, out);
     }
 
-    /// Applies one event read from input `stream` (a Kafka partition, a
-    /// file): duplicates are told by sequence number within a stream, where
-    /// a server's numbers keep their order.
+    /// Applies one event read at `origin` (a Kafka partition and offset, a
+    /// file and line): duplicates are told by sequence number, and released
+    /// calls wait out their linger, within the event's input stream, where a
+    /// server's events keep their order.
     pub fn apply_from(
         &mut self,
-        stream: u32,
+        origin: crate::pipeline::Origin,
         event: &Event<'_>,
         ingest: Timestamp,
         out: &mut impl Outputs,
     ) {
-        self.calls.apply(event, stream, ingest, &mut self.messages, out, |_, _| true);
+        self.calls.apply(event, origin, ingest, &mut self.messages, out, |_, _| true);
         for message in self.messages.drain(..) {
             self.agents.apply(message, out);
         }

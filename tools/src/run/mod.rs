@@ -328,10 +328,16 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
             last_mark = Instant::now();
         }
         let acked = acknowledged(&workers, &flush);
-        while pending.front().is_some_and(|(seq, _)| *seq <= acked) {
-            let (_, marks) = pending.pop_front().unwrap_or_default();
-            commit(&mut sources, &marks);
-            commits += 1;
+        // Never past a call still open then: its first events are needed to
+        // rebuild it if this process dies before writing it.
+        let floors =
+            pending.front().filter(|(seq, _)| *seq <= acked).and_then(|_| flush.floors_for(acked));
+        if let Some(floors) = floors {
+            while pending.front().is_some_and(|(seq, _)| *seq <= acked) {
+                let (_, marks) = pending.pop_front().unwrap_or_default();
+                commit(&mut sources, &marks, &floors);
+                commits += 1;
+            }
         }
         if last_report.elapsed() >= Duration::from_secs(1) {
             metrics.publish(&pipeline.latency(), pipeline.backpressure(), commits);
@@ -371,7 +377,8 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         }
     }
     if sink_errors.is_empty() && failure.is_none() {
-        commit(&mut sources, &final_marks);
+        // Open calls were written out (without an end) at the finish: no floor.
+        commit(&mut sources, &final_marks, &[]);
         commits += 1;
     }
     for running in &mut sources {
@@ -411,11 +418,19 @@ fn acknowledged(workers: &[SinkWorker], flush: &FlushPoint) -> u64 {
         .unwrap_or_else(|| flush.delivered.load(Ordering::Acquire))
 }
 
-/// Commits one mark per source; a failed commit is reported and the next
-/// mark tries again.
-fn commit(sources: &mut [Running], marks: &[u64]) {
+/// Commits one mark per source, none past its streams' `floors` (origin
+/// number, position); a failed commit is reported and the next mark tries
+/// again.
+fn commit(sources: &mut [Running], marks: &[u64], floors: &[(u32, u64)]) {
     for (running, &mark) in sources.iter_mut().zip(marks) {
-        if let Err(error) = running.source.commit(mark) {
+        let own: Vec<(u32, u64)> = running
+            .streams
+            .iter()
+            .filter_map(|(&stream, &origin)| {
+                floors.iter().find(|(o, _)| *o == origin).map(|&(_, position)| (stream, position))
+            })
+            .collect();
+        if let Err(error) = running.source.commit_within(mark, &own) {
             eprintln!("ctistream: warning: commit of {} failed: {error}", running.source.name());
         }
     }

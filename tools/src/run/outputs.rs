@@ -3,8 +3,9 @@
 //! the pipeline reports that the records the driver is waiting for have been
 //! delivered.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crossbeam::channel::Sender;
 use ctistream_core::DecodeError;
@@ -75,6 +76,27 @@ pub struct FlushPoint {
     pub wanted: AtomicU64,
     /// The pipeline's delivered watermark.
     pub delivered: AtomicU64,
+    /// For each flush requested, in order: the record number it covers and
+    /// the open-call floors then (origin number, position), which the commit
+    /// of that record number must not pass.
+    pub floors: Mutex<VecDeque<(u64, Floors)>>,
+}
+
+/// Open-call floors: (origin number, position).
+pub type Floors = Vec<(u32, u64)>;
+
+impl FlushPoint {
+    /// The floors of the latest flush at or below `acked` (older ones are
+    /// dropped; that one is kept, as later commits up to the next flush need
+    /// it too). `None` when no flush is that old: then there is no floor to
+    /// hold a commit at, and nothing may be committed yet.
+    pub fn floors_for(&self, acked: u64) -> Option<Floors> {
+        let mut history = self.floors.lock().unwrap_or_else(PoisonError::into_inner);
+        while history.get(1).is_some_and(|(through, _)| *through <= acked) {
+            history.pop_front();
+        }
+        history.front().filter(|(through, _)| *through <= acked).map(|(_, floors)| floors.clone())
+    }
 }
 
 /// The [`Outputs`] of a `run`.
@@ -85,6 +107,8 @@ pub struct SinkOutputs {
     flush: Arc<FlushPoint>,
     /// The last record number a flush was requested for.
     flushed: u64,
+    /// The open-call floors the pipeline gave with its latest watermark.
+    floors: Vec<(u32, u64)>,
     names: OriginNames,
     rejects: SharedRejects,
     /// Call records written with `"ended":null` (flushed open).
@@ -107,6 +131,7 @@ impl SinkOutputs {
             routes,
             flush,
             flushed: 0,
+            floors: Vec::new(),
             names,
             rejects,
             open_calls: 0,
@@ -126,6 +151,9 @@ impl SinkOutputs {
         let delivered = self.flush.delivered.load(Ordering::Acquire);
         if wanted > self.flushed && delivered >= wanted {
             self.flushed = delivered;
+            let mut history = self.flush.floors.lock().unwrap_or_else(PoisonError::into_inner);
+            history.push_back((delivered, self.floors.clone()));
+            drop(history);
             for lane in &mut self.lanes {
                 lane.send(Some(delivered));
             }
@@ -211,6 +239,11 @@ impl Outputs for SinkOutputs {
         }
         let mut log = self.rejects.lock().unwrap_or_else(PoisonError::into_inner);
         log.reject(origin, error.class(), message, &[]);
+    }
+
+    fn open_from(&mut self, _through: u64, floors: &[(u32, u64)]) {
+        self.floors.clear();
+        self.floors.extend_from_slice(floors);
     }
 
     fn delivered(&mut self, through: u64) {
