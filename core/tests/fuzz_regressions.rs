@@ -263,3 +263,22 @@ fn a_rename_merging_into_another_agents_leg_ends_that_agents_leg() {
     }
     assert_one_status_each(&reducer, &out);
 }
+
+/// sharded_equals_reference crash-e689ba62: ConnID C0 began a call of its own;
+/// a later record of call ct-3 also named C0. The reference keeps C0 with its
+/// own call (a live thread's alias never moves), the router moved C0 to ct-3's
+/// shard, and C0's release reached the wrong shard: its call never ended.
+#[test]
+fn an_identity_already_routed_keeps_its_shard_when_another_call_names_it() {
+    let lines = [
+        "\t{\"id\":\"EventQueued\",\"tenant\":\"t1\",\"time\":1774600000000000,\"CallThreadID\":\"ct-3\",\"ConnID\":\"0003000000000001\",\"ThisDN\":\"7000\",\"CallType\":\"Inbound\",\"ThisQueue\":\"7000\"}",
+        "\t{\"id\":\"EventAttachedDataChanged\",\"tenant\":\"t1\",\"time\":1774599923800000,\"ConnID\":\"0003000000000000\",\"ThisDN\":\"5004\",\"CallType\":\"Outbound\"}",
+        "\t{\"id\":\"EventAttachedDataChanged\",\"tenant\":\"t1\",\"time\":1774599130800000,\"CallThreadID\":\"ct-3\",\"ConnID\":\"0003000000000000\",\"ThisDN\":\"5004\",\"CallType\":\"Outbound\"}",
+        "\t{\"id\":\"EventReleased\",\"tenant\":\"t1\",\"time\":1774605711400000,\"ConnID\":\"0003000000000000\",\"ThisDN\":\"5004\"}",
+    ];
+    for shards in [2, 3, 4] {
+        let (sharded, reference) = sharded_and_reference(&lines, shards);
+        assert_eq!(reference.len(), 2, "{reference:?}");
+        assert_eq!(sharded, reference, "{shards} shards");
+    }
+}
