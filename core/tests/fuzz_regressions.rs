@@ -283,11 +283,11 @@ fn an_identity_already_routed_keeps_its_shard_when_another_call_names_it() {
     }
 }
 
+/// Framed payloads, or the framing errors as text.
+type Framed = Vec<Result<Vec<u8>, String>>;
+
 /// Frames `input` with a 256-byte limit, read whole and a byte at a time.
-fn framed_whole_and_trickled(
-    input: &[u8],
-    framing: ctistream_core::Framing,
-) -> (Vec<Result<Vec<u8>, String>>, Vec<Result<Vec<u8>, String>>) {
+fn framed_whole_and_trickled(input: &[u8], framing: ctistream_core::Framing) -> (Framed, Framed) {
     struct OneByte<'a>(&'a [u8]);
     impl std::io::Read for OneByte<'_> {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
