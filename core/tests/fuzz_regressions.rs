@@ -263,3 +263,76 @@ fn a_rename_merging_into_another_agents_leg_ends_that_agents_leg() {
     }
     assert_one_status_each(&reducer, &out);
 }
+
+/// sharded_equals_reference crash-e689ba62: ConnID C0 began a call of its own;
+/// a later record of call ct-3 also named C0. The reference keeps C0 with its
+/// own call (a live thread's alias never moves), the router moved C0 to ct-3's
+/// shard, and C0's release reached the wrong shard: its call never ended.
+#[test]
+fn an_identity_already_routed_keeps_its_shard_when_another_call_names_it() {
+    let lines = [
+        "\t{\"id\":\"EventQueued\",\"tenant\":\"t1\",\"time\":1774600000000000,\"CallThreadID\":\"ct-3\",\"ConnID\":\"0003000000000001\",\"ThisDN\":\"7000\",\"CallType\":\"Inbound\",\"ThisQueue\":\"7000\"}",
+        "\t{\"id\":\"EventAttachedDataChanged\",\"tenant\":\"t1\",\"time\":1774599923800000,\"ConnID\":\"0003000000000000\",\"ThisDN\":\"5004\",\"CallType\":\"Outbound\"}",
+        "\t{\"id\":\"EventAttachedDataChanged\",\"tenant\":\"t1\",\"time\":1774599130800000,\"CallThreadID\":\"ct-3\",\"ConnID\":\"0003000000000000\",\"ThisDN\":\"5004\",\"CallType\":\"Outbound\"}",
+        "\t{\"id\":\"EventReleased\",\"tenant\":\"t1\",\"time\":1774605711400000,\"ConnID\":\"0003000000000000\",\"ThisDN\":\"5004\"}",
+    ];
+    for shards in [2, 3, 4] {
+        let (sharded, reference) = sharded_and_reference(&lines, shards);
+        assert_eq!(reference.len(), 2, "{reference:?}");
+        assert_eq!(sharded, reference, "{shards} shards");
+    }
+}
+
+/// Framed payloads, or the framing errors as text.
+type Framed = Vec<Result<Vec<u8>, String>>;
+
+/// Frames `input` with a 256-byte limit, read whole and a byte at a time.
+fn framed_whole_and_trickled(input: &[u8], framing: ctistream_core::Framing) -> (Framed, Framed) {
+    struct OneByte<'a>(&'a [u8]);
+    impl std::io::Read for OneByte<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Some((&first, rest)) = self.0.split_first() else { return Ok(0) };
+            buf[0] = first;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+    let frame = |reader: &mut dyn std::io::Read| {
+        ctistream_core::FrameReader::new(reader, framing)
+            .with_max_record(256)
+            .map(|frame| frame.map(|f| f.payload.to_vec()).map_err(|e| e.to_string()))
+            .collect::<Vec<_>>()
+    };
+    (frame(&mut &input[..]), frame(&mut OneByte(input)))
+}
+
+/// frame_tlog crash-6b6aeeb0: a T-Server log record of exactly the limit
+/// (256 bytes without its line break) was framed whole, but refused as too
+/// large when read in pieces, while the reader waited for the first byte of
+/// the next line: the pending record was measured with its line break.
+#[test]
+fn a_record_of_exactly_the_limit_frames_the_same_read_whole_or_in_pieces() {
+    let header = "@08:03:40.4370 [0] 8.1.101.25 distribute_event: message EventEstablished\n";
+    let mut record = header.to_owned();
+    while record.len() < 256 - 20 {
+        record.push_str("\tAttributeReferenceID\t4\n");
+    }
+    let pad = 257 - record.len() - "\tAttributeX\t\n".len();
+    record.push_str(&format!("\tAttributeX\t{}\n", "y".repeat(pad)));
+    assert_eq!(record.len(), 257, "256 bytes and the line break");
+    let input = format!("{record}@09:00:12.4460 [0] 8.1.101.25 -- sip: INVITE\n");
+    let (whole, trickled) =
+        framed_whole_and_trickled(input.as_bytes(), ctistream_core::Framing::Tlog);
+    assert_eq!(whole.len(), 1);
+    assert!(whole[0].is_ok(), "{whole:?}");
+    assert_eq!(trickled, whole);
+    // The same edge in line framing: a line of exactly the limit ending in CRLF.
+    let line = format!("{{\"id\":\"{}\"}}", "x".repeat(256 - 9));
+    assert_eq!(line.len(), 256);
+    let input = format!("{line}\r\n{line}\r\n");
+    let (whole, trickled) =
+        framed_whole_and_trickled(input.as_bytes(), ctistream_core::Framing::Lines);
+    assert_eq!(whole.len(), 2);
+    assert!(whole.iter().all(Result::is_ok), "{whole:?}");
+    assert_eq!(trickled, whole);
+}

@@ -167,7 +167,10 @@ impl Scanner {
                 Some(at) => pos + at,
                 None if eof => buf.len(),
                 None => {
-                    if buf.len() - start > self.limit {
+                    // A CR at the end may be the line's own (CRLF), which the
+                    // complete line drops: do not count it yet, or a line of
+                    // exactly the limit is refused only when read in pieces.
+                    if trim_cr(buf, start, buf.len()).len() > self.limit {
                         self.push(
                             out,
                             Scan::TooLarge { head: start..buf.len() },
@@ -213,7 +216,11 @@ impl Scanner {
                         continue;
                     }
                     TlogRecord::Incomplete { lines } => {
-                        if buf.len() - start > self.limit {
+                        // Measured as the complete record would be, without
+                        // its last line break: a record of exactly the limit
+                        // waiting for the next line's first byte was refused
+                        // only when read in pieces (found by `frame_tlog`).
+                        if trim_newline(buf, start, buf.len()) - start > self.limit {
                             self.push(
                                 out,
                                 Scan::TooLarge { head: start..buf.len() },

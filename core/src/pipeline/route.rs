@@ -132,14 +132,15 @@ impl Router {
             .flatten()
             .find_map(|id| self.links.get(hash(id)));
         let shard = known.unwrap_or((hash(primary) % u64::from(self.shards)) as u32);
-        for id in [Some(primary)].iter().chain(identity.own.iter()).flatten() {
-            self.links.insert(hash(id), shard);
-        }
-        // The call side makes a record's links aliases of its thread too, so a
-        // call first seen as another leg's link (its consult leg arrived
-        // first) joins that thread: follow it here as well, unless the link
-        // already names a shard (found by `sharded_equals_reference`).
-        for id in identity.links.iter().flatten() {
+        // Every identity of the record now leads here, unless it already
+        // leads elsewhere: the call side's alias index never moves an alias
+        // of a live thread, so an identity that already names a shard keeps
+        // it (moving it sent a later record to the wrong shard). Links count
+        // too: the call side makes them aliases of the thread, so a call first
+        // seen as another leg's link (its consult leg arrived first) joins
+        // that thread (both found by `sharded_equals_reference`).
+        let identities = [Some(primary)].into_iter().chain(identity.own).chain(identity.links);
+        for id in identities.flatten() {
             self.links.insert_absent(hash(id), shard);
         }
         shard as usize
