@@ -195,23 +195,45 @@ fn serve(
 }
 
 /// Writes `batch` and, at its flush point, makes it durable and acknowledges
-/// it, flushing again while the sink keeps what it could not write.
+/// it. A sink that keeps what it could not write is flushed until it takes
+/// it, right away when a write fails too: the thread takes nothing more
+/// meanwhile, so what waits is bounded by the queue in front of it, not held
+/// in the sink's buffer.
 fn deliver(sink: &mut dyn Sink, batch: &LineBatch, state: &SinkState, health: &Mutex<Health>) {
     for (key, line) in batch.entries() {
-        // A sink that keeps the line takes it now and writes it at a flush.
-        if let Err(error) = sink.write(key, line)
-            && !sink.keeps_unwritten()
-        {
-            state.fail("write", &error);
-            return;
+        if let Err(error) = sink.write(key, line) {
+            if !sink.keeps_unwritten() {
+                state.fail("write", &error);
+                return;
+            }
+            // The line is kept: no more until the sink has room again.
+            if !flush_until_taken(sink, state, health, Some(error)) {
+                return;
+            }
         }
     }
     state.lines.fetch_add(batch.len() as u64, Ordering::Relaxed);
     let Some(through) = batch.flush_through else { return };
+    if flush_until_taken(sink, state, health, None) {
+        state.acked.fetch_max(through, Ordering::Release);
+    }
+}
+
+/// Flushes `sink` until it succeeds, pausing longer each time, while it keeps
+/// what it could not write; `first` is a failure already seen. Returns whether
+/// everything is durable; on a failure that may have lost outputs, or when the
+/// run is stopping, the sink is failed for good and this returns `false`.
+fn flush_until_taken(
+    sink: &mut dyn Sink,
+    state: &SinkState,
+    health: &Mutex<Health>,
+    first: Option<std::io::Error>,
+) -> bool {
     let mut pause = RETRY_FIRST;
     let mut waiting_since: Option<Instant> = None;
+    let mut result = first.map_or_else(|| sink.flush(), Err);
     loop {
-        match sink.flush() {
+        match result {
             Ok(()) => {
                 if let Some(since) = waiting_since {
                     eprintln!(
@@ -220,8 +242,7 @@ fn deliver(sink: &mut dyn Sink, batch: &LineBatch, state: &SinkState, health: &M
                         since.elapsed().as_secs_f64()
                     );
                 }
-                state.acked.fetch_max(through, Ordering::Release);
-                return;
+                return true;
             }
             Err(error) if sink.keeps_unwritten() && !state.stopping.load(Ordering::Acquire) => {
                 if waiting_since.is_none() {
@@ -238,9 +259,10 @@ fn deliver(sink: &mut dyn Sink, batch: &LineBatch, state: &SinkState, health: &M
             }
             Err(error) => {
                 state.fail("flush", &error);
-                return;
+                return false;
             }
         }
+        result = sink.flush();
     }
 }
 
