@@ -241,6 +241,18 @@ impl StatusChange {
             previous_since: who.at,
         }
     }
+
+    /// The change that announces `state`, an agent just created, as it
+    /// stands.
+    fn announcing(state: &AgentState, who: AgentRef) -> StatusChange {
+        StatusChange {
+            queue: state.queue,
+            status: state.status,
+            at: state.since,
+            previous_since: state.since,
+            ..StatusChange::first_seen(who)
+        }
+    }
 }
 
 impl AgentState {
@@ -617,13 +629,7 @@ impl AgentTable {
                     // (logged out): otherwise it would sit in the table, and in
                     // the snapshots, without the changes output or the
                     // statistics ever counting it (found by `reducer_ops`).
-                    return Some(StatusChange {
-                        queue: state.queue,
-                        status: state.status,
-                        at: state.since,
-                        previous_since: state.since,
-                        ..StatusChange::first_seen(who)
-                    });
+                    return Some(StatusChange::announcing(state, who));
                 }
             }
             AgentOp::Logout => {
@@ -779,13 +785,7 @@ impl AgentTable {
         }
         let change = state.settle(who.at, previous_queue, state.reason);
         if created {
-            return Some(StatusChange {
-                queue: state.queue,
-                status: state.status,
-                at: state.since,
-                previous_since: state.since,
-                ..StatusChange::first_seen(who)
-            });
+            return Some(StatusChange::announcing(state, who));
         }
         change
     }
