@@ -210,7 +210,9 @@ impl SdkCallType {
 
 /// The unified agent status of PROTOCOLS.md, lowest priority first: the status of
 /// an agent is its highest-priority ongoing activity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum AgentStatus {
     /// Ready, no call.
     WaitForNextCall,

@@ -210,7 +210,7 @@ impl TEvent {
 }
 
 /// The namespace of an orchestration action (`<ns>.<action>.done`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum OrsNamespace {
     /// `interaction.*` actions.
     Interaction,

@@ -56,10 +56,12 @@ mod progress;
 mod ready;
 mod ring;
 mod route;
+mod saved;
 mod shard;
 mod stage;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -76,10 +78,12 @@ use crate::state::{AgentSide, CallSide, Outputs, ReduceCounters, ReducerConfig};
 pub use latency::{Latency, SAMPLE_EVERY, Stage};
 pub use ready::{PUBLISH_EVERY, ReadyAgent, ReadyHandle, ReadyView};
 pub use route::{Route, Router};
+pub use saved::{PipelineState, StateError};
 pub use shard::Origin;
 
 use progress::Progress;
 use ready::ReadyPublisher;
+use saved::ShardState;
 use shard::{Batch, Record, Shard, ShardDone};
 use stage::{Sink, Token};
 
@@ -123,30 +127,43 @@ impl Default for PipelineConfig {
 
 /// A running pipeline. The thread that owns it is the router.
 pub struct Pipeline<O: Outputs + Send + 'static> {
+    config: PipelineConfig,
     router: Router,
     dialect: Option<Dialect>,
-    senders: Vec<ring::Sender<Batch<Record>>>,
+    threads: Threads<O>,
     batches: Vec<Vec<Record>>,
-    spent: Vec<Arc<ArrayQueue<Vec<Record>>>>,
     batch: usize,
     shed: bool,
     shed_count: u64,
     seq: u64,
-    dispatched: Arc<Progress>,
-    shards: Vec<JoinHandle<ShardDone>>,
-    sink: Arc<Token<O>>,
     ready: ReadyHandle,
     reports: Arc<Vec<ArcSwap<Latency>>>,
     source: Latency,
+    /// What threads stopped by [`Pipeline::pause`] measured and counted.
+    paused_latency: Latency,
+    paused_kinds: FxHashMap<(Dialect, EventKind), u64>,
     source_mark: Instant,
     source_count: u64,
     round_start: Option<Instant>,
 }
 
+/// The running part of a pipeline: shard threads, their rings and the sink.
+/// [`Pipeline::pause`] stops them and starts new ones on the same state.
+struct Threads<O> {
+    senders: Vec<ring::Sender<Batch<Record>>>,
+    spent: Vec<Arc<ArrayQueue<Vec<Record>>>>,
+    dispatched: Arc<Progress>,
+    shards: Vec<JoinHandle<ShardDone>>,
+    sink: Arc<Token<O>>,
+    /// Set before the input ends when the shards are to flush their open
+    /// call threads (the end of input), clear when they stop to be resumed.
+    flush_open: Arc<AtomicBool>,
+}
+
 impl<O: Outputs + Send + 'static> std::fmt::Debug for Pipeline<O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pipeline")
-            .field("shards", &self.senders.len())
+            .field("shards", &self.threads.senders.len())
             .field("pushed", &self.seq)
             .finish_non_exhaustive()
     }
@@ -198,107 +215,133 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
     /// When the operating system refuses to start a thread.
     pub fn start(config: PipelineConfig, outputs: O) -> Pipeline<O> {
         let shards = config.shards.max(1);
-        let dispatched = Arc::new(Progress::default());
+        let state = PipelineState {
+            reducer: config.reducer,
+            router: Router::new(shards, config.route_links),
+            shards: (0..shards)
+                .map(|_| ShardState {
+                    call: CallSide::new(
+                        config.reducer.calls,
+                        config.reducer.interactions,
+                        config.reducer.stats,
+                    ),
+                    agents: AgentSide::new(config.reducer.stats),
+                })
+                .collect(),
+        };
+        Pipeline::launch(config, outputs, state)
+    }
+
+    /// Starts a pipeline that goes on from `state` (taken by
+    /// [`pause`](Self::pause), perhaps in another process from a checkpoint).
+    /// Records pushed to it give exactly the outputs the paused pipeline
+    /// would have given them.
+    ///
+    /// # Errors
+    /// When the state was built with other reducer settings, or with another
+    /// number of shards than `config` asks for.
+    ///
+    /// # Panics
+    /// When the operating system refuses to start a thread.
+    pub fn resume(
+        config: PipelineConfig,
+        outputs: O,
+        state: PipelineState,
+    ) -> Result<Pipeline<O>, StateError> {
+        state.check_fits(&config.reducer)?;
+        if state.shards() != config.shards.max(1) {
+            return Err(StateError::new(format!(
+                "the saved state has {} shards and this pipeline {}",
+                state.shards(),
+                config.shards.max(1)
+            )));
+        }
+        Ok(Pipeline::launch(config, outputs, state))
+    }
+
+    fn launch(config: PipelineConfig, outputs: O, state: PipelineState) -> Pipeline<O> {
+        let shards = state.shards();
         let ready = ReadyHandle::new(shards);
         // One latency report per shard and one for the sink, refreshed about
         // every second by their owners (a copy per second, never per event).
         let reports: Arc<Vec<ArcSwap<Latency>>> =
             Arc::new((0..=shards).map(|_| ArcSwap::from_pointee(Latency::new())).collect());
-        let parkers: Vec<Parker> = (0..shards).map(|_| Parker::new()).collect();
-        let progress: Vec<Arc<Progress>> =
-            (0..shards).map(|_| Arc::new(Progress::default())).collect();
-        // Shard-to-shard rings: to_agents[i][j] carries i's messages for j.
-        let mut to_agents: Vec<Vec<Option<ring::Sender<Batch<shard::Msg>>>>> =
-            (0..shards).map(|_| (0..shards).map(|_| None).collect()).collect();
-        let mut from_shards: Vec<Vec<Option<ring::Receiver<Batch<shard::Msg>>>>> =
-            (0..shards).map(|_| (0..shards).map(|_| None).collect()).collect();
-        for (from, row) in to_agents.iter_mut().enumerate() {
-            for (to, slot) in row.iter_mut().enumerate() {
-                if from != to {
-                    let (sender, receiver) =
-                        ring::channel(config.ring, parkers[to].unparker().clone());
-                    *slot = Some(sender);
-                    from_shards[to][from] = Some(receiver);
-                }
-            }
-        }
-        let sink_parker = Parker::new();
-        let mut sink_inputs = Vec::with_capacity(shards);
-        let mut output_senders = Vec::with_capacity(shards);
-        for _ in 0..shards {
-            let (sender, receiver) = ring::channel(config.ring, sink_parker.unparker().clone());
-            output_senders.push(sender);
-            sink_inputs.push(receiver);
-        }
-        let sink = Arc::new(Token::new(Sink {
-            inputs: sink_inputs,
-            outputs,
-            latency: Latency::new(),
-            report: (reports.clone(), shards),
-            reported: Instant::now(),
-            marks: vec![0; shards],
-            floors: vec![stage::Floors::new(); shards],
-            delivered: 0,
-        }));
-        let mut senders = Vec::with_capacity(shards);
-        let mut spent_queues = Vec::with_capacity(shards);
-        let mut handles = Vec::with_capacity(shards);
-        let parts = parkers.into_iter().zip(to_agents).zip(from_shards).zip(output_senders);
-        for (index, (((parker, to_agents), from_shards), output)) in parts.enumerate() {
-            let (to_shard, from_router) = ring::channel(config.ring, parker.unparker().clone());
-            let spent = Arc::new(ArrayQueue::new(config.ring.max(1) + 2));
-            senders.push(to_shard);
-            spent_queues.push(spent.clone());
-            let shard = Shard {
-                index,
-                shards,
-                input: from_router,
-                to_agents,
-                from_shards,
-                progress: progress.clone(),
-                dispatched: dispatched.clone(),
-                parker,
-                decoder: Decoder::with_options(config.format, config.decode.clone()),
-                call: CallSide::new(
-                    config.reducer.calls,
-                    config.reducer.interactions,
-                    config.reducer.stats,
-                ),
-                agents: AgentSide::new(config.reducer.stats),
-                output,
-                sink: sink.clone(),
-                ready: ReadyPublisher::new(ready.clone(), index),
-                spent,
-                report: reports.clone(),
-                through: 0,
-                marked: 0,
-            };
-            let handle = std::thread::Builder::new()
-                .name(format!("ctistream-shard-{index}"))
-                .spawn(move || shard.run())
-                .expect("start a shard thread");
-            handles.push(handle);
-        }
+        let PipelineState { router, shards: sides, .. } = state;
+        let threads = spawn(&config, sides, outputs, &ready, &reports);
         Pipeline {
-            router: Router::new(shards, config.route_links),
+            router,
             dialect: config.format.dialect(),
-            senders,
+            threads,
             batches: (0..shards).map(|_| Vec::with_capacity(config.batch)).collect(),
-            spent: spent_queues,
             batch: config.batch.max(1),
             shed: config.shed,
             shed_count: 0,
             seq: 0,
-            dispatched,
-            shards: handles,
-            sink,
             ready,
             reports,
             source: Latency::new(),
+            paused_latency: Latency::new(),
+            paused_kinds: FxHashMap::default(),
             source_mark: Instant::now(),
             source_count: 0,
             round_start: None,
+            config,
         }
+    }
+
+    /// Waits until every record pushed so far has been applied and its
+    /// outputs delivered, stops the shard threads, hands the state and the
+    /// outputs to `save`, then starts the threads again on the same state
+    /// and goes on. This is how a checkpoint is taken: the state `save` sees
+    /// is exactly the effect of records 1 to [`pushed`](Self::pushed), the
+    /// outputs have been given everything those records caused and told so
+    /// ([`Outputs::delivered`], with the open calls' floors), and nothing
+    /// else is in flight. The pipeline is stopped while `save` runs.
+    ///
+    /// # Panics
+    /// When a pipeline thread panicked, or a thread cannot be started again.
+    pub fn pause<R>(&mut self, save: impl FnOnce(&PipelineState, &mut O) -> R) -> R {
+        let (mut outputs, sides) = self.stop(false);
+        let state = PipelineState {
+            reducer: self.config.reducer,
+            router: std::mem::replace(&mut self.router, Router::new(1, 1)),
+            shards: sides,
+        };
+        let mut floors: Vec<(u32, u64)> = Vec::new();
+        for shard in &state.shards {
+            shard.call.open_floors(&mut floors);
+        }
+        floors.sort_unstable();
+        floors.dedup_by_key(|(stream, _)| *stream);
+        outputs.open_from(self.seq, &floors);
+        outputs.delivered(self.seq);
+        let saved = save(&state, &mut outputs);
+        let PipelineState { router, shards: sides, .. } = state;
+        self.router = router;
+        self.threads = spawn(&self.config, sides, outputs, &self.ready, &self.reports);
+        saved
+    }
+
+    /// Ends the shard threads after every record pushed so far (flushing the
+    /// open call threads if `flush_open`) and takes back the outputs and the
+    /// shards' state; counters and latencies are kept for the end.
+    fn stop(&mut self, flush_open: bool) -> (O, Vec<ShardState>) {
+        self.flush();
+        let threads = &mut self.threads;
+        threads.flush_open.store(flush_open, Ordering::Release);
+        threads.senders.clear();
+        let mut sides = Vec::with_capacity(threads.shards.len());
+        for shard in threads.shards.drain(..) {
+            let done = shard.join().expect("a shard thread panicked");
+            self.paused_latency.merge(&done.latency);
+            for (kind, count) in done.kinds {
+                *self.paused_kinds.entry(kind).or_default() += count;
+            }
+            sides.push(ShardState { call: done.call, agents: done.agents });
+        }
+        let (outputs, sink_latency) = threads.sink.finish().expect("the sink is finished once");
+        self.paused_latency.merge(&sink_latency);
+        (outputs, sides)
     }
 
     /// The ready-agent view, readable from any thread without locks.
@@ -357,7 +400,8 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         if let Some(per) = elapsed.checked_div(self.source_count) {
             self.source.record_n(Stage::Source, per, self.source_count);
         }
-        let targets = self.senders.iter().zip(self.batches.iter_mut()).zip(&self.spent);
+        let threads = &self.threads;
+        let targets = threads.senders.iter().zip(self.batches.iter_mut()).zip(&threads.spent);
         for ((sender, batch), spent) in targets {
             if batch.is_empty() {
                 continue;
@@ -381,7 +425,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             }
         }
         // Every record numbered so far is in a ring (or counted as shed).
-        self.dispatched.publish(self.seq);
+        threads.dispatched.publish(self.seq);
         self.source_mark = Instant::now();
         self.source_count = 0;
         self.round_start = None;
@@ -392,6 +436,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
     /// pipeline runs). Readable any time, from the router's thread.
     pub fn latency(&self) -> Latency {
         let mut merged = self.source.clone();
+        merged.merge(&self.paused_latency);
         for report in self.reports.iter() {
             merged.merge(&report.load());
         }
@@ -401,7 +446,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
     /// How many sends to a shard found its ring full (backpressure reached
     /// the router).
     pub fn backpressure(&self) -> u64 {
-        self.senders.iter().map(ring::Sender::full_count).sum()
+        self.threads.senders.iter().map(ring::Sender::full_count).sum()
     }
 
     /// Drains every ring, flushes every open call thread, stops the threads and
@@ -411,26 +456,106 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
     /// When a pipeline thread panicked (a bug: decoding and reducing never
     /// panic on input).
     pub fn finish(mut self) -> PipelineDone<O> {
-        self.flush();
-        let Pipeline { senders, shards, sink, source, shed_count, .. } = self;
-        drop(senders);
-        let mut latency = source;
-        let mut calls = Vec::with_capacity(shards.len());
-        let mut agents = Vec::with_capacity(shards.len());
-        let mut kinds: FxHashMap<(Dialect, EventKind), u64> = FxHashMap::default();
-        for shard in shards {
-            let done = shard.join().expect("a shard thread panicked");
-            latency.merge(&done.latency);
-            for (kind, count) in done.kinds {
-                *kinds.entry(kind).or_default() += count;
-            }
-            calls.push(done.call);
-            agents.push(done.agents);
+        let (outputs, sides) = self.stop(true);
+        let mut latency = self.source;
+        latency.merge(&self.paused_latency);
+        let (calls, agents) = sides.into_iter().map(|side| (side.call, side.agents)).unzip();
+        PipelineDone {
+            outputs,
+            agents,
+            calls,
+            latency,
+            kinds: self.paused_kinds,
+            shed: self.shed_count,
         }
-        let (outputs, sink_latency) = sink.finish().expect("the sink is finished once");
-        latency.merge(&sink_latency);
-        PipelineDone { outputs, agents, calls, latency, kinds, shed: shed_count }
     }
+}
+
+/// Starts one thread per shard on `sides`, with their rings and the sink.
+fn spawn<O: Outputs + Send + 'static>(
+    config: &PipelineConfig,
+    sides: Vec<ShardState>,
+    outputs: O,
+    ready: &ReadyHandle,
+    reports: &Arc<Vec<ArcSwap<Latency>>>,
+) -> Threads<O> {
+    let shards = sides.len();
+    let dispatched = Arc::new(Progress::default());
+    let flush_open = Arc::new(AtomicBool::new(false));
+    let parkers: Vec<Parker> = (0..shards).map(|_| Parker::new()).collect();
+    let progress: Vec<Arc<Progress>> = (0..shards).map(|_| Arc::new(Progress::default())).collect();
+    // Shard-to-shard rings: to_agents[i][j] carries i's messages for j.
+    let mut to_agents: Vec<Vec<Option<ring::Sender<Batch<shard::Msg>>>>> =
+        (0..shards).map(|_| (0..shards).map(|_| None).collect()).collect();
+    let mut from_shards: Vec<Vec<Option<ring::Receiver<Batch<shard::Msg>>>>> =
+        (0..shards).map(|_| (0..shards).map(|_| None).collect()).collect();
+    for (from, row) in to_agents.iter_mut().enumerate() {
+        for (to, slot) in row.iter_mut().enumerate() {
+            if from != to {
+                let (sender, receiver) = ring::channel(config.ring, parkers[to].unparker().clone());
+                *slot = Some(sender);
+                from_shards[to][from] = Some(receiver);
+            }
+        }
+    }
+    let sink_parker = Parker::new();
+    let mut sink_inputs = Vec::with_capacity(shards);
+    let mut output_senders = Vec::with_capacity(shards);
+    for _ in 0..shards {
+        let (sender, receiver) = ring::channel(config.ring, sink_parker.unparker().clone());
+        output_senders.push(sender);
+        sink_inputs.push(receiver);
+    }
+    let sink = Arc::new(Token::new(Sink {
+        inputs: sink_inputs,
+        outputs,
+        latency: Latency::new(),
+        report: (reports.clone(), shards),
+        reported: Instant::now(),
+        marks: vec![0; shards],
+        floors: vec![stage::Floors::new(); shards],
+        delivered: 0,
+    }));
+    let mut senders = Vec::with_capacity(shards);
+    let mut spent_queues = Vec::with_capacity(shards);
+    let mut handles = Vec::with_capacity(shards);
+    let parts = parkers.into_iter().zip(to_agents).zip(from_shards).zip(output_senders).zip(sides);
+    for (index, ((((parker, to_agents), from_shards), output), side)) in parts.enumerate() {
+        let (to_shard, from_router) = ring::channel(config.ring, parker.unparker().clone());
+        let spent = Arc::new(ArrayQueue::new(config.ring.max(1) + 2));
+        senders.push(to_shard);
+        spent_queues.push(spent.clone());
+        let mut ready = ReadyPublisher::new(ready.clone(), index);
+        // A resumed shard's agents are ready (or not) before any new event.
+        ready.publish(&side.agents, &mut Latency::new(), true);
+        let shard = Shard {
+            index,
+            shards,
+            input: from_router,
+            to_agents,
+            from_shards,
+            progress: progress.clone(),
+            dispatched: dispatched.clone(),
+            parker,
+            decoder: Decoder::with_options(config.format, config.decode.clone()),
+            call: side.call,
+            agents: side.agents,
+            output,
+            sink: sink.clone(),
+            ready,
+            spent,
+            report: reports.clone(),
+            through: 0,
+            marked: 0,
+            flush_open: flush_open.clone(),
+        };
+        let handle = std::thread::Builder::new()
+            .name(format!("ctistream-shard-{index}"))
+            .spawn(move || shard.run())
+            .expect("start a shard thread");
+        handles.push(handle);
+    }
+    Threads { senders, spent: spent_queues, dispatched, shards: handles, sink, flush_open }
 }
 
 #[cfg(test)]

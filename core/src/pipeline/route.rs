@@ -22,7 +22,7 @@ use crate::event::{Category, Dialect, TEvent};
 
 /// The router's memory of identity → shard, bounded: the oldest identities are
 /// forgotten first.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct LinkMap {
     shard_of: FxHashMap<u64, u32>,
     order: VecDeque<u64>,
@@ -53,7 +53,7 @@ impl LinkMap {
 }
 
 /// Decides the shard of each record.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Router {
     shards: u32,
     links: LinkMap,

@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
@@ -143,6 +144,9 @@ pub(crate) struct Shard<O> {
     pub(crate) through: u64,
     /// The last watermark sent to the sink.
     pub(crate) marked: u64,
+    /// Read once the input has ended: whether the open call threads are
+    /// flushed (the end of input) or kept (a pause; see `Pipeline::pause`).
+    pub(crate) flush_open: Arc<AtomicBool>,
 }
 
 /// How often a thread refreshes its latency report.
@@ -302,8 +306,10 @@ impl<O: Outputs> Shard<O> {
                 idle.wait(&self.parker);
             }
         }
-        let mut queued = Queued { items: &mut outputs, born: Instant::now() };
-        self.call.finish(&mut queued);
+        if self.flush_open.load(Ordering::Acquire) {
+            let mut queued = Queued { items: &mut outputs, born: Instant::now() };
+            self.call.finish(&mut queued);
+        }
         self.ready.publish(&self.agents, &mut latency, true);
         self.flush_outputs(&mut outputs);
         ShardDone { call: self.call, agents: self.agents, latency, kinds }

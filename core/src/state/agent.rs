@@ -20,7 +20,7 @@ use crate::output::write_json_string;
 use super::intern::{Interner, Sym};
 
 /// The agent's own state, before call legs are considered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Base {
     /// Ready for calls.
     Ready,
@@ -31,7 +31,7 @@ pub enum Base {
 }
 
 /// What a call leg on the agent's DN is doing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LegState {
     /// The agent is placing the call.
     Dialing,
@@ -60,7 +60,7 @@ pub enum LegUpdate {
 }
 
 /// One call leg on the agent's DN (16 bytes: most agents have none or one).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Leg {
     /// A hash of the connection (ConnID, else the call key).
     conn: u64,
@@ -78,7 +78,7 @@ impl Leg {
 }
 
 /// An agent's call legs: nothing on the heap until the first leg.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Legs(Option<Box<SmallVec<[Leg; 2]>>>);
 
 impl Legs {
@@ -155,7 +155,7 @@ mod total {
 /// Time per activity in microseconds, each a 48-bit count (8.9 years) in six
 /// bytes: 42 bytes instead of 56 for seven `i64`s, which matters at hundreds
 /// of thousands of agents. Sums saturate rather than wrap.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Totals([[u8; 6]; 7]);
 
 impl Totals {
@@ -178,7 +178,7 @@ pub const TOTAL_NAMES: [&str; 7] =
     ["login", "ready", "not_ready", "acw", "ringing", "talking", "hold"];
 
 /// The state of one agent.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct AgentState {
     tenant: Sym,
     agent: Sym,
@@ -494,10 +494,40 @@ fn agent_hash(tenant: Sym, agent: Sym) -> u64 {
     FxBuildHasher.hash_one((tenant, agent))
 }
 
+/// The agent table as saved state: its agents in a list.
+mod agent_list {
+    use hashbrown::HashTable;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::{AgentState, agent_hash};
+
+    pub(super) fn serialize<S: Serializer>(
+        agents: &HashTable<AgentState>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(agents.iter())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<HashTable<AgentState>, D::Error> {
+        let states = Vec::<AgentState>::deserialize(deserializer)?;
+        let mut agents = HashTable::with_capacity(states.len());
+        for state in states {
+            agents.insert_unique(agent_hash(state.tenant, state.agent), state, |state| {
+                agent_hash(state.tenant, state.agent)
+            });
+        }
+        Ok(agents)
+    }
+}
+
 /// Every agent's state.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct AgentTable {
     /// Keyed by each state's own (tenant, agent): no key stored twice.
+    /// Saved as a list of states, hashed again on load.
+    #[serde(with = "agent_list")]
     agents: HashTable<AgentState>,
     dropped_legs: u64,
 }

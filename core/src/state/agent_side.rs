@@ -12,7 +12,7 @@ use super::stats::{Stats, StatsConfig};
 use super::{AgentChange, Outputs};
 
 /// What the agent side has done.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AgentSideCounters {
     /// Agent status changes reported.
     pub agent_changes: u64,
@@ -21,7 +21,7 @@ pub struct AgentSideCounters {
 }
 
 /// Agent states and their statistics.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct AgentSide {
     names: Interner,
     agents: AgentTable,

@@ -15,7 +15,7 @@ use super::intern::Sym;
 
 /// DN → agent. DNs are keyed by a hash of their text, so binding one costs no
 /// interned name (a DN's name is interned when a call reaches it, not before).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Bindings {
     dn_agent: FxHashMap<(Sym, u64), Sym>,
 }

@@ -243,7 +243,7 @@ impl CallDraft {
 }
 
 /// What a party is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum PartyKind {
     /// An ACD queue, routing point or virtual queue.
     Queue,
@@ -251,7 +251,7 @@ enum PartyKind {
     Leg,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum PartyState {
     Idle,
     Queued,
@@ -263,7 +263,7 @@ enum PartyState {
 }
 
 /// One DN's part in the thread, on one connection.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Party {
     dn: Sym,
     agent: Sym,
@@ -420,7 +420,7 @@ pub struct LegEffect {
 
 /// The first value of a field by event time (ties keep the first seen), so
 /// the record does not depend on arrival order across DNs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Earliest<T> {
     value: Option<T>,
     at: i64,
@@ -441,7 +441,7 @@ impl<T> Earliest<T> {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct CallThread {
     tenant: Sym,
     /// The identity shown as `call`: the key of the earliest main-call event.
@@ -473,7 +473,7 @@ pub fn conn_hash(bytes: &[u8]) -> u64 {
     FxBuildHasher.hash_one(bytes)
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Alias {
     tenant: Sym,
     key: Box<[u8]>,
@@ -484,8 +484,36 @@ fn alias_hash(tenant: Sym, key: &[u8]) -> u64 {
     FxBuildHasher.hash_one((tenant, key))
 }
 
+/// The alias index as saved state: its entries in a list.
+mod alias_list {
+    use hashbrown::HashTable;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::{Alias, alias_hash};
+
+    pub(super) fn serialize<S: Serializer>(
+        index: &HashTable<Alias>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(index.iter())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<HashTable<Alias>, D::Error> {
+        let aliases = Vec::<Alias>::deserialize(deserializer)?;
+        let mut index = HashTable::with_capacity(aliases.len());
+        for alias in aliases {
+            index.insert_unique(alias_hash(alias.tenant, &alias.key), alias, |alias| {
+                alias_hash(alias.tenant, &alias.key)
+            });
+        }
+        Ok(index)
+    }
+}
+
 /// Settings of the call reducer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CallConfig {
     /// How long (event time, ms) a thread whose parties are all released waits
     /// for late events from other DNs before its record is emitted.
@@ -509,11 +537,13 @@ impl Default for CallConfig {
 }
 
 /// Every open call thread.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct CallTable {
     config: CallConfig,
     threads: Vec<Option<CallThread>>,
     free: Vec<u32>,
+    /// Saved as a list of aliases, hashed again on load.
+    #[serde(with = "alias_list")]
     index: HashTable<Alias>,
     /// Per input stream: its clock and the threads lingering on it.
     streams: FxHashMap<u32, StreamClock>,
@@ -526,7 +556,7 @@ pub struct CallTable {
 }
 
 /// An input stream's clock and the threads whose last event came from it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct StreamClock {
     /// The latest event time read from the stream.
     watermark: Timestamp,

@@ -26,7 +26,7 @@ use super::message::{AgentBody, AgentMsg};
 use super::stats::{Stats, StatsConfig};
 
 /// What the call side has done.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CallSideCounters {
     /// Events applied (duplicates excluded).
     pub events: u64,
@@ -39,7 +39,10 @@ pub struct CallSideCounters {
 }
 
 /// Call threads and interactions of the records routed to one place.
-#[derive(Debug)]
+///
+/// It can be saved and loaded with serde (a checkpoint) between events: what
+/// is only in flight during an event (drafts, finished records) is not kept.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct CallSide {
     names: Interner,
     bindings: Bindings,
@@ -49,16 +52,24 @@ pub struct CallSide {
     dedupe: Dedupe,
     watermark: Timestamp,
     counters: CallSideCounters,
+    #[serde(skip)]
     drafts: Vec<CallDraft>,
+    #[serde(skip)]
     finished_interactions: Vec<InteractionRecord>,
     /// Whether this side counts what it applies (off for the copies of
     /// broadcast agent events that another shard counts).
+    #[serde(skip, default = "counting_by_default")]
     counting: bool,
     duplicates: u64,
     /// The calls that were waiting when the input ended and open threads
     /// were flushed: (tenant, queue, since). Statistics written after the end
     /// still show them.
+    #[serde(skip)]
     waiting_at_end: Vec<(Sym, Sym, Timestamp)>,
+}
+
+fn counting_by_default() -> bool {
+    true
 }
 
 impl Default for CallSide {

@@ -29,14 +29,39 @@ use rustc_hash::FxHashMap;
 pub const WINDOW: u64 = 4096;
 const WORDS: usize = (WINDOW / 64) as usize;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct SeqWindow {
     /// The highest sequence number seen.
     high: u64,
     /// When the server was last seen (the filter's event count).
     seen: u64,
     /// Bit `n % WINDOW` is set when `n` (within the window below `high`) was seen.
+    #[serde(with = "window_bits")]
     bits: Box<[u64; WORDS]>,
+}
+
+/// A window's bitmap as saved state: a list of words, of exactly [`WORDS`].
+mod window_bits {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    use super::WORDS;
+
+    pub(super) fn serialize<S: Serializer>(
+        bits: &[u64; WORDS],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(bits.iter())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Box<[u64; WORDS]>, D::Error> {
+        let words = Vec::<u64>::deserialize(deserializer)?;
+        let len = words.len();
+        words.into_boxed_slice().try_into().map_err(|_| {
+            D::Error::custom(format_args!("a sequence window of {len} words, not {WORDS}"))
+        })
+    }
 }
 
 impl SeqWindow {
@@ -84,7 +109,7 @@ impl SeqWindow {
 }
 
 /// Windows of seen sequence numbers per (input stream, server).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Dedupe {
     windows: FxHashMap<(u32, u64), SeqWindow>,
     duplicates: u64,

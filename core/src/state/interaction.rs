@@ -14,7 +14,7 @@ use crate::event::{Attr, Event, EventKind, OrsEvent, OrsNamespace, Timestamp, Va
 use crate::output::write_json_string;
 
 /// The settings of an [`InteractionReducer`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InteractionConfig {
     /// How long (event time, milliseconds) a request may wait for its result
     /// before it counts as timed out; also how long a deleted interaction is
@@ -102,7 +102,7 @@ impl InteractionRecord {
 /// Values below 64 ms are kept exactly; above, each power of two is cut into 32
 /// buckets, so a percentile is at most 1/32 (about 3 %) above the true value.
 /// Percentiles never leave `[min, max]`, so they are exact for one value.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LatencyStats {
     count: u64,
     sum_ms: u64,
@@ -251,7 +251,7 @@ fn bucket_high(bucket: usize) -> u64 {
 }
 
 /// The results of one action (`<ns>.<action>`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ActionStats {
     /// The namespace.
     pub namespace: OrsNamespace,
@@ -324,7 +324,7 @@ impl ActionStats {
 
 /// What the interaction reducer has seen: lifecycle counts, requests and
 /// results per action, latencies.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InteractionSummary {
     /// ORS events applied.
     pub events: u64,
@@ -609,7 +609,7 @@ fn write_latency_line(f: &mut fmt::Formatter<'_>, latency: &LatencyStats) -> fmt
 }
 
 /// The open state of one interaction.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Interaction {
     added: Option<Timestamp>,
     presented: bool,
@@ -622,7 +622,7 @@ struct Interaction {
 }
 
 /// A request waiting for its result.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Request {
     at: Timestamp,
     /// Index into the summary's actions.
@@ -700,7 +700,7 @@ struct Request {
 /// assert_eq!((redirect.done, redirect.latency.p50()), (1, Some(250)));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct InteractionReducer {
     config: InteractionConfig,
     /// `max_open`, at least 1 and at most what a slot index holds.
@@ -714,6 +714,9 @@ pub struct InteractionReducer {
     /// Request deadlines (µs), soonest first, with the request's slot and
     /// generation; entries of answered requests are skipped when they surface.
     deadlines: BinaryHeap<Reverse<(i64, u32, u32)>>,
+    /// Records finished and not yet taken (taken after every event, so
+    /// empty whenever the state is saved).
+    #[serde(skip)]
     finished: Vec<InteractionRecord>,
     summary: InteractionSummary,
     /// Per namespace: action name → index into `summary.actions`.
@@ -722,7 +725,8 @@ pub struct InteractionReducer {
     clock: Option<Timestamp>,
     /// Activity counter, for eviction across interactions and requests.
     stamp: u64,
-    /// The composite key being looked up.
+    /// The composite key being looked up (scratch space).
+    #[serde(skip)]
     key: Vec<u8>,
 }
 
@@ -1217,7 +1221,7 @@ fn write_opt_u64(out: &mut Vec<u8>, value: Option<u64>) {
 const NIL: u32 = u32::MAX;
 
 /// A slot of a [`Table`].
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Node<V> {
     entry: Option<(Arc<[u8]>, V)>,
     prev: u32,
@@ -1239,6 +1243,34 @@ struct Table<V> {
     free: Vec<u32>,
     head: u32,
     tail: u32,
+}
+
+// Saved as the slab and its list; the key map is rebuilt on load.
+impl<V: serde::Serialize> serde::Serialize for Table<V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (&self.nodes, &self.free, self.head, self.tail).serialize(serializer)
+    }
+}
+
+impl<'de, V: serde::Deserialize<'de>> serde::Deserialize<'de> for Table<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (nodes, free, head, tail) =
+            <(Vec<Node<V>>, Vec<u32>, u32, u32)>::deserialize(deserializer)?;
+        let links_fit = |slot: u32| slot == NIL || (slot as usize) < nodes.len();
+        let fits = [head, tail].into_iter().chain(free.iter().copied()).all(links_fit)
+            && nodes.iter().all(|node| links_fit(node.prev) && links_fit(node.next));
+        if !fits {
+            return Err(serde::de::Error::custom("a table link points outside the table"));
+        }
+        let map = nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, node)| {
+                node.entry.as_ref().map(|(key, _)| (key.clone(), slot as u32))
+            })
+            .collect();
+        Ok(Table { map, nodes, free, head, tail })
+    }
 }
 
 impl<V> Default for Table<V> {

@@ -13,7 +13,9 @@ use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
 /// An interned string.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Sym(u32);
 
 impl Sym {
@@ -119,6 +121,42 @@ impl Interner {
     /// Whether only the empty string is interned.
     pub fn is_empty(&self) -> bool {
         self.starts.len() <= 1
+    }
+
+    /// The table rebuilt from saved names: `arena` holds every name one
+    /// after another and `starts` where each begins. `None` unless the
+    /// starts begin at 0 and climb within the arena on character boundaries
+    /// (so no symbol can point outside its text).
+    fn from_parts(arena: String, starts: Vec<u32>) -> Option<Interner> {
+        let in_order = starts.first() == Some(&0)
+            && starts.windows(2).all(|pair| pair[0] <= pair[1])
+            && starts.iter().all(|&start| arena.is_char_boundary(start as usize));
+        if !in_order {
+            return None;
+        }
+        let mut index = HashTable::with_capacity(starts.len());
+        for sym in (1..starts.len()).map(|n| Sym(n as u32)) {
+            let text = span(&arena, &starts, sym);
+            index.insert_unique(hash(text.as_bytes()), sym, |&sym| {
+                hash(span(&arena, &starts, sym).as_bytes())
+            });
+        }
+        Some(Interner { arena, starts, index })
+    }
+}
+
+// Saved as the arena and the starts; the index is rebuilt on load.
+impl serde::Serialize for Interner {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (&self.arena, &self.starts).serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Interner {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (arena, starts) = <(String, Vec<u32>)>::deserialize(deserializer)?;
+        Interner::from_parts(arena, starts)
+            .ok_or_else(|| serde::de::Error::custom("interned names out of order"))
     }
 }
 

@@ -264,7 +264,7 @@ impl Outputs for CollectOutputs {
 }
 
 /// Settings of a [`Reducer`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReducerConfig {
     /// Call-thread settings.
     pub calls: CallConfig,

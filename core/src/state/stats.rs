@@ -19,7 +19,7 @@ use super::call::{CallRecord, Outcome};
 use super::intern::{Interner, Sym};
 
 /// Thresholds of the statistics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StatsConfig {
     /// Calls answered within this wait count towards the service level (ms).
     pub service_level_ms: i64,
@@ -35,7 +35,7 @@ impl Default for StatsConfig {
 }
 
 /// The counters of one queue.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QueueStats {
     /// Agents by status (index: the status's position in [`AgentStatus::ALL`]).
     pub agents: [u32; 12],
@@ -98,7 +98,7 @@ impl QueueStats {
 }
 
 /// Statistics of every (tenant, queue).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     config: StatsConfig,
     queues: FxHashMap<(Sym, Sym), QueueStats>,

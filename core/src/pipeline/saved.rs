@@ -1,0 +1,118 @@
+//! The pipeline's state between two records, as a checkpoint keeps it: every
+//! shard's call side and agent side, and the router's memory of which shard
+//! each call identity went to.
+//!
+//! [`Pipeline::pause`](super::Pipeline::pause) takes it when every record
+//! pushed so far has been applied and every output delivered, so nothing is
+//! in flight: a pipeline resumed from it
+//! ([`Pipeline::resume`](super::Pipeline::resume)) gives, for the records
+//! that follow, exactly the outputs the paused one would have given.
+//!
+//! The bytes are [postcard](https://docs.rs/postcard) of the serde form of
+//! the state. They carry no version or checksum of their own: the checkpoint
+//! container ([`crate::checkpoint`]) does.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::state::{AgentSide, CallSide, ReducerConfig};
+
+use super::route::Router;
+
+/// Every shard's reducer state and the router's, between two records.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PipelineState {
+    /// The settings the state was built with (caps, linger, thresholds).
+    pub(crate) reducer: ReducerConfig,
+    pub(crate) router: Router,
+    pub(crate) shards: Vec<ShardState>,
+}
+
+/// One shard's half of the reducer and its agents.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ShardState {
+    pub(crate) call: CallSide,
+    pub(crate) agents: AgentSide,
+}
+
+/// Saved state that cannot be read or does not fit the pipeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateError(String);
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StateError {}
+
+impl StateError {
+    pub(crate) fn new(message: String) -> StateError {
+        StateError(message)
+    }
+}
+
+impl PipelineState {
+    /// The number of shards the state was taken from.
+    pub fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The reducer settings the state was built with.
+    pub fn reducer(&self) -> &ReducerConfig {
+        &self.reducer
+    }
+
+    /// Each shard's call side (open call threads, statistics, duplicate filter).
+    pub fn call_sides(&self) -> Vec<&CallSide> {
+        self.shards.iter().map(|shard| &shard.call).collect()
+    }
+
+    /// Each shard's agent side (its agents and their statistics).
+    pub fn agent_sides(&self) -> Vec<&AgentSide> {
+        self.shards.iter().map(|shard| &shard.agents).collect()
+    }
+
+    /// The state as bytes.
+    ///
+    /// # Errors
+    /// Never for the state types of this crate; a [`StateError`] would name
+    /// what postcard could not write.
+    pub fn encode(&self) -> Result<Vec<u8>, StateError> {
+        postcard::to_allocvec(self).map_err(|error| StateError(format!("saving state: {error}")))
+    }
+
+    /// The state read back from [`encode`](Self::encode)'s bytes.
+    ///
+    /// # Errors
+    /// When the bytes are not such a state (another build's layout, a
+    /// truncated or damaged buffer): refused whole, never half-read.
+    pub fn decode(bytes: &[u8]) -> Result<PipelineState, StateError> {
+        let (state, rest) = postcard::take_from_bytes::<PipelineState>(bytes)
+            .map_err(|error| StateError(format!("unreadable pipeline state: {error}")))?;
+        if !rest.is_empty() {
+            return Err(StateError(format!(
+                "unreadable pipeline state: {} bytes after its end",
+                rest.len()
+            )));
+        }
+        if state.shards.is_empty() {
+            return Err(StateError("unreadable pipeline state: no shard".to_owned()));
+        }
+        Ok(state)
+    }
+
+    /// Whether a pipeline built with `reducer` may go on from this state.
+    pub(crate) fn check_fits(&self, reducer: &ReducerConfig) -> Result<(), StateError> {
+        if self.reducer != *reducer {
+            return Err(StateError(format!(
+                "the saved state was built with other reducer settings ({:?}) than this \
+                 run's ({:?}); run with the same settings, or start without the checkpoint",
+                self.reducer, reducer
+            )));
+        }
+        Ok(())
+    }
+}
