@@ -470,3 +470,83 @@ fn a_full_disk_fails_the_flush_and_acknowledges_nothing() {
     assert!(again.to_string().contains("cannot write"), "{again}");
     assert!(matches!(sink.health(), Health::Degraded(_)), "{}", sink.health());
 }
+
+#[test]
+fn a_saved_position_resumes_reading_after_the_last_record_handed_out() {
+    let dir = temp();
+    let path = dir.path().join("events.log");
+    append(&path, b"one\ntwo\nthree\n");
+    let config = followed(&path, Framing::Lines);
+    let mut first = config.connect().unwrap();
+    let mut intake = CollectIntake::default();
+    poll_until(&mut first, &mut intake, 3);
+    let saved = first.save_position().expect("a file can resume");
+    first.close().unwrap();
+
+    append(&path, b"four\n");
+    let mut second = config.connect().unwrap();
+    second.resume_from(&saved).unwrap();
+    let mut intake = CollectIntake::default();
+    poll_until(&mut second, &mut intake, 1);
+    assert_eq!(records(&intake), expected(&[("four", 4)]), "nothing read twice, lines count on");
+
+    let error = config.connect().unwrap().resume_from(b"not a position").unwrap_err();
+    assert!(error.to_string().contains("not a file position"), "{error}");
+}
+
+/// Lines `from..to` as the sink tests write them.
+fn numbered_lines(from: usize, to: usize) -> Vec<String> {
+    (from..to).map(|n| format!("{{\"n\":{n},\"pad\":\"{}\"}}\n", "x".repeat(n % 13))).collect()
+}
+
+#[test]
+fn a_rewound_sink_drops_what_was_written_after_its_durable_position() {
+    for rotate in [None, Some(90)] {
+        let dir = temp();
+        let path = dir.path().join("out.ndjson");
+        let config = FileSinkConfig { rotate_bytes: rotate, ..FileSinkConfig::new(&path) };
+        let mut sink = config.connect().unwrap();
+        assert_eq!(sink.durable_position(), None, "nothing flushed yet");
+        for line in numbered_lines(0, 10) {
+            sink.write(b"", line.as_bytes()).unwrap();
+        }
+        sink.flush().unwrap();
+        let saved = sink.durable_position().expect("flushed");
+        // Written after the checkpoint (and, with rotation, rotated past it),
+        // then a crash.
+        for line in numbered_lines(10, 40) {
+            sink.write(b"", line.as_bytes()).unwrap();
+        }
+        sink.flush().unwrap();
+        drop(sink);
+
+        let mut restarted = config.connect().unwrap();
+        restarted.rewind_to(&saved).unwrap();
+        for line in numbered_lines(10, 20) {
+            restarted.write(b"", line.as_bytes()).unwrap();
+        }
+        restarted.close().unwrap();
+        let joined: String =
+            rotated_files(&path).iter().map(|file| fs::read_to_string(file).unwrap()).collect();
+        assert_eq!(joined, numbered_lines(0, 20).concat(), "rotation {rotate:?}");
+        if rotate.is_some() {
+            assert!(rotated_files(&path).len() > 3, "the run rotated");
+        }
+    }
+}
+
+#[test]
+fn a_sink_that_lost_durable_lines_is_not_rewound() {
+    let dir = temp();
+    let path = dir.path().join("out.ndjson");
+    let mut sink = FileSinkConfig::new(&path).connect().unwrap();
+    sink.write(b"", b"{\"n\":1}\n").unwrap();
+    sink.flush().unwrap();
+    let saved = sink.durable_position().unwrap();
+    drop(sink);
+    fs::write(&path, b"").unwrap();
+    let error = FileSinkConfig::new(&path).connect().unwrap().rewind_to(&saved).unwrap_err();
+    assert!(error.to_string().contains("shorter than"), "{error}");
+    let error = FileSinkConfig::new(&path).connect().unwrap().rewind_to(b"x").unwrap_err();
+    assert!(error.to_string().contains("not a file position"), "{error}");
+}

@@ -173,6 +173,30 @@ pub trait Source: Send {
         self.commit(mark)
     }
 
+    /// Where reading has got to — just after the last record handed out — as
+    /// bytes a later run gives to [`resume_from`](Self::resume_from). A
+    /// checkpoint keeps them beside the reducer state of those same records,
+    /// so a restart goes on exactly where that state stops. `None` (the
+    /// default) when the source cannot be read again from a place (a socket:
+    /// its clients decide what they send again).
+    fn save_position(&mut self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Goes to a position [`save_position`](Self::save_position) gave, in
+    /// this or an earlier process, before the first [`poll`](Self::poll).
+    ///
+    /// # Errors
+    /// When the bytes are not such a position, or the source cannot go there
+    /// (the default: it cannot resume at all).
+    fn resume_from(&mut self, saved: &[u8]) -> io::Result<()> {
+        let _ = saved;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("{} cannot resume from a saved position", self.name()),
+        ))
+    }
+
     /// Whether the source is working.
     fn health(&self) -> Health;
 
@@ -223,6 +247,30 @@ pub trait Sink: Send {
     /// flush may acknowledge them.
     fn keeps_unwritten(&self) -> bool {
         false
+    }
+
+    /// What the last successful [`flush`](Self::flush) made durable, as
+    /// bytes a later run gives to [`rewind_to`](Self::rewind_to): a
+    /// checkpoint keeps them so that a restart can drop what was written
+    /// after the checkpoint, which the restarted run writes again. `None`
+    /// (the default) when the sink cannot take back what it wrote (a topic,
+    /// a socket): after a restart its consumers may see those outputs twice.
+    fn durable_position(&self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Drops everything written after `saved` (from
+    /// [`durable_position`](Self::durable_position)), before the first write.
+    ///
+    /// # Errors
+    /// When the bytes are not such a position or the outputs after it cannot
+    /// be dropped (the default: the sink cannot rewind).
+    fn rewind_to(&mut self, saved: &[u8]) -> io::Result<()> {
+        let _ = saved;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("{} cannot take back what it wrote", self.name()),
+        ))
     }
 
     /// Flushes and releases what the sink holds.

@@ -67,6 +67,7 @@ impl Connect for FileSinkConfig {
             renamed: false,
             trouble: None,
             sync_failed: None,
+            durable: None,
             closed: false,
         })
     }
@@ -99,7 +100,34 @@ pub struct FileSink {
     trouble: Option<String>,
     /// Why an fsync failed; the sink acknowledges nothing after one.
     sync_failed: Option<String>,
+    /// What the last successful flush made durable.
+    durable: Option<FileSinkPosition>,
     closed: bool,
+}
+
+/// What a file sink has made durable: how many files were rotated away
+/// (`PATH.1` to `PATH.N`) and the length of `PATH`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileSinkPosition {
+    rotations: u64,
+    size: u64,
+}
+
+impl FileSinkPosition {
+    /// `rotations size`, as text.
+    fn encode(self) -> Vec<u8> {
+        format!("{} {}\n", self.rotations, self.size).into_bytes()
+    }
+
+    fn decode(bytes: &[u8]) -> Option<FileSinkPosition> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let mut fields = text.split_ascii_whitespace();
+        let position = FileSinkPosition {
+            rotations: fields.next()?.parse().ok()?,
+            size: fields.next()?.parse().ok()?,
+        };
+        fields.next().is_none().then_some(position)
+    }
 }
 
 impl FileSink {
@@ -208,6 +236,67 @@ impl Sink for FileSink {
         }
         self.sync()?;
         self.trouble = None;
+        self.durable =
+            Some(FileSinkPosition { rotations: self.next_rotation - 1, size: self.size });
+        Ok(())
+    }
+
+    fn durable_position(&self) -> Option<Vec<u8>> {
+        self.durable.map(|position| position.encode())
+    }
+
+    /// Undoes what was written after `saved`: files rotated since are
+    /// removed and the file that was `PATH` then becomes `PATH` again,
+    /// truncated to the length it had.
+    fn rewind_to(&mut self, saved: &[u8]) -> io::Result<()> {
+        let at = FileSinkPosition::decode(saved).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: not a file position", self.name),
+            )
+        })?;
+        let path = self.config.path.clone();
+        let last = self.next_rotation - 1;
+        if at.rotations > last {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "{}: {} is missing (the checkpoint counts {} rotated files)",
+                    self.name,
+                    numbered(&path, at.rotations).display(),
+                    at.rotations
+                ),
+            ));
+        }
+        if at.rotations < last {
+            // The file that was PATH at the checkpoint was rotated to PATH.N
+            // with N one past the rotations then.
+            let then = numbered(&path, at.rotations + 1);
+            fs::rename(&then, &path).map_err(|error| self.failed("cannot restore", error))?;
+            for later in at.rotations + 2..=last {
+                let later = numbered(&path, later);
+                fs::remove_file(&later).map_err(|error| self.failed("cannot remove", error))?;
+            }
+        }
+        let file = open_append(&path).map_err(|error| self.failed("cannot open", error))?;
+        let len = file.metadata().map_err(|error| self.failed("cannot open", error))?.len();
+        if len < at.size {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}: {} bytes, shorter than the {} the checkpoint saw durable",
+                    self.name, len, at.size
+                ),
+            ));
+        }
+        file.set_len(at.size).map_err(|error| self.failed("cannot truncate", error))?;
+        file.sync_all().map_err(|error| self.failed("cannot fsync", error))?;
+        sync_parent(&path).map_err(|error| self.failed("cannot fsync the directory of", error))?;
+        self.file = file;
+        self.size = at.size;
+        self.next_rotation = at.rotations + 1;
+        self.buffer.clear();
+        self.durable = Some(at);
         Ok(())
     }
 

@@ -466,6 +466,43 @@ impl Source for FileTail {
         ))
     }
 
+    fn save_position(&mut self) -> Option<Vec<u8>> {
+        Some(self.position().encode())
+    }
+
+    /// Reopens the path at `saved` when it still names that file; when it
+    /// names another (the file was rotated away since), reading starts at
+    /// the new file's beginning and the warning says what was skipped.
+    fn resume_from(&mut self, saved: &[u8]) -> io::Result<()> {
+        let at = TailPosition::decode(saved).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: not a file position", self.name),
+            )
+        })?;
+        let open = match self.config.open_at(Some(at)) {
+            Ok(open) => open,
+            Err(error) if self.config.follow && error.kind() == io::ErrorKind::NotFound => {
+                self.missing = Some(error.to_string());
+                self.current = None;
+                return Ok(());
+            }
+            Err(error) => return Err(context(&self.config.path, error)),
+        };
+        if at.offset > 0 && open.base_offset != at.offset {
+            eprintln!(
+                "ctistream: warning: {} is no longer the file read up to byte {} (rotated or \
+                 truncated since); reading it from its start",
+                self.config.path.display(),
+                at.offset
+            );
+        }
+        self.current = Some(open);
+        self.replacement = None;
+        self.missing = None;
+        Ok(())
+    }
+
     fn health(&self) -> Health {
         if self.closed {
             return Health::Down("closed".into());
