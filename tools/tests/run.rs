@@ -4,13 +4,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Outdir, ctistream};
+use common::service::Service;
+use common::{Outdir, ctistream, generated, reduced, sorted_lines};
 
 /// Generated traffic with one broken record in the middle.
 fn events(dir: &Outdir, calls: &str) -> String {
@@ -23,41 +23,6 @@ fn events(dir: &Outdir, calls: &str) -> String {
     text.insert_str(middle, "t1:ct-x\t{\"id\":\"EventRinging\",\n");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-/// `ctistream gen` output (no broken record) in `events.ndjson`; its path.
-fn generated(dir: &Outdir, agents: &str, calls: &str, seed: &str) -> String {
-    let path = dir.path("events.ndjson");
-    let args = ["gen", "--agents", agents, "--calls", calls, "--seed", seed, "--out", &path];
-    let out = ctistream(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    path
-}
-
-fn sorted_lines(path: &str) -> Vec<String> {
-    let mut lines: Vec<String> =
-        std::fs::read_to_string(path).unwrap().lines().map(str::to_owned).collect();
-    lines.sort();
-    lines
-}
-
-/// What `reduce` writes for `input`, per output.
-fn reduced(dir: &Outdir, input: &str) -> [Vec<String>; 4] {
-    let names = ["r-calls", "r-agents", "r-changes", "r-stats"].map(|n| dir.path(n));
-    let out = ctistream(&[
-        "reduce",
-        input,
-        "--calls-out",
-        &names[0],
-        "--agents-out",
-        &names[1],
-        "--changes-out",
-        &names[2],
-        "--stats-out",
-        &names[3],
-    ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    names.map(|path| sorted_lines(&path))
 }
 
 #[test]
@@ -137,75 +102,6 @@ fn check_prints_the_graph_and_refuses_mistakes() {
     );
     let out = ctistream(&["run", "--from", "file:x", "--check"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no output"));
-}
-
-/// A running `ctistream run` whose stderr lines arrive on a channel.
-struct Service {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Service {
-    fn start(args: &[&str]) -> Service {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ctistream"))
-            .args(args)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Service { child, lines, seen: Vec::new() }
-    }
-
-    /// Waits for a stderr line starting with `prefix`; returns the rest.
-    fn wait_for(&mut self, prefix: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
-                self.seen.push(line.clone());
-                if let Some(rest) = line.strip_prefix(prefix) {
-                    return rest.to_owned();
-                }
-            }
-        }
-        panic!("no line starting {prefix:?}; stderr so far:\n{}", self.seen.join("\n"));
-    }
-
-    /// Waits for the exit, at most `limit`; past it the process is killed and
-    /// the test fails with its stderr, rather than hanging CI.
-    fn exit_within(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                self.seen.extend(self.lines.iter());
-                panic!("did not stop within {limit:?}:\n{}", self.seen.join("\n"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Sends SIGTERM and waits for the exit; returns the rest of stderr.
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-        let status = self.child.wait().unwrap();
-        self.seen.extend(self.lines.iter());
-        (status, self.seen.join("\n"))
-    }
 }
 
 fn scrape(address: &str) -> String {

@@ -455,8 +455,35 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
     /// # Panics
     /// When a pipeline thread panicked (a bug: decoding and reducing never
     /// panic on input).
-    pub fn finish(mut self) -> PipelineDone<O> {
+    pub fn finish(self) -> PipelineDone<O> {
+        self.done(true)
+    }
+
+    /// Stops like [`finish`](Self::finish) but keeps the open call threads
+    /// open: their records are not written, and the call sides handed back
+    /// still hold them. For a run that stops to be resumed later from a
+    /// checkpoint taken just before ([`pause`](Self::pause)), where those
+    /// calls go on.
+    ///
+    /// # Panics
+    /// As [`finish`](Self::finish).
+    pub fn close_keeping_open(self) -> PipelineDone<O> {
+        self.done(false)
+    }
+
+    /// Flushes every open call thread and interaction now, as the end of
+    /// input does, and goes on: for a run whose input has ended that takes a
+    /// last checkpoint after the flush.
+    ///
+    /// # Panics
+    /// As [`pause`](Self::pause).
+    pub fn flush_open(&mut self) {
         let (outputs, sides) = self.stop(true);
+        self.threads = spawn(&self.config, sides, outputs, &self.ready, &self.reports);
+    }
+
+    fn done(mut self, flush_open: bool) -> PipelineDone<O> {
+        let (outputs, sides) = self.stop(flush_open);
         let mut latency = self.source;
         latency.merge(&self.paused_latency);
         let (calls, agents) = sides.into_iter().map(|side| (side.call, side.agents)).unzip();

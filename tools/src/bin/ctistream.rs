@@ -89,6 +89,13 @@ struct RunCliArgs {
     /// Serve Prometheus metrics at tcp://HOST:PORT.
     #[arg(long, value_name = "URL")]
     metrics: Option<String>,
+    /// Keep a checkpoint (reducer state, source and sink positions) in this
+    /// directory, and resume from the one there at start.
+    #[arg(long, value_name = "DIR")]
+    checkpoint_dir: Option<PathBuf>,
+    /// Take a checkpoint this often [default: 10].
+    #[arg(long, value_name = "SECS")]
+    checkpoint_every: Option<f64>,
     /// The same graph (sources, sinks, options) from a TOML file; the command
     /// line overrides it.
     #[arg(long, value_name = "FILE.toml")]
@@ -369,6 +376,8 @@ fn run_service(args: RunCliArgs) -> anyhow::Result<()> {
         until_idle: args.until_idle,
         commit_every: args.commit_every,
         metrics: args.metrics,
+        checkpoint_dir: args.checkpoint_dir,
+        checkpoint_every: args.checkpoint_every,
         shards: args.shards,
         format: args.format,
         max_record: args.max_record,

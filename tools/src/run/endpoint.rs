@@ -80,6 +80,19 @@ impl fmt::Display for EndpointError {
 impl std::error::Error for EndpointError {}
 
 impl Endpoint {
+    /// What a checkpoint knows the endpoint by: where its data is (a file's
+    /// path, a listener's address, a broker's topics and group), not how it
+    /// is read (following, framing, rotation), which may change between runs.
+    pub fn identity(&self) -> String {
+        match self {
+            Endpoint::File { path, .. } => format!("file:{}", path.display()),
+            Endpoint::Tcp { listen, .. } => format!("tcp://{listen}"),
+            Endpoint::Kafka { bootstrap, topics, group, .. } => {
+                format!("kafka://{bootstrap}/{}?group={group}", topics.join(","))
+            }
+        }
+    }
+
     /// Parses `url` for use as a source or a sink.
     ///
     /// # Errors

@@ -7,6 +7,7 @@
 //! and commits the marks only once every sink has made the outputs of those
 //! records durable (see [`ctistream_core::connect`]).
 
+pub mod checkpoint;
 pub(crate) mod connect;
 pub mod endpoint;
 mod metrics;
@@ -24,13 +25,15 @@ use anyhow::{Context, bail};
 use ctistream_core::connect::{
     Health, Intake, Polled, Source, SourceRecord, SourceReject, StreamLabel,
 };
-use ctistream_core::pipeline::{Latency, Origin, Pipeline, PipelineConfig};
+use ctistream_core::pipeline::{Latency, Origin, Pipeline, PipelineConfig, PipelineState};
 use ctistream_core::state::{self, CallSide};
 use ctistream_core::{Framing, Timestamp};
 use rustc_hash::FxHashMap;
 
 use crate::input::{RejectLog, SharedRejects, now};
 
+use self::checkpoint::{Pending, RunCheckpoint};
+use self::endpoint::Endpoint;
 use self::metrics::{Metrics, MetricsServer};
 use self::outputs::{FlushPoint, Lane, OriginNames, Routes, SinkOutputs};
 use self::plan::RunPlan;
@@ -53,6 +56,8 @@ pub struct RunSummary {
     pub open_calls: u64,
     /// Source commits made.
     pub commits: u64,
+    /// Checkpoints written.
+    pub checkpoints: u64,
     /// Why the run stopped.
     pub stopped: String,
     /// Wall time.
@@ -78,8 +83,8 @@ impl fmt::Display for RunSummary {
         }
         writeln!(
             f,
-            "outputs: {} written ({} open calls flushed at the end); {} commits",
-            self.outputs, self.open_calls, self.commits
+            "outputs: {} written ({} open calls flushed at the end); {} commits, {} checkpoints",
+            self.outputs, self.open_calls, self.commits, self.checkpoints
         )?;
         write!(f, "{}", self.latency.table())
     }
@@ -161,16 +166,32 @@ pub fn run(plan: &RunPlan) -> anyhow::Result<RunSummary> {
 /// As [`run`].
 pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary> {
     let started = Instant::now();
+    let source_urls: Vec<String> = plan.sources.iter().map(Endpoint::identity).collect();
+    let resumed = match &plan.checkpoint_dir {
+        Some(dir) => {
+            let saved = RunCheckpoint::load(dir)?;
+            if let Some(saved) = &saved {
+                saved.check_sources(&source_urls, dir)?;
+            }
+            saved
+        }
+        None => None,
+    };
     // Sinks first: a bad output fails before any input is consumed.
     let mut workers: Vec<SinkWorker> = Vec::new();
     let mut worker_of: Vec<(String, usize)> = Vec::new();
     let mut lane_for = |endpoint: Option<&endpoint::Endpoint>| -> anyhow::Result<Option<usize>> {
         let Some(endpoint) = endpoint else { return Ok(None) };
-        let id = endpoint.to_string();
+        let id = endpoint.identity();
         if let Some((_, index)) = worker_of.iter().find(|(seen, _)| *seen == id) {
             return Ok(Some(*index));
         }
-        let sink = connect::sink(endpoint)?;
+        let mut sink = connect::sink(endpoint)?;
+        // What was written after the checkpoint is written again.
+        if let Some(at) = resumed.as_ref().and_then(|saved| saved.sink_position(&id)) {
+            sink.rewind_to(at)
+                .with_context(|| format!("sink {id}: rewinding to the checkpoint"))?;
+        }
         workers.push(SinkWorker::start(sink));
         worker_of.push((id, workers.len() - 1));
         Ok(Some(workers.len() - 1))
@@ -185,8 +206,14 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         rejects: lane_for(sinks.rejects.as_ref())?,
     };
     let mut sources: Vec<Running> = Vec::with_capacity(plan.sources.len());
-    for endpoint in &plan.sources {
-        let source = connect::source(endpoint, plan)?;
+    for (index, endpoint) in plan.sources.iter().enumerate() {
+        let mut source = connect::source(endpoint, plan)?;
+        let saved = resumed.as_ref().and_then(|saved| saved.sources[index].1.as_deref());
+        if let Some(at) = saved {
+            source
+                .resume_from(at)
+                .with_context(|| format!("source {endpoint}: resuming at the checkpoint"))?;
+        }
         sources.push(Running {
             source,
             streams: FxHashMap::default(),
@@ -202,7 +229,17 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
     for running in &sources {
         eprintln!("ready: source {}", running.source.name());
     }
-    let names: OriginNames = Arc::new(RwLock::new(Vec::new()));
+    // Streams keep the origin numbers they had: per-stream reducer state
+    // (duplicate windows, clocks, open-call floors) is keyed by them.
+    let names: OriginNames =
+        Arc::new(RwLock::new(resumed.as_ref().map(RunCheckpoint::labels).unwrap_or_default()));
+    for (origin, &(source, stream, ..)) in
+        resumed.iter().flat_map(|saved| saved.origins.iter()).enumerate()
+    {
+        if let Some(running) = sources.get_mut(source as usize) {
+            running.streams.insert(stream, origin as u32);
+        }
+    }
     let rejects: SharedRejects = RejectLog::create(None)?;
     let flush = Arc::new(FlushPoint::default());
     let lanes = workers.iter().map(|worker| Lane::new(worker.sender.clone())).collect();
@@ -216,7 +253,30 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         reducer: plan.reducer,
         ..PipelineConfig::default()
     };
-    let mut pipeline = Pipeline::start(config, outputs);
+    let records_before = resumed.as_ref().map_or(0, |saved| saved.records);
+    let mut pipeline = match resumed {
+        Some(saved) => {
+            let dir = plan.checkpoint_dir.as_deref().unwrap_or(std::path::Path::new("."));
+            let place = checkpoint::path_in(dir);
+            let state = PipelineState::decode(&saved.pipeline)
+                .with_context(|| format!("{}: the reducer state", place.display()))?;
+            if state.shards() != plan.shards {
+                bail!(
+                    "{}: the checkpoint holds the state of {} shards and this run has {}; run \
+                     with --shards {} (moving state between shard counts is not supported yet)",
+                    place.display(),
+                    state.shards(),
+                    plan.shards,
+                    state.shards()
+                );
+            }
+            let pipeline = Pipeline::resume(config, outputs, state)
+                .with_context(|| format!("{}: cannot resume", place.display()))?;
+            eprintln!("resumed: {} ({records_before} records read before it)", place.display());
+            pipeline
+        }
+        None => Pipeline::start(config, outputs),
+    };
     let metrics = Metrics::new(
         sources.iter().map(|s| (s.source.name().to_owned(), s.records.clone())).collect(),
         workers.iter().map(|w| (w.name.clone(), w.state.clone(), w.health.clone())).collect(),
@@ -240,6 +300,10 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
     let mut last_mark = Instant::now();
     let mut last_report = Instant::now();
     let mut marked_seq = 0u64;
+    let mut checkpoints = 0u64;
+    let mut checkpointed_seq = 0u64;
+    let mut last_checkpoint = Instant::now();
+    let mut taken: Option<Pending> = None;
     let mut failure: Option<anyhow::Error> = None;
     let stopped = loop {
         if stop.load(Ordering::Acquire) {
@@ -339,6 +403,45 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
                 commits += 1;
             }
         }
+        if let Some(dir) = &plan.checkpoint_dir {
+            let due = last_checkpoint.elapsed() >= plan.checkpoint_every;
+            if taken.is_none() && due && pipeline.pushed() > checkpointed_seq {
+                // The flush the checkpoint needs is a commit point too.
+                let through = pipeline.pushed();
+                let marks = sources.iter_mut().map(|s| s.source.mark()).collect();
+                pending.push_back((through, marks));
+                flush.wanted.store(through, Ordering::Release);
+                marked_seq = through;
+                last_mark = Instant::now();
+                let checkpoint = take_checkpoint(
+                    &mut pipeline,
+                    &mut sources,
+                    &source_urls,
+                    &names,
+                    records_before + records,
+                )?;
+                taken = Some(Pending { through, checkpoint, taken: Instant::now() });
+                last_checkpoint = Instant::now();
+            }
+            if let Some(pending_checkpoint) = taken.take() {
+                match sink_positions(&workers, &worker_of, pending_checkpoint.through) {
+                    SinkPositions::Ready(positions) => {
+                        let through = pending_checkpoint.through;
+                        let mut checkpoint = pending_checkpoint.checkpoint;
+                        checkpoint.sinks = positions;
+                        checkpoint.save(dir)?;
+                        checkpoints += 1;
+                        checkpointed_seq = through;
+                    }
+                    SinkPositions::Waiting => taken = Some(pending_checkpoint),
+                    SinkPositions::Lost => eprintln!(
+                        "ctistream: warning: checkpoint after record {} dropped: a sink's \
+                         position for it is no longer known; the next one is taken in {:?}",
+                        pending_checkpoint.through, plan.checkpoint_every
+                    ),
+                }
+            }
+        }
         if last_report.elapsed() >= Duration::from_secs(1) {
             metrics.publish(&pipeline.latency(), pipeline.backpressure(), commits);
             last_report = Instant::now();
@@ -348,7 +451,30 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
 
     // Drain: every record in, then every output out, then durable, then commit.
     let final_marks: Vec<u64> = sources.iter_mut().map(|s| s.source.mark()).collect();
-    let mut done = pipeline.finish();
+    // With a checkpoint, a run stopped by a signal keeps its open calls in
+    // the last checkpoint, for the run that resumes from it; a run whose
+    // input ended writes them out (open), as it would without one.
+    let input_ended = !stop.load(Ordering::Acquire);
+    let last_checkpoint = match &plan.checkpoint_dir {
+        Some(_) if failure.is_none() => {
+            if input_ended {
+                pipeline.flush_open();
+            }
+            Some(take_checkpoint(
+                &mut pipeline,
+                &mut sources,
+                &source_urls,
+                &names,
+                records_before + records,
+            )?)
+        }
+        _ => None,
+    };
+    let mut done = if last_checkpoint.is_some() && !input_ended {
+        pipeline.close_keeping_open()
+    } else {
+        pipeline.finish()
+    };
     let watermark = done.calls.iter().map(CallSide::watermark).max().unwrap_or(Timestamp(0));
     let mut snapshots = Vec::new();
     if let Some(lane) = agents_lane {
@@ -371,15 +497,26 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
     let (latency, outputs) = (done.latency, done.outputs);
     drop((outputs, reject_sender));
     let mut sink_errors = Vec::new();
+    let states: Vec<_> = workers.iter().map(|worker| worker.state.clone()).collect();
     for worker in workers {
         if let Err(error) = worker.finish() {
             sink_errors.push(error);
         }
     }
     if sink_errors.is_empty() && failure.is_none() {
-        // Open calls were written out (without an end) at the finish: no floor.
+        // Open calls were written out (without an end) at the finish, or are
+        // in the last checkpoint: no floor.
         commit(&mut sources, &final_marks, &[]);
         commits += 1;
+        if let (Some(mut checkpoint), Some(dir)) = (last_checkpoint, &plan.checkpoint_dir) {
+            // Every sink closed: its position now holds everything.
+            checkpoint.sinks = worker_of
+                .iter()
+                .map(|(url, index)| (url.clone(), states[*index].durable_at(u64::MAX).flatten()))
+                .collect();
+            checkpoint.save(dir)?;
+            checkpoints += 1;
+        }
     }
     for running in &mut sources {
         if let Err(error) = running.source.close() {
@@ -402,10 +539,68 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         outputs: output_count.load(Ordering::Relaxed),
         open_calls,
         commits,
+        checkpoints,
         stopped,
         elapsed: started.elapsed(),
         latency,
     })
+}
+
+/// The state of the pipeline after the records pushed so far, with the
+/// position of every source just after them and the streams' origin numbers
+/// (sink positions are added once the sinks have flushed).
+fn take_checkpoint(
+    pipeline: &mut Pipeline<SinkOutputs>,
+    sources: &mut [Running],
+    urls: &[String],
+    names: &OriginNames,
+    records: u64,
+) -> anyhow::Result<RunCheckpoint> {
+    let state = pipeline.pause(|state, _| state.encode()).context("cannot save the state")?;
+    let labels = names.read().unwrap_or_else(PoisonError::into_inner).clone();
+    let mut origins: Vec<(u32, (u32, u32, String, char))> = Vec::with_capacity(labels.len());
+    for (source, running) in (0u32..).zip(sources.iter()) {
+        for (&stream, &origin) in &running.streams {
+            let label = &labels[origin as usize];
+            origins.push((origin, (source, stream, label.label.clone(), label.separator)));
+        }
+    }
+    // By origin number: each stream has one, from 0 in first-seen order.
+    origins.sort_by_key(|(origin, _)| *origin);
+    Ok(RunCheckpoint {
+        sources: urls
+            .iter()
+            .zip(sources.iter_mut())
+            .map(|(url, running)| (url.clone(), running.source.save_position()))
+            .collect(),
+        sinks: Vec::new(),
+        origins: origins.into_iter().map(|(_, origin)| origin).collect(),
+        records,
+        pipeline: state,
+    })
+}
+
+/// Where the sinks stand for a checkpoint.
+enum SinkPositions {
+    /// Every sink flushed through the checkpoint's record: its position then.
+    Ready(Vec<(String, Option<Vec<u8>>)>),
+    /// A sink has not flushed that far yet.
+    Waiting,
+    /// A sink flushed past it and no longer remembers where it stood.
+    Lost,
+}
+
+fn sink_positions(workers: &[SinkWorker], urls: &[(String, usize)], through: u64) -> SinkPositions {
+    let mut positions = Vec::with_capacity(urls.len());
+    for (url, index) in urls {
+        let state = &workers[*index].state;
+        match state.durable_at(through) {
+            Some(at) => positions.push((url.clone(), at)),
+            None if state.acked.load(Ordering::Acquire) > through => return SinkPositions::Lost,
+            None => return SinkPositions::Waiting,
+        }
+    }
+    SinkPositions::Ready(positions)
 }
 
 /// The record number every sink has made durable (the pipeline's watermark

@@ -16,11 +16,13 @@
 //! until_idle = 5.0      # seconds
 //! commit_every = 1.0    # seconds
 //! metrics = "tcp://127.0.0.1:9100"
+//! checkpoint_dir = "state/"
+//! checkpoint_every = 10.0   # seconds
 //! ```
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -84,6 +86,10 @@ pub struct RunPlan {
     pub commit_every: Duration,
     /// Where the Prometheus text endpoint listens.
     pub metrics: Option<SocketAddr>,
+    /// Where checkpoints are kept (and resumed from), if anywhere.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// How often a checkpoint is taken.
+    pub checkpoint_every: Duration,
 }
 
 /// What the command line says (every field optional but the sources).
@@ -109,6 +115,10 @@ pub struct RunArgs {
     pub commit_every: Option<f64>,
     /// `--metrics tcp://HOST:PORT`.
     pub metrics: Option<String>,
+    /// `--checkpoint-dir`.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// `--checkpoint-every` seconds.
+    pub checkpoint_every: Option<f64>,
     /// `--shards`.
     pub shards: Option<usize>,
     /// `--format`.
@@ -149,6 +159,8 @@ struct OptionsFile {
     until_idle: Option<f64>,
     commit_every: Option<f64>,
     metrics: Option<String>,
+    checkpoint_dir: Option<PathBuf>,
+    checkpoint_every: Option<f64>,
     max_record: Option<usize>,
     max_depth: Option<u32>,
     linger_ms: Option<i64>,
@@ -229,6 +241,18 @@ impl RunPlan {
         let until_idle = seconds(args.until_idle.or(options.until_idle), "until_idle")?;
         let commit_every = seconds(args.commit_every.or(options.commit_every), "commit_every")?
             .unwrap_or(Duration::from_secs(1));
+        let checkpoint_every =
+            seconds(args.checkpoint_every.or(options.checkpoint_every), "checkpoint_every")?
+                .unwrap_or(Duration::from_secs(10));
+        // A relative directory in the config file is the file's neighbour.
+        let checkpoint_dir = match (&args.checkpoint_dir, &options.checkpoint_dir) {
+            (Some(dir), _) => Some(dir.clone()),
+            (None, Some(dir)) => Some(match config.and_then(Path::parent) {
+                Some(base) if dir.is_relative() => base.join(dir),
+                _ => dir.clone(),
+            }),
+            (None, None) => None,
+        };
         let metrics = match args.metrics.as_ref().or(options.metrics.as_ref()) {
             Some(url) => match Endpoint::parse(url, Direction::Sink).context("metrics")? {
                 Endpoint::Tcp { listen, .. } => Some(listen),
@@ -273,6 +297,8 @@ impl RunPlan {
             until_idle,
             commit_every,
             metrics,
+            checkpoint_dir,
+            checkpoint_every,
         };
         plan.check_addresses()?;
         Ok(plan)
@@ -346,6 +372,9 @@ impl fmt::Display for RunPlan {
         }
         if let Some(metrics) = self.metrics {
             write!(f, ", metrics on http://{metrics}/metrics")?;
+        }
+        if let Some(dir) = &self.checkpoint_dir {
+            write!(f, ", checkpoint in {} every {:?}", dir.display(), self.checkpoint_every)?;
         }
         writeln!(f)
     }

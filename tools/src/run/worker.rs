@@ -11,6 +11,7 @@
 //! arrived). The driver sees the failure and stops the run without committing
 //! past it.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -97,6 +98,11 @@ pub struct SinkState {
     pub retries: AtomicU64,
     /// Set when the run is stopping: a sink being retried gives up.
     pub stopping: AtomicBool,
+    /// The latest flushes: the record number each covered and what the sink
+    /// then said it had made durable ([`Sink::durable_position`]), newest
+    /// last; the close comes as `u64::MAX`. A checkpoint keeps the position
+    /// of the flush that covers exactly its record number.
+    pub durable: Mutex<VecDeque<(u64, Option<Vec<u8>>)>>,
 }
 
 impl SinkState {
@@ -110,7 +116,26 @@ impl SinkState {
     pub fn error(&self) -> Option<String> {
         self.error.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
+
+    /// What the flush covering exactly record number `through` made
+    /// durable: `None` until that flush succeeded (or once it is too old to
+    /// be kept); `Some(None)` for a sink that cannot say.
+    pub fn durable_at(&self, through: u64) -> Option<Option<Vec<u8>>> {
+        let history = self.durable.lock().unwrap_or_else(PoisonError::into_inner);
+        history.iter().rev().find(|(covered, _)| *covered == through).map(|(_, at)| at.clone())
+    }
+
+    fn flushed(&self, through: u64, sink: &dyn Sink) {
+        let mut history = self.durable.lock().unwrap_or_else(PoisonError::into_inner);
+        if history.len() >= DURABLE_HISTORY {
+            history.pop_front();
+        }
+        history.push_back((through, sink.durable_position()));
+    }
 }
+
+/// Flushes remembered in [`SinkState::durable`].
+const DURABLE_HISTORY: usize = 64;
 
 /// A sink running on its own thread.
 #[derive(Debug)]
@@ -189,6 +214,7 @@ fn serve(
         state.fail("close", &error);
     } else if !state.failed.load(Ordering::Acquire) {
         // Closing flushed everything: all of it is acknowledged.
+        state.flushed(u64::MAX, sink.as_ref());
         state.acked.store(u64::MAX, Ordering::Release);
     }
     *health.lock().unwrap_or_else(PoisonError::into_inner) = sink.health();
@@ -215,6 +241,7 @@ fn deliver(sink: &mut dyn Sink, batch: &LineBatch, state: &SinkState, health: &M
     state.lines.fetch_add(batch.len() as u64, Ordering::Relaxed);
     let Some(through) = batch.flush_through else { return };
     if flush_until_taken(sink, state, health, None) {
+        state.flushed(through, sink);
         state.acked.fetch_max(through, Ordering::Release);
     }
 }

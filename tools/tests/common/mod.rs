@@ -4,6 +4,8 @@
 // Each test file uses its own part of this module.
 #![allow(dead_code)]
 
+pub mod service;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -41,4 +43,39 @@ impl Drop for Outdir {
     fn drop(&mut self) {
         std::fs::remove_dir_all(&self.0).ok();
     }
+}
+
+/// `ctistream gen` output (no broken record) in `events.ndjson`; its path.
+pub fn generated(dir: &Outdir, agents: &str, calls: &str, seed: &str) -> String {
+    let path = dir.path("events.ndjson");
+    let args = ["gen", "--agents", agents, "--calls", calls, "--seed", seed, "--out", &path];
+    let out = ctistream(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    path
+}
+
+pub fn sorted_lines(path: &str) -> Vec<String> {
+    let mut lines: Vec<String> =
+        std::fs::read_to_string(path).unwrap().lines().map(str::to_owned).collect();
+    lines.sort();
+    lines
+}
+
+/// What `reduce` writes for `input`, per output.
+pub fn reduced(dir: &Outdir, input: &str) -> [Vec<String>; 4] {
+    let names = ["r-calls", "r-agents", "r-changes", "r-stats"].map(|n| dir.path(n));
+    let out = ctistream(&[
+        "reduce",
+        input,
+        "--calls-out",
+        &names[0],
+        "--agents-out",
+        &names[1],
+        "--changes-out",
+        &names[2],
+        "--stats-out",
+        &names[3],
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    names.map(|path| sorted_lines(&path))
 }
