@@ -412,3 +412,83 @@ fn kill_9_mid_stream_then_a_restart_loses_no_call() {
     }
     assert!(got.len() >= expected.len());
 }
+
+/// When the checkpoint in `dir` was last written, if it exists.
+fn checkpoint_time(dir: &str) -> Option<std::time::SystemTime> {
+    std::fs::metadata(std::path::Path::new(dir).join("ctistream.ckpt")).ok()?.modified().ok()
+}
+
+#[test]
+fn sigkill_at_random_points_with_checkpoints_then_restarts_write_each_call_once() {
+    let dir = Outdir::new("run-kafka-checkpoint");
+    let text = events(&dir, "600");
+    let expected = reduce_calls(&dir, &dir.path("events.ndjson"));
+    let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let broker = Broker::start();
+    broker.create_topic("voice-callthread", 2);
+    broker.create_topic("cti-calls", 2);
+    let bootstrap = broker.bootstrap();
+    let source = format!("kafka://{bootstrap}/voice-callthread?group=ck&{FAST_GROUP}");
+    let calls = format!("kafka://{bootstrap}/cti-calls");
+    let state = dir.path("state");
+    let args = |extra: &[&str]| -> Vec<String> {
+        ["run", "--from", &source, "--calls-to", &calls]
+            .iter()
+            .chain(&["--checkpoint-dir", &state, "--checkpoint-every", "0.2", "--shards", "2"])
+            .chain(extra)
+            .map(|arg| (*arg).to_owned())
+            .collect()
+    };
+    let producer = {
+        let (broker, lines) = (bootstrap.clone(), lines.clone());
+        std::thread::spawn(move || {
+            let mut sink = KafkaSinkConfig::new(broker, "voice-callthread").connect().unwrap();
+            for chunk in lines.chunks(150) {
+                for line in chunk {
+                    let (key, value) = line.split_once('\t').unwrap();
+                    sink.write(key.as_bytes(), value.as_bytes()).unwrap();
+                }
+                sink.flush().unwrap();
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        })
+    };
+    // Killed without warning at a pseudo-random moment after each new
+    // checkpoint, while the events still arrive.
+    let mut seed = 0x2545_f491_u64;
+    let mut kills = 0;
+    while !producer.is_finished() {
+        let before = checkpoint_time(&state);
+        let round: Vec<String> = args(&[]);
+        let service =
+            common::service::Service::start(&round.iter().map(String::as_str).collect::<Vec<_>>());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while checkpoint_time(&state) == before {
+            assert!(Instant::now() < deadline, "no new checkpoint: {:?}", service.seen);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_millis(100 + (seed >> 33) % 600));
+        service.kill();
+        kills += 1;
+    }
+    producer.join().unwrap();
+    let last = args(&["--until-idle", "4"]);
+    let out = finish(
+        Command::new(env!("CARGO_BIN_EXE_ctistream"))
+            .args(&last[..])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(120),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(kills >= 2, "only {kills} kills");
+    // Every call's record once: what the killed runs wrote after their last
+    // checkpoint was not produced again by the run that went on from it.
+    let got = sorted(consume(&broker, "cti-calls", "check", Duration::from_secs(3)));
+    let twice = got.windows(2).filter(|pair| pair[0] == pair[1]).count();
+    assert_eq!(twice, 0, "{twice} records written twice after {kills} kills\n{stderr}");
+    assert_eq!(got, expected, "after {kills} kills\n{stderr}");
+}

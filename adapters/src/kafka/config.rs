@@ -157,6 +157,16 @@ impl KafkaSinkConfig {
         config.set("enable.idempotence", "true").set("acks", "all");
         Ok(config)
     }
+
+    /// The config of a consumer reading the sink's topic back (a rewind):
+    /// the brokers and the user's properties, without producer settings.
+    pub(crate) fn reader_config(&self) -> ClientConfig {
+        let mut config = base_config(&self.bootstrap);
+        for (key, value) in &self.properties {
+            config.set(key, value);
+        }
+        config
+    }
 }
 
 /// What both ends set before the user's properties.

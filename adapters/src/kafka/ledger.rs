@@ -143,6 +143,31 @@ impl Ledger {
         }
     }
 
+    /// How far each partition assigned to this member was handed out:
+    /// what a checkpoint keeps as this source's position.
+    pub(crate) fn handed_out(&self) -> Vec<Position> {
+        self.partitions
+            .iter()
+            .filter(|partition| partition.assigned)
+            .filter_map(|p| Some((p.topic.clone(), p.partition, p.handed_out?)))
+            .collect()
+    }
+
+    /// Goes on from a checkpoint: each partition was handed out up to its
+    /// next offset. The group re-delivers from its last commit, which a run
+    /// with checkpoints never moves past its last checkpoint; what comes
+    /// again below these offsets is skipped ([`admit`](Self::admit)), as for
+    /// a partition that comes back. Partitions are numbered in this order.
+    pub(crate) fn resume(&mut self, positions: &[Position]) {
+        for (topic, partition, next) in positions {
+            let id = self.stream(topic, *partition);
+            let partition = &mut self.partitions[id as usize];
+            partition.handed_out = partition.handed_out.max(Some(*next));
+            // Until the group assigns it.
+            partition.assigned = false;
+        }
+    }
+
     /// The partitions are (re)assigned to this member.
     pub(crate) fn assign<'a>(&mut self, assigned: impl IntoIterator<Item = (&'a str, i32)>) {
         for (topic, partition) in assigned {
@@ -273,6 +298,29 @@ mod tests {
         ledger.acknowledge(later).unwrap();
         ledger.hold(&[(1, 12)]);
         assert_eq!(ledger.revoke([("t", 1)]), vec![("t".into(), 1, 12)]);
+    }
+
+    #[test]
+    fn a_resumed_member_skips_what_the_checkpoint_covers() {
+        let mut first = Ledger::default();
+        hand_out(&mut first, "t", 0, 0..7);
+        hand_out(&mut first, "t", 1, 0..3);
+        first.revoke([("t", 1)]);
+        // Only what this member owns is its position.
+        let saved = first.handed_out();
+        assert_eq!(saved, vec![("t".into(), 0, 7)]);
+
+        let mut second = Ledger::default();
+        second.resume(&saved);
+        assert_eq!(second.mark(), 1);
+        assert_eq!(second.acknowledge(1).unwrap(), vec![], "nothing assigned yet");
+        second.assign([("t", 0), ("t", 1)]);
+        let (zero, one) = (second.stream("t", 0), second.stream("t", 1));
+        assert_eq!(zero, 0, "resumed partitions keep their numbers");
+        // Re-delivered from an older commit: up to 7 was in the checkpoint.
+        assert!((2..7).all(|offset| !second.admit(zero, offset)));
+        assert!(second.admit(zero, 7));
+        assert!(second.admit(one, 0));
     }
 
     #[test]

@@ -38,6 +38,7 @@ mod config;
 mod error;
 mod health;
 mod ledger;
+mod rewind;
 mod sink;
 mod source;
 

@@ -1,18 +1,19 @@
 //! The Kafka sink: keyed messages from an idempotent producer.
 
 use std::io;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use ctistream_core::connect::{Connect, Health, Sink};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::DeliveryResult;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
-use rdkafka::{ClientConfig, ClientContext, Statistics};
+use rdkafka::{ClientConfig, ClientContext, Message, Statistics};
 
 use super::config::KafkaSinkConfig;
 use super::error::Error;
 use super::health::SharedHealth;
+use super::rewind::{Ends, Written, high_watermarks, read_after};
 
 /// How long `write` lets librdkafka drain a full queue before trying again.
 const QUEUE_FULL_WAIT: Duration = Duration::from_millis(50);
@@ -33,6 +34,11 @@ const FLUSH_STEP: Duration = Duration::from_millis(200);
 /// `message.timeout.ms` (librdkafka's default is five minutes); a flush waits
 /// that long at most and then reports the expired messages.
 ///
+/// Its durable position ([`Sink::durable_position`]) is, per partition, an
+/// offset below which everything it made durable lies; rewound to one
+/// ([`Sink::rewind_to`]) after a crash, it does not produce again what the
+/// crashed run wrote past it (see the `rewind` module).
+///
 /// A failed flush also retires the producer, and the next write starts a new
 /// one. Nothing acknowledged is lost by that (the old producer has nothing in
 /// flight), and it is how the sink gets past an idempotent producer that
@@ -47,6 +53,17 @@ pub struct KafkaSink {
     producer: Option<BaseProducer<DeliveryContext>>,
     /// Why the last flush failed, for `health` while there is no producer.
     last_failure: Option<String>,
+    /// The config of the consumer that reads the topic back on a rewind.
+    reader: ClientConfig,
+    /// Per partition, where what this sink delivered ends (from delivery
+    /// reports, shared with each producer's context).
+    ends: Arc<Mutex<Ends>>,
+    /// Whether `ends` covers every partition: the topic's high watermarks
+    /// are read once, at the first successful flush (or come from a rewind).
+    seeded: bool,
+    /// What a crashed run wrote after the checkpoint this sink was rewound
+    /// to, not yet written again by this run.
+    written: Written,
 }
 
 impl std::fmt::Debug for KafkaSink {
@@ -69,6 +86,10 @@ impl Connect for KafkaSinkConfig {
             config: self.client_config()?,
             producer: None,
             last_failure: None,
+            reader: self.reader_config(),
+            ends: Arc::default(),
+            seeded: false,
+            written: Written::default(),
         };
         sink.producer()?;
         Ok(sink)
@@ -83,6 +104,7 @@ impl KafkaSink {
                 failures: Mutex::new(Failures::default()),
                 failing: Mutex::new(None),
                 health: SharedHealth::new(),
+                ends: Arc::clone(&self.ends),
             };
             let producer = self.config.create_with_context(context).map_err(|e| {
                 Error::kafka(format!("{}: cannot create the producer", self.name), e)
@@ -90,6 +112,10 @@ impl KafkaSink {
             self.producer = Some(producer);
         }
         Ok(self.producer.as_ref().expect("created above"))
+    }
+
+    fn ends(&self) -> MutexGuard<'_, Ends> {
+        self.ends.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -102,6 +128,11 @@ impl Sink for KafkaSink {
     /// the backpressure on the sink's thread).
     fn write(&mut self, key: &[u8], line: &[u8]) -> io::Result<()> {
         let value = line.strip_suffix(b"\n").unwrap_or(line);
+        // Written by the run that crashed after the checkpoint: once is enough.
+        if let Some((partition, offset)) = self.written.take(key, value) {
+            self.ends().reach(partition, offset + 1);
+            return Ok(());
+        }
         let topic = self.topic.clone();
         let producer = self.producer()?;
         let mut record = BaseRecord::to(&topic).key(key).payload(value);
@@ -137,6 +168,18 @@ impl Sink for KafkaSink {
         let failures = std::mem::take(&mut *producer.context().failures());
         let Some(first) = failures.first else {
             self.last_failure = None;
+            if !self.seeded {
+                // Partitions this sink has not written to yet end at their
+                // high watermark; unknown until the brokers answer.
+                if let Ok(marks) = high_watermarks(producer.client(), &self.topic) {
+                    let mut ends = self.ends();
+                    for (partition, high) in marks.0 {
+                        ends.reach(partition, high);
+                    }
+                    drop(ends);
+                    self.seeded = true;
+                }
+            }
             return Ok(());
         };
         let error = Error::kafka(
@@ -151,6 +194,33 @@ impl Sink for KafkaSink {
         // new one gets a new producer id (see the module docs).
         self.producer = None;
         Err(error.into())
+    }
+
+    /// Per partition, where what this sink made durable ends. Partitions
+    /// it could not learn the end of yet are left out (a rewind reads them
+    /// from their beginning).
+    fn durable_position(&self) -> Option<Vec<u8>> {
+        Some(self.ends().encode())
+    }
+
+    /// Reads back what the topic holds past `saved` (what the crashed run
+    /// wrote after its checkpoint); the outputs this run writes again that
+    /// are among it are not produced a second time.
+    fn rewind_to(&mut self, saved: &[u8]) -> io::Result<()> {
+        let from = Ends::decode(saved)
+            .ok_or_else(|| Error::new(format!("{}: not a Kafka sink position", self.name)))?;
+        self.written = read_after(&self.reader, &self.topic, &from)?;
+        *self.ends() = from;
+        self.seeded = true;
+        if self.written.len() > 0 {
+            eprintln!(
+                "ctistream: sink {}: {} message(s) written after the checkpoint are not \
+                 produced again",
+                self.name,
+                self.written.len()
+            );
+        }
+        Ok(())
     }
 
     fn health(&self) -> Health {
@@ -188,6 +258,8 @@ struct DeliveryContext {
     /// connected broker that refuses every message is not healthy.
     failing: Mutex<Option<String>>,
     health: SharedHealth,
+    /// The sink's delivered ends.
+    ends: Arc<Mutex<Ends>>,
 }
 
 impl DeliveryContext {
@@ -216,7 +288,11 @@ impl ProducerContext for DeliveryContext {
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
         match result {
-            Ok(_) => *self.failing() = None,
+            Ok(message) => {
+                *self.failing() = None;
+                let mut ends = self.ends.lock().unwrap_or_else(PoisonError::into_inner);
+                ends.reach(message.partition(), message.offset() + 1);
+            }
             Err((error, _)) => {
                 *self.failing() = Some(format!("delivery failed: {error}"));
                 let mut failures = self.failures();

@@ -173,6 +173,34 @@ impl Source for KafkaSource {
             .map_err(|e| Error::kafka(format!("{}: offset commit failed", self.name), e).into())
     }
 
+    /// Per assigned partition, the offset after the last record handed out,
+    /// as lines of `topic partition offset`.
+    fn save_position(&mut self) -> Option<Vec<u8>> {
+        let mut text = String::new();
+        for (topic, partition, next) in self.context.ledger().handed_out() {
+            text.push_str(&format!("{topic} {partition} {next}\n"));
+        }
+        Some(text.into_bytes())
+    }
+
+    /// Records below the saved offsets are skipped when the group delivers
+    /// them again (from its last commit, which a run with checkpoints keeps
+    /// at or before its last checkpoint).
+    fn resume_from(&mut self, saved: &[u8]) -> io::Result<()> {
+        let invalid = || Error::new(format!("{}: not a Kafka position", self.name));
+        let text = std::str::from_utf8(saved).map_err(|_| invalid())?;
+        let mut positions = Vec::new();
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let [topic, partition, next] = fields[..] else { return Err(invalid().into()) };
+            let partition = partition.parse().map_err(|_| invalid())?;
+            let next = next.parse().map_err(|_| invalid())?;
+            positions.push((topic.to_owned(), partition, next));
+        }
+        self.context.ledger().resume(&positions);
+        Ok(())
+    }
+
     fn health(&self) -> Health {
         if self.consumer.is_none() {
             return Health::Down("closed".to_owned());

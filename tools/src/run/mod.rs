@@ -105,6 +105,10 @@ struct Running {
     source: Box<dyn Source>,
     /// Origin numbers of this source's streams.
     streams: FxHashMap<u32, u32>,
+    /// Origin numbers a checkpoint gave this source's streams, by label: a
+    /// stream seen again (the same file, the same topic partition) gets its
+    /// number back, whatever the source numbers it now.
+    resumed: FxHashMap<String, u32>,
     ended: bool,
     records: Arc<AtomicU64>,
     /// Whether the source was up when last asked.
@@ -217,6 +221,7 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         sources.push(Running {
             source,
             streams: FxHashMap::default(),
+            resumed: FxHashMap::default(),
             ended: false,
             records: Arc::default(),
             up: true,
@@ -233,11 +238,11 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
     // (duplicate windows, clocks, open-call floors) is keyed by them.
     let names: OriginNames =
         Arc::new(RwLock::new(resumed.as_ref().map(RunCheckpoint::labels).unwrap_or_default()));
-    for (origin, &(source, stream, ..)) in
+    for (origin, (source, _, label, _)) in
         resumed.iter().flat_map(|saved| saved.origins.iter()).enumerate()
     {
-        if let Some(running) = sources.get_mut(source as usize) {
-            running.streams.insert(stream, origin as u32);
+        if let Some(running) = sources.get_mut(*source as usize) {
+            running.resumed.insert(label.clone(), origin as u32);
         }
     }
     let rejects: SharedRejects = RejectLog::create(None)?;
@@ -383,7 +388,14 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
                 break format!("no input for {:?}", plan.until_idle.unwrap_or_default());
             }
         }
-        if last_mark.elapsed() >= plan.commit_every && pipeline.pushed() > marked_seq {
+        // With checkpoints, sources commit only what a saved checkpoint
+        // covers (its marks are taken with it): a restart resumes from the
+        // checkpoint, and a commit past it would skip records its state lacks.
+        let checkpointing = plan.checkpoint_dir.is_some();
+        if !checkpointing
+            && last_mark.elapsed() >= plan.commit_every
+            && pipeline.pushed() > marked_seq
+        {
             marked_seq = pipeline.pushed();
             let marks = sources.iter_mut().map(|s| s.source.mark()).collect();
             pending.push_back((marked_seq, marks));
@@ -392,6 +404,7 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
             last_mark = Instant::now();
         }
         let acked = acknowledged(&workers, &flush);
+        let acked = if checkpointing { acked.min(checkpointed_seq) } else { acked };
         // Never past a call still open then: its first events are needed to
         // rebuild it if this process dies before writing it.
         let floors =
@@ -504,10 +517,8 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         }
     }
     if sink_errors.is_empty() && failure.is_none() {
-        // Open calls were written out (without an end) at the finish, or are
-        // in the last checkpoint: no floor.
-        commit(&mut sources, &final_marks, &[]);
-        commits += 1;
+        // The checkpoint before the commit: a commit never passes the last
+        // checkpoint saved.
         if let (Some(mut checkpoint), Some(dir)) = (last_checkpoint, &plan.checkpoint_dir) {
             // Every sink closed: its position now holds everything.
             checkpoint.sinks = worker_of
@@ -517,6 +528,10 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
             checkpoint.save(dir)?;
             checkpoints += 1;
         }
+        // Open calls were written out (without an end) at the finish, or are
+        // in the last checkpoint: no floor.
+        commit(&mut sources, &final_marks, &[]);
+        commits += 1;
     }
     for running in &mut sources {
         if let Err(error) = running.source.close() {
@@ -634,10 +649,14 @@ fn commit(sources: &mut [Running], marks: &[u64], floors: &[(u32, u64)]) {
 /// The origin number of a source's stream, registering its name the first
 /// time it is seen.
 fn origin_number(running: &mut Running, stream: u32, names: &OriginNames) -> u32 {
-    let source = &running.source;
+    let (source, resumed) = (&running.source, &running.resumed);
     *running.streams.entry(stream).or_insert_with(|| {
+        let label = source.stream_label(stream);
+        if let Some(&origin) = resumed.get(&label.label) {
+            return origin;
+        }
         let mut names = names.write().unwrap_or_else(PoisonError::into_inner);
-        names.push(source.stream_label(stream));
+        names.push(label);
         (names.len() - 1) as u32
     })
 }
