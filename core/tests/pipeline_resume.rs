@@ -91,13 +91,24 @@ fn uninterrupted(frames: &[Frame], config: PipelineConfig) -> Outcome {
 /// written later is lost), and resumes a new pipeline from the bytes for
 /// the rest.
 fn interrupted_at(frames: &[Frame], cut: usize, config: PipelineConfig) -> Outcome {
-    let mut first = Pipeline::start(config.clone(), CollectOutputs::default());
+    resumed_elsewhere(frames, cut, config.clone(), config)
+}
+
+/// [`interrupted_at`] with the second pipeline built as `then` says (another
+/// number of shards).
+fn resumed_elsewhere(
+    frames: &[Frame],
+    cut: usize,
+    config: PipelineConfig,
+    then: PipelineConfig,
+) -> Outcome {
+    let mut first = Pipeline::start(config, CollectOutputs::default());
     push_all(&mut first, &frames[..cut]);
     let (bytes, mut written) =
         first.pause(|state, outputs| (state.encode().unwrap(), outputs.clone()));
     drop(first.finish());
     let state = PipelineState::decode(&bytes).unwrap();
-    let mut second = Pipeline::resume(config, CollectOutputs::default(), state).unwrap();
+    let mut second = Pipeline::resume(then, CollectOutputs::default(), state).unwrap();
     push_all(&mut second, &frames[cut..]);
     let done = second.finish();
     written.changes.extend(done.outputs.changes.iter().cloned());
@@ -213,4 +224,52 @@ fn damaged_or_unfitting_state_is_refused() {
     };
     let error = Pipeline::resume(other, CollectOutputs::default(), state).unwrap_err();
     assert!(error.to_string().contains("other reducer settings"), "{error}");
+}
+
+/// The same traffic without record keys: routed by the identities in the
+/// records, so moved calls are found through the router's identity map.
+fn keyless(frames: &[Frame]) -> Vec<Frame> {
+    frames.iter().map(|frame| Frame { key: None, ..frame.clone() }).collect()
+}
+
+#[test]
+fn a_state_resumed_with_another_shard_count_gives_the_uninterrupted_outputs() {
+    let events = traffic(6);
+    for (format, text, framing) in [
+        (Format::Genesys, genesys(&events), Framing::Lines),
+        (Format::Tlog, tlog(&events), Framing::Tlog),
+    ] {
+        let keyed = frames(&text, framing);
+        for (what, frames) in [("keyed", keyed.clone()), ("keyless", keyless(&keyed))] {
+            let expected = uninterrupted(&frames, config(format, 2));
+            for (before, after) in [(1, 3), (3, 1), (2, 4), (4, 2), (3, 2)] {
+                for cut in [frames.len() / 3, frames.len() / 2, frames.len() * 4 / 5] {
+                    let got = resumed_elsewhere(
+                        &frames,
+                        cut,
+                        config(format, before),
+                        config(format, after),
+                    );
+                    assert_eq!(
+                        got, expected,
+                        "{format} {what}: {before} shards then {after}, cut after {cut}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn orchestration_state_does_not_move_between_shard_counts() {
+    let frames = frames(include_str!("data/ors_sample.ndjson"), Framing::Lines);
+    let mut pipeline = Pipeline::start(config(Format::Ors, 2), CollectOutputs::default());
+    push_all(&mut pipeline, &frames[..frames.len() / 2]);
+    let bytes = pipeline.pause(|state, _| state.encode().unwrap());
+    drop(pipeline.finish());
+    let state = PipelineState::decode(&bytes).unwrap();
+    let error =
+        Pipeline::resume(config(Format::Ors, 3), CollectOutputs::default(), state).unwrap_err();
+    assert!(error.to_string().contains("from 2 to 3 shards"), "{error}");
+    assert!(error.to_string().contains("orchestration"), "{error}");
 }

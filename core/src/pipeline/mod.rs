@@ -237,9 +237,12 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
     /// Records pushed to it give exactly the outputs the paused pipeline
     /// would have given them.
     ///
+    /// A state taken with another number of shards is spread over this
+    /// pipeline's first ([`PipelineState::reshard`]).
+    ///
     /// # Errors
-    /// When the state was built with other reducer settings, or with another
-    /// number of shards than `config` asks for.
+    /// When the state was built with other reducer settings, or cannot move
+    /// to `config`'s number of shards.
     ///
     /// # Panics
     /// When the operating system refuses to start a thread.
@@ -249,13 +252,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         state: PipelineState,
     ) -> Result<Pipeline<O>, StateError> {
         state.check_fits(&config.reducer)?;
-        if state.shards() != config.shards.max(1) {
-            return Err(StateError::new(format!(
-                "the saved state has {} shards and this pipeline {}",
-                state.shards(),
-                config.shards.max(1)
-            )));
-        }
+        let state = state.reshard(config.shards)?;
         Ok(Pipeline::launch(config, outputs, state))
     }
 

@@ -57,6 +57,11 @@ impl LinkMap {
 pub struct Router {
     shards: u32,
     links: LinkMap,
+    /// Keyed records sent to a shard other than their key's hash says: the
+    /// calls open when a saved state changed its shard count stay where they
+    /// were put ([`Router::pin`]). Key hash → shard.
+    #[serde(default)]
+    pinned: FxHashMap<u64, u32>,
 }
 
 fn hash(bytes: &[u8]) -> u64 {
@@ -86,6 +91,39 @@ impl Router {
                 order: VecDeque::new(),
                 cap: links.max(1),
             },
+            pinned: FxHashMap::default(),
+        }
+    }
+
+    /// A router over `shards` shards remembering as many identities as this
+    /// one, and nothing else yet.
+    pub(crate) fn empty_like(&self, shards: usize) -> Router {
+        Router::new(shards, self.links.cap)
+    }
+
+    /// The shard a keyed record `TENANT:KEY` would go to.
+    pub(crate) fn keyed_shard(&self, tenant: &[u8], key: &[u8]) -> u32 {
+        (hash(&[tenant, b":", key].concat()) % u64::from(self.shards)) as u32
+    }
+
+    /// Sends every later record of a call (of `tenant`, answering to `keys`)
+    /// to `shard`: keyless ones through the identity map, keyed ones (keys
+    /// `TENANT:ID` or `ID`) by their key. For the calls open when a saved
+    /// state changes its shard count.
+    pub(crate) fn pin<'k>(
+        &mut self,
+        tenant: &[u8],
+        keys: impl Iterator<Item = &'k [u8]>,
+        shard: u32,
+    ) {
+        for key in keys {
+            self.links.insert(hash(key), shard);
+            for record_key in [[tenant, b":", key].concat(), key.to_vec()] {
+                let hashed = hash(&record_key);
+                if hashed % u64::from(self.shards) != u64::from(shard) {
+                    self.pinned.insert(hashed, shard);
+                }
+            }
         }
     }
 
@@ -108,7 +146,13 @@ impl Router {
             return 0;
         }
         if let Some(key) = key.filter(|key| !key.is_empty()) {
-            return (hash(key) % u64::from(self.shards)) as usize;
+            let hashed = hash(key);
+            if !self.pinned.is_empty() {
+                if let Some(&shard) = self.pinned.get(&hashed) {
+                    return shard as usize;
+                }
+            }
+            return (hashed % u64::from(self.shards)) as usize;
         }
         let dialect = dialect.unwrap_or_else(|| sniff(payload));
         let identity = match dialect {

@@ -48,12 +48,6 @@ impl fmt::Display for StateError {
 
 impl std::error::Error for StateError {}
 
-impl StateError {
-    pub(crate) fn new(message: String) -> StateError {
-        StateError(message)
-    }
-}
-
 impl PipelineState {
     /// The number of shards the state was taken from.
     pub fn shards(&self) -> usize {
@@ -102,6 +96,47 @@ impl PipelineState {
             return Err(StateError("unreadable pipeline state: no shard".to_owned()));
         }
         Ok(state)
+    }
+
+    /// The same state spread over `shards` shards: open call threads go to
+    /// the shard their key picks and the router is told to send their later
+    /// records there; agents go to their owner; DN bindings and duplicate
+    /// windows go to every shard; statistics and counters are added up. A
+    /// pipeline resumed from it gives what one with the old shard count
+    /// would have given.
+    ///
+    /// # Errors
+    /// When the state holds orchestration (ORS) interactions, which cannot
+    /// move between shards yet.
+    pub fn reshard(self, shards: usize) -> Result<PipelineState, StateError> {
+        let shards = shards.max(1);
+        let from = self.shards.len();
+        if shards == from {
+            return Ok(self);
+        }
+        let mut router = self.router.empty_like(shards);
+        let (calls, agents): (Vec<CallSide>, Vec<AgentSide>) =
+            self.shards.into_iter().map(|shard| (shard.call, shard.agents)).unzip();
+        let calls = CallSide::reshard(calls, &self.reducer, shards, |tenant, moved| {
+            let target = router.keyed_shard(tenant, moved.main_key());
+            router.pin(tenant, moved.keys(), target);
+            target as usize
+        })
+        .map_err(|why| {
+            StateError(format!("the saved state cannot move from {from} to {shards} shards: {why}"))
+        })?;
+        let agents = AgentSide::reshard(agents, self.reducer.stats, shards, |tenant, agent| {
+            super::shard::owner(tenant, agent, shards)
+        });
+        Ok(PipelineState {
+            reducer: self.reducer,
+            router,
+            shards: calls
+                .into_iter()
+                .zip(agents)
+                .map(|(call, agents)| ShardState { call, agents })
+                .collect(),
+        })
     }
 
     /// Whether a pipeline built with `reducer` may go on from this state.

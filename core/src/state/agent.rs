@@ -874,3 +874,38 @@ mod tests {
         assert_eq!(table.get(tenant, agent).unwrap().status(), AgentStatus::WaitForNextCall);
     }
 }
+
+impl AgentState {
+    /// Gives every interned name a symbol of another table of names.
+    pub(crate) fn remap(&mut self, mut to: impl FnMut(Sym) -> Sym) {
+        self.tenant = to(self.tenant);
+        self.agent = to(self.agent);
+        self.dn = to(self.dn);
+        self.queue = to(self.queue);
+        self.reason = to(self.reason);
+    }
+}
+
+impl AgentTable {
+    /// Takes every agent out (the legs dropped so far stay counted).
+    pub(crate) fn take_all(&mut self) -> Vec<AgentState> {
+        self.agents.drain().collect()
+    }
+
+    /// Puts in an agent taken from another table, its names already this
+    /// table's; an agent already here is replaced.
+    pub(crate) fn adopt(&mut self, state: AgentState) {
+        let hash = agent_hash(state.tenant, state.agent);
+        match self.agents.find_mut(hash, |s| s.tenant == state.tenant && s.agent == state.agent) {
+            Some(slot) => *slot = state,
+            None => {
+                self.agents.insert_unique(hash, state, |s| agent_hash(s.tenant, s.agent));
+            }
+        }
+    }
+
+    /// Adds another table's count of dropped legs.
+    pub(crate) fn absorb_counts(&mut self, other: &AgentTable) {
+        self.dropped_legs += other.dropped_legs;
+    }
+}

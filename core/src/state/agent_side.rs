@@ -147,6 +147,44 @@ impl AgentSide {
         out.agent_change(&AgentChange::of(&change, &self.names));
     }
 
+    /// The agent sides of `shards` shards holding the agents of `olds`, each
+    /// on the shard `owner` names (given tenant and agent names); the first
+    /// gets the statistics and counters, and each side counts its own agents
+    /// by status.
+    pub(crate) fn reshard(
+        mut olds: Vec<AgentSide>,
+        config: StatsConfig,
+        shards: usize,
+        owner: impl Fn(&[u8], &[u8]) -> usize,
+    ) -> Vec<AgentSide> {
+        let shards = shards.max(1);
+        let mut news: Vec<AgentSide> = (0..shards).map(|_| AgentSide::new(config)).collect();
+        for old in &mut olds {
+            for mut state in old.agents.take_all() {
+                let (tenant, agent) =
+                    (old.names.name(state.tenant()), old.names.name(state.agent()));
+                let new = &mut news[owner(tenant.as_bytes(), agent.as_bytes()).min(shards - 1)];
+                state.remap(|sym| new.names.intern(old.names.name(sym).as_bytes()));
+                new.agents.adopt(state);
+            }
+            let first = &mut news[0];
+            first.agents.absorb_counts(&old.agents);
+            let (stats, names) = (&mut first.stats, &mut first.names);
+            stats.absorb(&old.stats, |sym| names.intern(old.names.name(sym).as_bytes()));
+            first.counters.agent_changes += old.counters.agent_changes;
+            first.counters.uncertain_marks += old.counters.uncertain_marks;
+        }
+        for new in &mut news {
+            let agents: Vec<_> = new
+                .agents
+                .iter()
+                .map(|state| (state.tenant(), state.queue(), state.status()))
+                .collect();
+            new.stats.recount_agents(agents);
+        }
+        news
+    }
+
     /// Brings every agent's totals up to `at`.
     pub fn advance_all(&mut self, at: Timestamp) {
         self.agents.advance_all(at);

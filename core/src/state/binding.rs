@@ -46,6 +46,16 @@ impl Bindings {
         }
     }
 
+    /// The same bindings with names of another table (`to` gives them).
+    pub(crate) fn remapped(&self, mut to: impl FnMut(Sym) -> Sym) -> Bindings {
+        let dn_agent = self
+            .dn_agent
+            .iter()
+            .map(|(&(tenant, dn), &agent)| ((to(tenant), dn), to(agent)))
+            .collect();
+        Bindings { dn_agent }
+    }
+
     /// Bound DNs.
     pub fn len(&self) -> usize {
         self.dn_agent.len()

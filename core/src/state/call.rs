@@ -1183,3 +1183,123 @@ impl CallTable {
         })
     }
 }
+
+/// An open call thread taken out of its table, to be put in another one
+/// (another shard's, when a saved state changes its shard count).
+#[derive(Debug)]
+pub struct MovedThread {
+    thread: CallThread,
+    /// Every identity the thread answers to (its aliases' keys).
+    keys: Vec<Box<[u8]>>,
+    /// The input stream and time it completed at, if it is lingering.
+    lingering: Option<(u32, Timestamp)>,
+}
+
+impl MovedThread {
+    /// The thread's tenant.
+    pub fn tenant(&self) -> Sym {
+        self.thread.tenant
+    }
+
+    /// Every identity the thread answers to: its key, connection ids,
+    /// UUIDs and linked calls.
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.keys.iter().map(|key| &key[..])
+    }
+
+    /// The identity the thread is shown by (its earliest main-call key),
+    /// else any of its identities.
+    pub fn main_key(&self) -> &[u8] {
+        self.thread.key.value.as_deref().or(self.keys.first().map(|key| &key[..])).unwrap_or(b"")
+    }
+
+    /// Gives every interned name a symbol of another table of names.
+    pub(crate) fn remap(&mut self, mut to: impl FnMut(Sym) -> Sym) {
+        let thread = &mut self.thread;
+        thread.tenant = to(thread.tenant);
+        for party in &mut thread.parties {
+            party.dn = to(party.dn);
+            party.agent = to(party.agent);
+            party.queue = to(party.queue);
+        }
+    }
+}
+
+impl CallTable {
+    /// Takes every open thread out, least recently active first, with its
+    /// identities and its place in the linger queue. The table keeps its
+    /// streams' clocks and its counters.
+    pub(crate) fn take_threads(&mut self) -> Vec<MovedThread> {
+        let mut lingering: FxHashMap<u32, (u32, Timestamp)> = FxHashMap::default();
+        for (&stream, clock) in &self.streams {
+            for &Reverse((at, id, version)) in &clock.complete {
+                let current = self.threads.get(id as usize).and_then(Option::as_ref);
+                if current.is_some_and(|thread| thread.active == version) {
+                    lingering.insert(id, (stream, at));
+                }
+            }
+        }
+        let mut keys: FxHashMap<u32, Vec<Box<[u8]>>> = FxHashMap::default();
+        for alias in self.index.drain() {
+            keys.entry(alias.thread).or_default().push(alias.key);
+        }
+        let mut moved: Vec<MovedThread> = (0u32..)
+            .zip(std::mem::take(&mut self.threads))
+            .filter_map(|(id, thread)| {
+                Some(MovedThread {
+                    thread: thread?,
+                    keys: keys.remove(&id).unwrap_or_default(),
+                    lingering: lingering.get(&id).copied(),
+                })
+            })
+            .collect();
+        moved.sort_by_key(|moved| moved.thread.active);
+        self.free.clear();
+        self.open_starts.clear();
+        self.open = 0;
+        for clock in self.streams.values_mut() {
+            clock.complete.clear();
+        }
+        moved
+    }
+
+    /// Puts a thread taken from another table (its names already this
+    /// table's) in as the most recently active, with its identities, its
+    /// start for the commit floors, and its place in the linger queue.
+    pub(crate) fn adopt(&mut self, moved: MovedThread) {
+        let MovedThread { mut thread, keys, lingering } = moved;
+        self.activity += 1;
+        thread.active = self.activity;
+        thread.aliases.clear();
+        let (stream, position) = thread.first;
+        let id = match self.free.pop() {
+            Some(id) => id,
+            None => {
+                self.threads.push(None);
+                (self.threads.len() - 1) as u32
+            }
+        };
+        if let Some((stream, at)) = lingering {
+            let clock = self.streams.entry(stream).or_default();
+            clock.complete.push(Reverse((at, id, thread.active)));
+        }
+        self.threads[id as usize] = Some(thread);
+        self.open += 1;
+        *self.open_starts.entry(stream).or_default().entry(position).or_default() += 1;
+        for key in keys {
+            self.add_alias(id, &key);
+        }
+    }
+
+    /// Takes on another table's stream clocks (the later time of each) and,
+    /// with `counts`, adds its eviction count.
+    pub(crate) fn absorb_clocks(&mut self, other: &CallTable, counts: bool) {
+        for (&stream, clock) in &other.streams {
+            let mine = self.streams.entry(stream).or_default();
+            mine.watermark = mine.watermark.max(clock.watermark);
+        }
+        if counts {
+            self.evicted += other.evicted;
+        }
+    }
+}

@@ -425,6 +425,64 @@ impl CallSide {
     }
 }
 
+impl CallSide {
+    /// The call sides of `shards` shards holding what `olds` held: each
+    /// open call thread goes to the shard `place` names for it (given its
+    /// tenant's name), every side gets the DN bindings and every duplicate
+    /// window, and the first one the statistics and counters.
+    ///
+    /// # Errors
+    /// When a side holds orchestration (ORS) state: interactions and their
+    /// pending requests cannot move between shards yet.
+    pub(crate) fn reshard(
+        mut olds: Vec<CallSide>,
+        config: &super::ReducerConfig,
+        shards: usize,
+        mut place: impl FnMut(&[u8], &super::call::MovedThread) -> usize,
+    ) -> Result<Vec<CallSide>, String> {
+        if olds.iter().any(|side| side.interactions.summary().events > 0) {
+            return Err("it holds orchestration (ORS) interaction state, which cannot move \
+                        between shards yet"
+                .to_owned());
+        }
+        let shards = shards.max(1);
+        let mut news: Vec<CallSide> = (0..shards)
+            .map(|_| CallSide::new(config.calls, config.interactions, config.stats))
+            .collect();
+        for old in &mut olds {
+            for mut moved in old.calls.take_threads() {
+                let tenant = old.names.name(moved.tenant()).as_bytes();
+                let new = &mut news[place(tenant, &moved).min(shards - 1)];
+                moved.remap(|sym| new.names.intern(old.names.name(sym).as_bytes()));
+                new.calls.adopt(moved);
+            }
+            for (index, new) in news.iter_mut().enumerate() {
+                new.calls.absorb_clocks(&old.calls, index == 0);
+                new.dedupe.absorb(&old.dedupe, index == 0);
+                new.watermark = new.watermark.max(old.watermark);
+            }
+            let first = &mut news[0];
+            let (stats, names) = (&mut first.stats, &mut first.names);
+            stats.absorb(&old.stats, |sym| names.intern(old.names.name(sym).as_bytes()));
+            let counters = &mut first.counters;
+            counters.events += old.counters.events;
+            counters.unattributed += old.counters.unattributed;
+            counters.call_records += old.counters.call_records;
+            counters.interaction_records += old.counters.interaction_records;
+            first.duplicates += old.duplicates;
+        }
+        // Every side keeps the same bindings (every agent event reaches all).
+        if let Some(old) = olds.first() {
+            for new in &mut news {
+                let names = &mut new.names;
+                new.bindings =
+                    old.bindings.remapped(|sym| names.intern(old.names.name(sym).as_bytes()));
+            }
+        }
+        Ok(news)
+    }
+}
+
 /// The value of `attr` as the name it stands for: the bytes as sent, or, for
 /// a value written with JSON or XML escapes, its unescaped text. Names are
 /// keys: `"a\u0031"` and `"a1"` are one agent.

@@ -86,6 +86,29 @@ impl SeqWindow {
         self.bits[slot / 64] &= !(1 << (slot % 64));
     }
 
+    /// Takes in what `other` saw of the same (stream, server): the window
+    /// then holds every number either saw within [`WINDOW`] of the higher
+    /// of their highest numbers.
+    fn absorb(&mut self, other: &SeqWindow) {
+        let mut other = other.clone();
+        let high = self.high.max(other.high);
+        for window in [&mut *self, &mut other] {
+            // Slide to the common highest number, forgetting what falls out.
+            if high - window.high >= WINDOW {
+                window.bits.fill(0);
+            } else {
+                for gone in window.high + 1..=high {
+                    window.clear(gone);
+                }
+            }
+            window.high = high;
+        }
+        for (mine, theirs) in self.bits.iter_mut().zip(other.bits.iter()) {
+            *mine |= theirs;
+        }
+        self.seen = self.seen.max(other.seen);
+    }
+
     /// Records `seq`; `false` if it was seen (or is too old to tell).
     fn first_sight(&mut self, seq: u64) -> bool {
         if seq > self.high {
@@ -164,6 +187,25 @@ impl Dedupe {
             self.duplicates += 1;
         }
         fresh
+    }
+
+    /// Takes in the windows of another filter (another shard's, when a
+    /// saved state changes its shard count): a number either had seen is
+    /// seen. With `counts`, its duplicate and eviction counts are added too.
+    pub(crate) fn absorb(&mut self, other: &Dedupe, counts: bool) {
+        for (&key, theirs) in &other.windows {
+            match self.windows.get_mut(&key) {
+                Some(mine) => mine.absorb(theirs),
+                None => {
+                    self.windows.insert(key, theirs.clone());
+                }
+            }
+        }
+        self.clock = self.clock.max(other.clock);
+        if counts {
+            self.duplicates += other.duplicates;
+            self.evicted += other.evicted;
+        }
     }
 
     /// Duplicates dropped so far.

@@ -168,6 +168,29 @@ impl Stats {
         }
     }
 
+    /// Adds `other`'s counters (their names read from `names`, this side's
+    /// symbols given by `to`).
+    pub(crate) fn absorb(&mut self, other: &Stats, mut to: impl FnMut(Sym) -> Sym) {
+        for (&(tenant, queue), stats) in &other.queues {
+            self.slot(to(tenant), to(queue)).add(stats);
+        }
+    }
+
+    /// Counts agents by status again from `agents` (tenant, queue, status):
+    /// each agent once, under its queue and current status, as the changes
+    /// that made them would have.
+    pub(crate) fn recount_agents(
+        &mut self,
+        agents: impl IntoIterator<Item = (Sym, Sym, AgentStatus)>,
+    ) {
+        for stats in self.queues.values_mut() {
+            stats.agents = [0; 12];
+        }
+        for (tenant, queue, status) in agents {
+            self.slot(tenant, queue).agents[status_index(status)] += 1;
+        }
+    }
+
     /// Every (tenant, queue) with counters, sorted by names.
     pub fn sorted<'s>(&'s self, names: &Interner) -> Vec<((Sym, Sym), &'s QueueStats)> {
         let mut queues: Vec<_> = self.queues.iter().map(|(key, stats)| (*key, stats)).collect();

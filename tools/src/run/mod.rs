@@ -266,13 +266,10 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
             let state = PipelineState::decode(&saved.pipeline)
                 .with_context(|| format!("{}: the reducer state", place.display()))?;
             if state.shards() != plan.shards {
-                bail!(
-                    "{}: the checkpoint holds the state of {} shards and this run has {}; run \
-                     with --shards {} (moving state between shard counts is not supported yet)",
-                    place.display(),
+                eprintln!(
+                    "resuming: the state of {} shards is spread over {}",
                     state.shards(),
-                    plan.shards,
-                    state.shards()
+                    plan.shards
                 );
             }
             let pipeline = Pipeline::resume(config, outputs, state)
