@@ -841,40 +841,6 @@ impl AgentTable {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hold_hides_talk_and_consult_outranks_hold() {
-        let mut names = Interner::default();
-        let (tenant, agent) = (names.intern(b"t1"), names.intern(b"a1"));
-        let mut table = AgentTable::default();
-        let who = |at| AgentRef {
-            tenant,
-            agent,
-            dn: Sym::EMPTY,
-            queue: Sym::EMPTY,
-            server: 0,
-            at: Timestamp(at),
-        };
-        table.apply(who(0), AgentOp::Ready, Sym::EMPTY);
-        let talk = LegUpdate::State(LegState::Talking);
-        let change = table.leg(who(1), 1, talk, Some(CallType::Inbound)).unwrap();
-        assert_eq!(change.status, AgentStatus::CallInbound);
-        let change = table.leg(who(2), 1, LegUpdate::State(LegState::Held), None).unwrap();
-        assert_eq!(change.status, AgentStatus::CallOnHold);
-        let change = table.leg(who(3), 2, talk, Some(CallType::Consult)).unwrap();
-        assert_eq!(change.status, AgentStatus::CallConsult);
-        let change = table.leg(who(4), 2, LegUpdate::Released, None).unwrap();
-        assert_eq!(change.status, AgentStatus::CallOnHold);
-        assert_eq!(table.get(tenant, agent).unwrap().calls_handled(), 0, "consults are not calls");
-        table.leg(who(5), 1, LegUpdate::Released, None);
-        assert_eq!(table.get(tenant, agent).unwrap().calls_handled(), 1);
-        assert_eq!(table.get(tenant, agent).unwrap().status(), AgentStatus::WaitForNextCall);
-    }
-}
-
 impl AgentState {
     /// Gives every interned name a symbol of another table of names.
     pub(crate) fn remap(&mut self, mut to: impl FnMut(Sym) -> Sym) {
@@ -907,5 +873,39 @@ impl AgentTable {
     /// Adds another table's count of dropped legs.
     pub(crate) fn absorb_counts(&mut self, other: &AgentTable) {
         self.dropped_legs += other.dropped_legs;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hold_hides_talk_and_consult_outranks_hold() {
+        let mut names = Interner::default();
+        let (tenant, agent) = (names.intern(b"t1"), names.intern(b"a1"));
+        let mut table = AgentTable::default();
+        let who = |at| AgentRef {
+            tenant,
+            agent,
+            dn: Sym::EMPTY,
+            queue: Sym::EMPTY,
+            server: 0,
+            at: Timestamp(at),
+        };
+        table.apply(who(0), AgentOp::Ready, Sym::EMPTY);
+        let talk = LegUpdate::State(LegState::Talking);
+        let change = table.leg(who(1), 1, talk, Some(CallType::Inbound)).unwrap();
+        assert_eq!(change.status, AgentStatus::CallInbound);
+        let change = table.leg(who(2), 1, LegUpdate::State(LegState::Held), None).unwrap();
+        assert_eq!(change.status, AgentStatus::CallOnHold);
+        let change = table.leg(who(3), 2, talk, Some(CallType::Consult)).unwrap();
+        assert_eq!(change.status, AgentStatus::CallConsult);
+        let change = table.leg(who(4), 2, LegUpdate::Released, None).unwrap();
+        assert_eq!(change.status, AgentStatus::CallOnHold);
+        assert_eq!(table.get(tenant, agent).unwrap().calls_handled(), 0, "consults are not calls");
+        table.leg(who(5), 1, LegUpdate::Released, None);
+        assert_eq!(table.get(tenant, agent).unwrap().calls_handled(), 1);
+        assert_eq!(table.get(tenant, agent).unwrap().status(), AgentStatus::WaitForNextCall);
     }
 }
