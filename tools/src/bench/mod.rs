@@ -4,6 +4,7 @@
 //! Every run reads the same bytes from memory and ratios compare runs made
 //! minutes apart on the same machine, never figures from elsewhere.
 
+pub mod checkpoint;
 mod lean;
 pub mod memory;
 mod naive;

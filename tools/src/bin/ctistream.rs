@@ -469,11 +469,14 @@ const MEMORY_AGENTS: usize = 100_000;
 const MEMORY_CALLS: usize = 1_000_000;
 
 fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    use ctistream_tools::bench::{BenchOptions, QUICK_EVENTS, bench, memory};
+    use ctistream_tools::bench::{BenchOptions, QUICK_EVENTS, bench, checkpoint, memory};
     if args.memory {
         let report = memory::measure(MEMORY_AGENTS, MEMORY_CALLS)
             .context("cannot read the resident size")?;
-        return print_report(&report);
+        print_report(&report)?;
+        // After the peak was read: this state is the pipeline's, on top.
+        let shards = args.shards.unwrap_or(2).max(1);
+        return print_report(&checkpoint::measure(MEMORY_AGENTS, MEMORY_CALLS, shards)?);
     }
     let events = args.events.unwrap_or(if args.quick { QUICK_EVENTS } else { 4_000_000 });
     if events < 1000 {

@@ -19,8 +19,10 @@ use ctistream_core::pipeline::{Latency, Stage};
 use super::worker::SinkState;
 
 /// Upper bounds of the latency buckets, in seconds (1 µs to 10 s).
-const BUCKETS: [f64; 15] =
-    [1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.5, 1.0, 5.0, 10.0];
+const BUCKETS: [f64; 22] = [
+    1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1,
+    0.2, 0.5, 1.0, 2.0, 5.0, 10.0,
+];
 
 /// The latest rendering, shared with the server thread.
 pub type MetricsText = Arc<Mutex<Arc<String>>>;

@@ -1,0 +1,111 @@
+//! What a checkpoint costs: the pipeline's state with agents logged in and
+//! call threads open, paused and encoded (the time the pipeline stands
+//! still), its size, and the time to read it back.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ctistream_core::pipeline::{Origin, Pipeline, PipelineConfig, PipelineState};
+use ctistream_core::state::NoOutputs;
+use ctistream_core::{Format, Timestamp};
+
+/// What [`measure`] found.
+#[derive(Clone, Debug)]
+pub struct CheckpointReport {
+    /// Agents logged in.
+    pub agents: usize,
+    /// Call threads open.
+    pub calls: usize,
+    /// Pipeline shards.
+    pub shards: usize,
+    /// Encoded state.
+    pub bytes: usize,
+    /// How long the pipeline stood still: draining, stopping the shards,
+    /// encoding, starting them again.
+    pub pause: Duration,
+    /// Decoding the state back.
+    pub load: Duration,
+}
+
+/// Feeds `agents` logins and `calls` answered calls through a pipeline of
+/// `shards` shards, then takes a checkpoint of it and reads it back.
+///
+/// # Errors
+/// When the state read back is not the one written (a bug).
+pub fn measure(agents: usize, calls: usize, shards: usize) -> anyhow::Result<CheckpointReport> {
+    let config = PipelineConfig { shards, format: Format::Genesys, ..PipelineConfig::default() };
+    let mut pipeline = Pipeline::start(config, NoOutputs);
+    let mut line = 0;
+    let mut push = |pipeline: &mut Pipeline<NoOutputs>, record: String| {
+        line += 1;
+        let origin = Origin { source: 0, line };
+        pipeline.push(Bytes::from(record), None, origin, Timestamp(0));
+    };
+    for agent in 0..agents {
+        for event in ["EventAgentLogin", "EventAgentReady"] {
+            push(
+                &mut pipeline,
+                format!(
+                    r#"{{"id":"{event}","ThisDN":"{}","AgentID":"agent{agent:06}","ThisQueue":"Sales","CustomerID":"t1","time":"2026-11-20T09:00:00Z"}}"#,
+                    100_000 + agent
+                ),
+            );
+        }
+    }
+    for call in 0..calls {
+        let dn = 100_000 + call % agents.max(1);
+        for event in ["EventRinging", "EventEstablished"] {
+            push(
+                &mut pipeline,
+                format!(
+                    r#"{{"id":"{event}","CallThreadID":"ct-{call:07}","ConnID":"006c0246{call:08x}","CallUUID":"05B9PTFV4D1EJ{call:07}","ThisDN":"{dn}","ThisQueue":"Sales","CallType":"Inbound","ANI":"+14155550123","DNIS":"8005550100","CustomerID":"t1","time":"2026-11-20T09:00:01Z"}}"#
+                ),
+            );
+        }
+    }
+    // Everything applied before the clock starts: the pause measures the
+    // checkpoint, not the backlog.
+    pipeline.pause(|_, _| ());
+    let started = Instant::now();
+    let bytes = pipeline.pause(|state, _| state.encode())?;
+    let pause = started.elapsed();
+    let started = Instant::now();
+    let state = PipelineState::decode(&bytes)?;
+    let load = started.elapsed();
+    let open: usize = state.call_sides().iter().map(|side| side.calls().open()).sum();
+    anyhow::ensure!(open == calls, "{open} open calls read back of {calls}");
+    drop(pipeline.finish());
+    Ok(CheckpointReport { agents, calls, shards, bytes: bytes.len(), pause, load })
+}
+
+impl fmt::Display for CheckpointReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "checkpoint of {} agents and {} open calls on {} shards",
+            self.agents, self.calls, self.shards
+        )?;
+        writeln!(f, "checkpoint_bytes={}", self.bytes)?;
+        writeln!(
+            f,
+            "checkpoint_bytes_per_open_call={:.0}",
+            self.bytes as f64 / self.calls.max(1) as f64
+        )?;
+        writeln!(f, "checkpoint_pause_ms={:.1}", self.pause.as_secs_f64() * 1e3)?;
+        writeln!(f, "checkpoint_load_ms={:.1}", self.load.as_secs_f64() * 1e3)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_holds_every_open_call() {
+        let report = measure(50, 400, 2).unwrap();
+        assert_eq!(report.calls, 400);
+        assert!(report.bytes > 400 * 20, "{} bytes for 400 calls", report.bytes);
+        assert!(report.to_string().contains("checkpoint_pause_ms="));
+    }
+}
