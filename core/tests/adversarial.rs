@@ -9,7 +9,8 @@ use std::fs;
 use std::io::Write as _;
 
 use ctistream_core::state::{
-    CallConfig, CollectOutputs, Dedupe, MAX_LEGS, NoOutputs, Outputs, Reducer, ReducerConfig,
+    AgentConfig, CallConfig, CollectOutputs, Dedupe, MAX_LEGS, NoOutputs, OVERFLOW_QUEUE, Outputs,
+    Reducer, ReducerConfig, StatsConfig,
 };
 use ctistream_core::{
     Attr, DecodeError, Decoder, ErrorKind, Event, EventKind, Format, Frame, FrameError,
@@ -703,4 +704,77 @@ fn an_evicted_calls_completion_never_emits_the_call_that_reuses_its_slot() {
     assert_eq!(reducer.counters().evicted_calls, 1);
     assert!(out.records.is_empty(), "emitted {:?}", out.records);
     assert_eq!(reducer.calls().open(), 1, "b is still talking");
+}
+
+/// Agents counted by status in `reducer`'s statistics, over every queue.
+fn agents_counted(reducer: &Reducer) -> u64 {
+    let side = reducer.agent_side();
+    side.stats()
+        .sorted(side.names())
+        .iter()
+        .map(|(_, stats)| stats.agents.iter().map(|&n| u64::from(n)).sum::<u64>())
+        .sum()
+}
+
+/// A million agents (each on its own DN, in its own queue, with its own
+/// not-ready reason) log in and are never seen again: the agent table, the
+/// DN bindings and the statistics stay at their caps with every eviction
+/// counted, the interned names are rebuilt as they pile up, and the
+/// statistics still count each agent kept exactly once. (A debug build takes
+/// 150 000 agents, fifteen times the cap; `--release` the million.)
+#[test]
+fn a_million_distinct_agents_dns_and_queues_stay_within_their_caps() {
+    const AGENTS: u64 = if cfg!(debug_assertions) { 150_000 } else { 1_000_000 };
+    const CAP: usize = 10_000;
+    let config = ReducerConfig {
+        calls: CallConfig { max_bindings: CAP, ..CallConfig::default() },
+        agents: AgentConfig { max_agents: CAP },
+        stats: StatsConfig { max_queues: 2_000, ..StatsConfig::default() },
+        ..ReducerConfig::default()
+    };
+    let mut reducer = Reducer::new(config);
+    let decoder = Decoder::new(Format::Genesys);
+    let mut out = Count::default();
+    let (mut most_agents, mut most_bindings, mut most_names, mut most_rows) = (0, 0, 0, 0);
+    let mut record = Vec::with_capacity(256);
+    for agent in 0..AGENTS {
+        for event in ["EventAgentLogin", "EventAgentNotReady"] {
+            record.clear();
+            write!(
+                record,
+                r#"{{"id":"{event}","time":{},"ThisDN":"dn{agent}","AgentID":"agent{agent}","ThisQueue":"q{agent}","Reasons":{{"ReasonCode":"r{agent}"}}}}"#,
+                1_000_000 + agent * 1000
+            )
+            .unwrap();
+            let event = decoder.decode(&record, None).unwrap();
+            reducer.apply(&event, Timestamp(0), &mut out);
+        }
+        most_agents = most_agents.max(reducer.agents().len());
+        most_bindings = most_bindings.max(reducer.call_side().bindings().len());
+        most_names = most_names.max(reducer.names().len().max(reducer.call_side().names().len()));
+        most_rows = most_rows.max(reducer.stats().len().max(reducer.call_side().stats().len()));
+    }
+    assert_eq!(most_agents, CAP, "agents never pass the cap");
+    assert_eq!(most_bindings, CAP, "bindings never pass the cap");
+    // Each agent brings four names (agent, DN, queue, reason): without the
+    // rebuilds the agent side would hold four million.
+    assert!(most_names <= 2 * (1 << 16) + 8 * CAP, "{most_names} names held");
+    assert!(most_rows <= 2_001, "{most_rows} statistics rows");
+    let counters = reducer.counters();
+    assert_eq!(counters.evicted_agents, AGENTS - reducer.agents().len() as u64);
+    assert!(counters.evicted_bindings >= AGENTS - CAP as u64, "{counters:?}");
+    assert!(counters.overflowed_queues > 0, "{counters:?}");
+    assert_eq!(out.changes, 2 * AGENTS, "every agent's changes were reported");
+    // The statistics count the agents kept, each once, the overflow queue
+    // included.
+    assert_eq!(agents_counted(&reducer), reducer.agents().len() as u64);
+    let side = reducer.agent_side();
+    let overflow = side.names().get(OVERFLOW_QUEUE.as_bytes()).expect("the overflow queue");
+    let tenant = side.names().get(b"default").expect("the default tenant");
+    let others = side.stats().queue(tenant, overflow).expect("an overflow row");
+    assert!(others.agents.iter().sum::<u32>() > 0, "recent agents counted under (other)");
+    // The latest agent is still known by name after the rebuilds.
+    let last = side.names().get(format!("agent{}", AGENTS - 1).as_bytes()).unwrap();
+    let state = reducer.agents().get(tenant, last).expect("the latest agent is kept");
+    assert_eq!(side.names().name(state.dn()), format!("dn{}", AGENTS - 1));
 }

@@ -225,7 +225,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
                         config.reducer.interactions,
                         config.reducer.stats,
                     ),
-                    agents: AgentSide::new(config.reducer.stats),
+                    agents: AgentSide::new(config.reducer.stats, config.reducer.agents),
                 })
                 .collect(),
         };

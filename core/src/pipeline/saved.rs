@@ -125,7 +125,7 @@ impl PipelineState {
         .map_err(|why| {
             StateError(format!("the saved state cannot move from {from} to {shards} shards: {why}"))
         })?;
-        let agents = AgentSide::reshard(agents, self.reducer.stats, shards, |tenant, agent| {
+        let agents = AgentSide::reshard(agents, &self.reducer, shards, |tenant, agent| {
             super::shard::owner(tenant, agent, shards)
         });
         Ok(PipelineState {

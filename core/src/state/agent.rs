@@ -523,13 +523,21 @@ mod agent_list {
 }
 
 /// Every agent's state.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct AgentTable {
     /// Keyed by each state's own (tenant, agent): no key stored twice.
     /// Saved as a list of states, hashed again on load.
     #[serde(with = "agent_list")]
     agents: HashTable<AgentState>,
     dropped_legs: u64,
+    /// At most this many agents (at least 1).
+    max_agents: usize,
+    /// Agents forgotten to stay within `max_agents`.
+    evicted: u64,
+    /// The agents forgotten since the owner last asked: (tenant, queue,
+    /// status), for the statistics to stop counting them.
+    #[serde(skip)]
+    gone: Vec<(Sym, Sym, AgentStatus)>,
 }
 
 /// What an agent event does to the agent's own state.
@@ -575,7 +583,61 @@ pub struct AgentRef {
     pub at: Timestamp,
 }
 
+impl Default for AgentTable {
+    fn default() -> Self {
+        AgentTable::new(super::AgentConfig::default().max_agents)
+    }
+}
+
 impl AgentTable {
+    /// An empty table keeping at most `max_agents` agents.
+    pub fn new(max_agents: usize) -> AgentTable {
+        AgentTable {
+            agents: HashTable::new(),
+            dropped_legs: 0,
+            max_agents: max_agents.max(1),
+            evicted: 0,
+            gone: Vec::new(),
+        }
+    }
+
+    /// Agents forgotten to stay within [`AgentConfig::max_agents`](super::AgentConfig::max_agents).
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// The agents forgotten since the last call: (tenant, queue, status).
+    pub(crate) fn drain_gone(&mut self) -> std::vec::Drain<'_, (Sym, Sym, AgentStatus)> {
+        self.gone.drain(..)
+    }
+
+    /// Makes room for `who`'s agent if it is new and the table is full: the
+    /// least recently active sixteenth of the agents (by their latest event
+    /// time; at least one) is forgotten. One pass per `max_agents / 16` new
+    /// agents: amortized O(1) each.
+    fn make_room(&mut self, who: &AgentRef) {
+        if self.agents.len() < self.max_agents || self.get(who.tenant, who.agent).is_some() {
+            return;
+        }
+        let mut by_age: Vec<(Timestamp, Sym, Sym)> =
+            self.agents.iter().map(|state| (state.last, state.tenant, state.agent)).collect();
+        let batch = (by_age.len() / 16).clamp(1, by_age.len().max(1));
+        if by_age.is_empty() {
+            return;
+        }
+        by_age.select_nth_unstable(batch - 1);
+        for &(_, tenant, agent) in &by_age[..batch] {
+            let found = self
+                .agents
+                .find_entry(agent_hash(tenant, agent), |s| s.tenant == tenant && s.agent == agent);
+            if let Ok(entry) = found {
+                let (state, _) = entry.remove();
+                self.gone.push((state.tenant, state.queue, state.status));
+                self.evicted += 1;
+            }
+        }
+    }
+
     /// One agent's state.
     pub fn get(&self, tenant: Sym, agent: Sym) -> Option<&AgentState> {
         self.agents.find(agent_hash(tenant, agent), |s| s.tenant == tenant && s.agent == agent)
@@ -623,6 +685,7 @@ impl AgentTable {
 
     /// Applies an agent event.
     pub fn apply(&mut self, who: AgentRef, op: AgentOp, reason: Sym) -> Option<StatusChange> {
+        self.make_room(&who);
         let (state, created) = Self::entry(&mut self.agents, &who);
         let (previous_queue, previous_reason) = (state.queue, state.reason);
         state.advance(who.at);
@@ -742,6 +805,7 @@ impl AgentTable {
         call_type: Option<CallType>,
         absolute: bool,
     ) -> Option<StatusChange> {
+        self.make_room(&who);
         let (state, created) = Self::entry(&mut self.agents, &who);
         let previous_queue = state.queue;
         state.advance(who.at);
@@ -873,6 +937,7 @@ impl AgentTable {
     /// Adds another table's count of dropped legs.
     pub(crate) fn absorb_counts(&mut self, other: &AgentTable) {
         self.dropped_legs += other.dropped_legs;
+        self.evicted += other.evicted;
     }
 }
 

@@ -8,7 +8,7 @@ use crate::event::{AgentStatus, CallType, SdkAgentState, SdkCallType, Timestamp}
 use super::agent::{AgentOp, AgentRef, AgentState, AgentTable, LegState, LegUpdate, StatusChange};
 use super::intern::{Interner, Sym};
 use super::message::{AgentBody, AgentMsg};
-use super::stats::{Stats, StatsConfig};
+use super::stats::{OVERFLOW_QUEUE, Stats, StatsConfig};
 use super::{AgentChange, Outputs};
 
 /// What the agent side has done.
@@ -21,18 +21,57 @@ pub struct AgentSideCounters {
 }
 
 /// Agent states and their statistics.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct AgentSide {
     names: Interner,
     agents: AgentTable,
     stats: Stats,
     counters: AgentSideCounters,
+    /// The interned names are rebuilt from what is still held once they
+    /// pass this many ([`super::compact_floor`]).
+    #[serde(default)]
+    compact_at: usize,
+}
+
+impl Default for AgentSide {
+    fn default() -> Self {
+        AgentSide::new(StatsConfig::default(), super::AgentConfig::default())
+    }
 }
 
 impl AgentSide {
     /// An empty agent side.
-    pub fn new(stats: StatsConfig) -> AgentSide {
-        AgentSide { stats: Stats::new(stats), ..AgentSide::default() }
+    pub fn new(stats: StatsConfig, agents: super::AgentConfig) -> AgentSide {
+        let mut names = Interner::default();
+        let mut stats = Stats::new(stats);
+        stats.set_overflow(names.intern(OVERFLOW_QUEUE.as_bytes()));
+        AgentSide {
+            names,
+            agents: AgentTable::new(agents.max_agents),
+            stats,
+            counters: AgentSideCounters::default(),
+            compact_at: super::COMPACT_FLOOR,
+        }
+    }
+
+    /// Forgets names no agent or statistic holds any more: a fresh table of
+    /// names, every symbol mapped into it. Names come from the input, and
+    /// agents forgotten at the cap leave theirs behind; rebuilt once the
+    /// table has doubled, the cost is amortized O(1) per name.
+    fn compact_names(&mut self) {
+        let old = std::mem::take(&mut self.names);
+        let mut names = Interner::default();
+        let overflow = names.intern(OVERFLOW_QUEUE.as_bytes());
+        for mut state in self.agents.take_all() {
+            state.remap(|sym| names.intern(old.name(sym).as_bytes()));
+            self.agents.adopt(state);
+        }
+        let config = *self.stats.config();
+        let stats = std::mem::replace(&mut self.stats, Stats::new(config));
+        self.stats.set_overflow(overflow);
+        self.stats.absorb(&stats, |sym| names.intern(old.name(sym).as_bytes()));
+        self.names = names;
+        self.compact_at = super::compact_floor(self.names.len());
     }
 
     /// The interned names of agents, DNs, tenants, queues and reasons.
@@ -86,6 +125,12 @@ impl AgentSide {
             AgentBody::LinkLost { server } => {
                 self.counters.uncertain_marks += self.agents.link_lost(server) as u64;
             }
+        }
+        for (tenant, queue, status) in self.agents.drain_gone() {
+            self.stats.forget_agent(tenant, queue, status);
+        }
+        if self.names.len() > self.compact_at.max(super::COMPACT_FLOOR) {
+            self.compact_names();
         }
     }
 
@@ -153,12 +198,13 @@ impl AgentSide {
     /// by status.
     pub(crate) fn reshard(
         mut olds: Vec<AgentSide>,
-        config: StatsConfig,
+        config: &super::ReducerConfig,
         shards: usize,
         owner: impl Fn(&[u8], &[u8]) -> usize,
     ) -> Vec<AgentSide> {
         let shards = shards.max(1);
-        let mut news: Vec<AgentSide> = (0..shards).map(|_| AgentSide::new(config)).collect();
+        let mut news: Vec<AgentSide> =
+            (0..shards).map(|_| AgentSide::new(config.stats, config.agents)).collect();
         for old in &mut olds {
             for mut state in old.agents.take_all() {
                 let (tenant, agent) =

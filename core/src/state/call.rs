@@ -528,11 +528,20 @@ pub struct CallConfig {
     /// duplicate filter keeps (per call side; 512 bytes each). Past it the
     /// least recently seen are dropped and counted.
     pub max_servers: usize,
+    /// The most DNs bound to agents (per call side). DN names come from the
+    /// input: past the cap some bindings are dropped and counted
+    /// ([`Bindings::new`](super::Bindings::new)).
+    pub max_bindings: usize,
 }
 
 impl Default for CallConfig {
     fn default() -> Self {
-        CallConfig { linger_ms: 2_000, max_open: 1_000_000, max_servers: 4_096 }
+        CallConfig {
+            linger_ms: 2_000,
+            max_open: 1_000_000,
+            max_servers: 4_096,
+            max_bindings: 1_000_000,
+        }
     }
 }
 

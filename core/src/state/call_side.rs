@@ -23,7 +23,7 @@ use super::interaction::{
 };
 use super::intern::{Interner, Sym};
 use super::message::{AgentBody, AgentMsg};
-use super::stats::{Stats, StatsConfig};
+use super::stats::{OVERFLOW_QUEUE, Stats, StatsConfig};
 
 /// What the call side has done.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -66,6 +66,10 @@ pub struct CallSide {
     /// still show them.
     #[serde(skip)]
     waiting_at_end: Vec<(Sym, Sym, Timestamp)>,
+    /// The interned names are rebuilt from what is still held once they
+    /// pass this many ([`super::compact_floor`]).
+    #[serde(default)]
+    compact_at: usize,
 }
 
 fn counting_by_default() -> bool {
@@ -81,12 +85,15 @@ impl Default for CallSide {
 impl CallSide {
     /// An empty call side.
     pub fn new(calls: CallConfig, interactions: InteractionConfig, stats: StatsConfig) -> CallSide {
+        let mut names = Interner::default();
+        let mut stats = Stats::new(stats);
+        stats.set_overflow(names.intern(OVERFLOW_QUEUE.as_bytes()));
         CallSide {
-            names: Interner::default(),
-            bindings: Bindings::default(),
+            names,
+            bindings: Bindings::new(calls.max_bindings),
             calls: CallTable::new(calls),
             interactions: InteractionReducer::new(interactions),
-            stats: Stats::new(stats),
+            stats,
             dedupe: Dedupe::new(calls.max_servers),
             watermark: Timestamp::default(),
             counters: CallSideCounters::default(),
@@ -95,7 +102,34 @@ impl CallSide {
             counting: true,
             duplicates: 0,
             waiting_at_end: Vec::new(),
+            compact_at: super::COMPACT_FLOOR,
         }
+    }
+
+    /// The DN bindings (which agent sits at which DN).
+    pub fn bindings(&self) -> &Bindings {
+        &self.bindings
+    }
+
+    /// Forgets names nothing holds any more (calls ended, bindings
+    /// dropped): a fresh table of names, every symbol of the open threads,
+    /// the bindings and the statistics mapped into it. Rebuilt once the
+    /// table has doubled, the cost is amortized O(1) per name.
+    fn compact_names(&mut self) {
+        let old = std::mem::take(&mut self.names);
+        let mut names = Interner::default();
+        let overflow = names.intern(OVERFLOW_QUEUE.as_bytes());
+        for mut moved in self.calls.take_threads() {
+            moved.remap(|sym| names.intern(old.name(sym).as_bytes()));
+            self.calls.adopt(moved);
+        }
+        self.bindings = self.bindings.remapped(|sym| names.intern(old.name(sym).as_bytes()));
+        let config = *self.stats.config();
+        let stats = std::mem::replace(&mut self.stats, Stats::new(config));
+        self.stats.set_overflow(overflow);
+        self.stats.absorb(&stats, |sym| names.intern(old.name(sym).as_bytes()));
+        self.names = names;
+        self.compact_at = super::compact_floor(self.names.len());
     }
 
     /// Whether the next events are counted (the pipeline turns this off for
@@ -238,6 +272,9 @@ impl CallSide {
         }
         self.calls.poll(stream, at, &self.names, &mut self.drafts);
         self.drain(out);
+        if self.names.len() > self.compact_at.max(super::COMPACT_FLOOR) {
+            self.compact_names();
+        }
     }
 
     /// Flushes every open call thread and interaction (end of input).

@@ -48,7 +48,17 @@ pub use interaction::{
 };
 pub use intern::{Interner, Sym};
 pub use message::{AgentBody, AgentMsg};
-pub use stats::{QueueStats, Stats, StatsConfig, Waiting, status_index, write_queue_json};
+pub use stats::{
+    OVERFLOW_QUEUE, QueueStats, Stats, StatsConfig, Waiting, status_index, write_queue_json,
+};
+
+/// Below this many interned names a side never rebuilds its names table.
+pub(crate) const COMPACT_FLOOR: usize = 1 << 16;
+
+/// When a names table of `len` names is rebuilt next: once it has doubled.
+pub(crate) fn compact_floor(len: usize) -> usize {
+    len.saturating_mul(2).max(COMPACT_FLOOR)
+}
 
 /// An agent status change, with its names (what the changes output writes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -272,6 +282,25 @@ pub struct ReducerConfig {
     pub stats: StatsConfig,
     /// Orchestration interaction settings.
     pub interactions: InteractionConfig,
+    /// Agent table settings.
+    pub agents: AgentConfig,
+}
+
+/// Settings of the agent table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AgentConfig {
+    /// The most agents kept (per agent side: per shard in the pipeline).
+    /// Agent names come from the input, and a stream naming millions of
+    /// agents would otherwise hold each for ever: past the cap the least
+    /// recently active agents are forgotten (they no longer count in the
+    /// statistics) and counted ([`ReduceCounters::evicted_agents`]).
+    pub max_agents: usize,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig { max_agents: 1_000_000 }
+    }
 }
 
 /// What the reducer has done, for summaries.
@@ -300,6 +329,13 @@ pub struct ReduceCounters {
     pub evicted_servers: u64,
     /// Agent call legs dropped to stay within [`MAX_LEGS`] per agent.
     pub dropped_legs: u64,
+    /// Agents forgotten to stay within [`AgentConfig::max_agents`].
+    pub evicted_agents: u64,
+    /// DN bindings dropped to stay within [`CallConfig::max_bindings`].
+    pub evicted_bindings: u64,
+    /// Statistics updates counted under the overflow queue
+    /// ([`StatsConfig::max_queues`]).
+    pub overflowed_queues: u64,
 }
 
 impl ReduceCounters {
@@ -315,12 +351,16 @@ impl ReduceCounters {
             counters.interaction_records += c.interaction_records;
             counters.evicted_calls += side.calls().evicted();
             counters.evicted_servers += side.dedupe().evicted();
+            counters.evicted_bindings += side.bindings().evicted();
+            counters.overflowed_queues += side.stats().overflowed();
         }
         for side in agents {
             let c = side.counters();
             counters.agent_changes += c.agent_changes;
             counters.uncertain_marks += c.uncertain_marks;
             counters.dropped_legs += side.agents().dropped_legs();
+            counters.evicted_agents += side.agents().evicted();
+            counters.overflowed_queues += side.stats().overflowed();
         }
         counters
     }
@@ -366,7 +406,7 @@ impl Reducer {
     pub fn new(config: ReducerConfig) -> Reducer {
         Reducer {
             calls: CallSide::new(config.calls, config.interactions, config.stats),
-            agents: AgentSide::new(config.stats),
+            agents: AgentSide::new(config.stats, config.agents),
             messages: Vec::new(),
         }
     }

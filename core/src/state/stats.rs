@@ -26,13 +26,22 @@ pub struct StatsConfig {
     /// Abandons within this wait are short abandons, left out of the service
     /// level (ms).
     pub short_abandon_ms: i64,
+    /// The most (tenant, queue) rows kept (per side). Queue names come from
+    /// the input, and a stream naming millions of queues would otherwise
+    /// hold a row for each for ever: past the cap, new queues are counted
+    /// together under the queue [`OVERFLOW_QUEUE`], and the overflow is
+    /// counted ([`Stats::overflowed`]).
+    pub max_queues: usize,
 }
 
 impl Default for StatsConfig {
     fn default() -> Self {
-        StatsConfig { service_level_ms: 20_000, short_abandon_ms: 5_000 }
+        StatsConfig { service_level_ms: 20_000, short_abandon_ms: 5_000, max_queues: 100_000 }
     }
 }
+
+/// The queue that counts the queues past [`StatsConfig::max_queues`].
+pub const OVERFLOW_QUEUE: &str = "(other)";
 
 /// The counters of one queue.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -102,12 +111,38 @@ impl QueueStats {
 pub struct Stats {
     config: StatsConfig,
     queues: FxHashMap<(Sym, Sym), QueueStats>,
+    /// The symbol of [`OVERFLOW_QUEUE`] in the owner's names (set by the
+    /// owner: the statistics hold no names of their own).
+    overflow: Sym,
+    /// Updates counted under the overflow queue.
+    overflowed: u64,
 }
 
 impl Stats {
     /// Empty statistics with `config`.
     pub fn new(config: StatsConfig) -> Stats {
-        Stats { config, queues: FxHashMap::default() }
+        Stats { config, queues: FxHashMap::default(), overflow: Sym::EMPTY, overflowed: 0 }
+    }
+
+    /// Names the overflow queue: `overflow` is [`OVERFLOW_QUEUE`]'s symbol in
+    /// the names the keys are read with.
+    pub(crate) fn set_overflow(&mut self, overflow: Sym) {
+        self.overflow = overflow;
+    }
+
+    /// Updates counted under [`OVERFLOW_QUEUE`] because the table was full.
+    pub fn overflowed(&self) -> u64 {
+        self.overflowed
+    }
+
+    /// (Tenant, queue) rows kept.
+    pub fn len(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// Whether no row is kept.
+    pub fn is_empty(&self) -> bool {
+        self.queues.is_empty()
     }
 
     /// The thresholds.
@@ -120,8 +155,24 @@ impl Stats {
         self.queues.get(&(tenant, queue))
     }
 
+    /// The row of (tenant, queue), or, once the table is full and it has
+    /// none, the tenant's overflow row. A full table never loses a row, so a
+    /// queue goes to the same row for good.
     fn slot(&mut self, tenant: Sym, queue: Sym) -> &mut QueueStats {
-        self.queues.entry((tenant, queue)).or_default()
+        let full = self.queues.len() >= self.config.max_queues.max(1);
+        let key = if full && !self.queues.contains_key(&(tenant, queue)) {
+            self.overflowed += 1;
+            (tenant, self.overflow)
+        } else {
+            (tenant, queue)
+        };
+        self.queues.entry(key).or_default()
+    }
+
+    /// An agent is forgotten (evicted): it no longer counts under its status.
+    pub(crate) fn forget_agent(&mut self, tenant: Sym, queue: Sym, status: AgentStatus) {
+        let count = &mut self.slot(tenant, queue).agents[status_index(status)];
+        *count = count.saturating_sub(1);
     }
 
     /// Moves an agent between status counts; `acw_ms` is the after-call work
@@ -174,6 +225,7 @@ impl Stats {
         for (&(tenant, queue), stats) in &other.queues {
             self.slot(to(tenant), to(queue)).add(stats);
         }
+        self.overflowed += other.overflowed;
     }
 
     /// Counts agents by status again from `agents` (tenant, queue, status):

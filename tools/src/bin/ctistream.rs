@@ -352,6 +352,7 @@ fn run() -> anyhow::Result<ExitCode> {
                     stats: StatsConfig {
                         service_level_ms: args.service_level_ms,
                         short_abandon_ms: args.short_abandon_ms,
+                        ..StatsConfig::default()
                     },
                     ..ReducerConfig::default()
                 },

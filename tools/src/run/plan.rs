@@ -280,6 +280,7 @@ impl RunPlan {
                 short_abandon_ms: options
                     .short_abandon_ms
                     .unwrap_or(defaults.stats.short_abandon_ms),
+                ..defaults.stats
             },
             ..defaults
         };
