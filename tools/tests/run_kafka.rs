@@ -97,6 +97,28 @@ fn run(args: &[&str]) -> Output {
     output
 }
 
+/// Produces keyed lines to `topic` on a thread, `chunk` at a time with a
+/// pause after each: events arriving while a run reads them.
+fn trickle(
+    bootstrap: &str,
+    topic: &str,
+    lines: Vec<String>,
+    chunk: usize,
+    pause: Duration,
+) -> std::thread::JoinHandle<()> {
+    let mut sink = KafkaSinkConfig::new(bootstrap, topic).connect().unwrap();
+    std::thread::spawn(move || {
+        for part in lines.chunks(chunk) {
+            for line in part {
+                let (key, value) = line.split_once('\t').unwrap();
+                sink.write(key.as_bytes(), value.as_bytes()).unwrap();
+            }
+            sink.flush().unwrap();
+            std::thread::sleep(pause);
+        }
+    })
+}
+
 fn reduce_calls(dir: &Outdir, input: &str) -> Vec<String> {
     let (calls, agents) = (dir.path("r-calls"), dir.path("r-agents"));
     let out = ctistream(&["reduce", input, "--calls-out", &calls, "--agents-out", &agents]);
@@ -370,20 +392,7 @@ fn kill_9_mid_stream_then_a_restart_loses_no_call() {
         probe.local_addr().unwrap().to_string()
     };
     let mut first = start(&metrics);
-    let producer = {
-        let (broker, lines) = (bootstrap.clone(), lines.clone());
-        std::thread::spawn(move || {
-            let mut sink = KafkaSinkConfig::new(broker, "voice-callthread").connect().unwrap();
-            for chunk in lines.chunks(200) {
-                for line in chunk {
-                    let (key, value) = line.split_once('\t').unwrap();
-                    sink.write(key.as_bytes(), value.as_bytes()).unwrap();
-                }
-                sink.flush().unwrap();
-                std::thread::sleep(Duration::from_millis(300));
-            }
-        })
-    };
+    let producer = trickle(&bootstrap, "voice-callthread", lines, 200, Duration::from_millis(300));
     let deadline = Instant::now() + Duration::from_secs(60);
     while counter(&metrics, "ctistream_commits_total") < 3
         || counter(&metrics, "ctistream_outputs_total") == 0
@@ -439,20 +448,7 @@ fn sigkill_at_random_points_with_checkpoints_then_restarts_write_each_call_once(
             .map(|arg| (*arg).to_owned())
             .collect()
     };
-    let producer = {
-        let (broker, lines) = (bootstrap.clone(), lines.clone());
-        std::thread::spawn(move || {
-            let mut sink = KafkaSinkConfig::new(broker, "voice-callthread").connect().unwrap();
-            for chunk in lines.chunks(150) {
-                for line in chunk {
-                    let (key, value) = line.split_once('\t').unwrap();
-                    sink.write(key.as_bytes(), value.as_bytes()).unwrap();
-                }
-                sink.flush().unwrap();
-                std::thread::sleep(Duration::from_millis(250));
-            }
-        })
-    };
+    let producer = trickle(&bootstrap, "voice-callthread", lines, 150, Duration::from_millis(250));
     // Killed without warning at a pseudo-random moment after each new
     // checkpoint, while the events still arrive.
     let mut seed = 0x2545_f491_u64;

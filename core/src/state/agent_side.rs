@@ -61,15 +61,11 @@ impl AgentSide {
     fn compact_names(&mut self) {
         let old = std::mem::take(&mut self.names);
         let mut names = Interner::default();
-        let overflow = names.intern(OVERFLOW_QUEUE.as_bytes());
+        self.stats = self.stats.renamed(&old, &mut names);
         for mut state in self.agents.take_all() {
             state.remap(|sym| names.intern(old.name(sym).as_bytes()));
             self.agents.adopt(state);
         }
-        let config = *self.stats.config();
-        let stats = std::mem::replace(&mut self.stats, Stats::new(config));
-        self.stats.set_overflow(overflow);
-        self.stats.absorb(&stats, |sym| names.intern(old.name(sym).as_bytes()));
         self.names = names;
         self.compact_at = super::compact_floor(self.names.len());
     }

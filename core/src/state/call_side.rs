@@ -118,16 +118,12 @@ impl CallSide {
     fn compact_names(&mut self) {
         let old = std::mem::take(&mut self.names);
         let mut names = Interner::default();
-        let overflow = names.intern(OVERFLOW_QUEUE.as_bytes());
+        self.stats = self.stats.renamed(&old, &mut names);
         for mut moved in self.calls.take_threads() {
             moved.remap(|sym| names.intern(old.name(sym).as_bytes()));
             self.calls.adopt(moved);
         }
         self.bindings = self.bindings.remapped(|sym| names.intern(old.name(sym).as_bytes()));
-        let config = *self.stats.config();
-        let stats = std::mem::replace(&mut self.stats, Stats::new(config));
-        self.stats.set_overflow(overflow);
-        self.stats.absorb(&stats, |sym| names.intern(old.name(sym).as_bytes()));
         self.names = names;
         self.compact_at = super::compact_floor(self.names.len());
     }

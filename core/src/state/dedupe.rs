@@ -92,34 +92,31 @@ impl SeqWindow {
     fn absorb(&mut self, other: &SeqWindow) {
         let mut other = other.clone();
         let high = self.high.max(other.high);
-        for window in [&mut *self, &mut other] {
-            // Slide to the common highest number, forgetting what falls out.
-            if high - window.high >= WINDOW {
-                window.bits.fill(0);
-            } else {
-                for gone in window.high + 1..=high {
-                    window.clear(gone);
-                }
-            }
-            window.high = high;
-        }
+        self.slide_to(high);
+        other.slide_to(high);
         for (mine, theirs) in self.bits.iter_mut().zip(other.bits.iter()) {
             *mine |= theirs;
         }
         self.seen = self.seen.max(other.seen);
     }
 
+    /// Makes `high` (at or above the highest number seen) the highest,
+    /// forgetting the numbers that fall out of the window.
+    fn slide_to(&mut self, high: u64) {
+        if high - self.high >= WINDOW {
+            self.bits.fill(0);
+        } else {
+            for gone in self.high + 1..=high {
+                self.clear(gone);
+            }
+        }
+        self.high = high;
+    }
+
     /// Records `seq`; `false` if it was seen (or is too old to tell).
     fn first_sight(&mut self, seq: u64) -> bool {
         if seq > self.high {
-            if seq - self.high >= WINDOW {
-                self.bits.fill(0);
-            } else {
-                for gone in self.high + 1..=seq {
-                    self.clear(gone);
-                }
-            }
-            self.high = seq;
+            self.slide_to(seq);
             self.set(seq);
             return true;
         }

@@ -228,6 +228,15 @@ impl Stats {
         self.overflowed += other.overflowed;
     }
 
+    /// The same statistics keyed by the symbols of `names` (they were keyed
+    /// by `old`'s); the overflow queue is `names`'s [`OVERFLOW_QUEUE`].
+    pub(crate) fn renamed(&self, old: &Interner, names: &mut Interner) -> Stats {
+        let mut renamed = Stats::new(self.config);
+        renamed.set_overflow(names.intern(OVERFLOW_QUEUE.as_bytes()));
+        renamed.absorb(self, |sym| names.intern(old.name(sym).as_bytes()));
+        renamed
+    }
+
     /// Counts agents by status again from `agents` (tenant, queue, status):
     /// each agent once, under its queue and current status, as the changes
     /// that made them would have.

@@ -22,7 +22,6 @@
 //! written after the checkpoint again.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{Context, bail};
 use ctistream_core::checkpoint;
@@ -117,8 +116,6 @@ pub struct Pending {
     pub through: u64,
     /// Everything but the sink positions.
     pub checkpoint: RunCheckpoint,
-    /// When it was taken.
-    pub taken: Instant,
 }
 
 /// Where the checkpoint of `dir` lives (for messages).

@@ -430,7 +430,7 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
                     &names,
                     records_before + records,
                 )?;
-                taken = Some(Pending { through, checkpoint, taken: Instant::now() });
+                taken = Some(Pending { through, checkpoint });
                 last_checkpoint = Instant::now();
             }
             if let Some(pending_checkpoint) = taken.take() {
@@ -439,9 +439,19 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
                         let through = pending_checkpoint.through;
                         let mut checkpoint = pending_checkpoint.checkpoint;
                         checkpoint.sinks = positions;
-                        checkpoint.save(dir)?;
-                        checkpoints += 1;
-                        checkpointed_seq = through;
+                        // A checkpoint that cannot be written (its disk is
+                        // full) is not fatal: commits wait at the last one
+                        // saved, and the next is tried at the next interval.
+                        match checkpoint.save(dir) {
+                            Ok(()) => {
+                                checkpoints += 1;
+                                checkpointed_seq = through;
+                            }
+                            Err(error) => eprintln!(
+                                "ctistream: warning: checkpoint not saved: {error:#}; sources \
+                                 commit no further until one is"
+                            ),
+                        }
                     }
                     SinkPositions::Waiting => taken = Some(pending_checkpoint),
                     SinkPositions::Lost => eprintln!(
@@ -516,19 +526,31 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
     if sink_errors.is_empty() && failure.is_none() {
         // The checkpoint before the commit: a commit never passes the last
         // checkpoint saved.
-        if let (Some(mut checkpoint), Some(dir)) = (last_checkpoint, &plan.checkpoint_dir) {
-            // Every sink closed: its position now holds everything.
-            checkpoint.sinks = worker_of
-                .iter()
-                .map(|(url, index)| (url.clone(), states[*index].durable_at(u64::MAX).flatten()))
-                .collect();
-            checkpoint.save(dir)?;
-            checkpoints += 1;
+        let saved = match (last_checkpoint, &plan.checkpoint_dir) {
+            (Some(mut checkpoint), Some(dir)) => {
+                // Every sink closed: its position now holds everything.
+                checkpoint.sinks = worker_of
+                    .iter()
+                    .map(|(url, index)| {
+                        (url.clone(), states[*index].durable_at(u64::MAX).flatten())
+                    })
+                    .collect();
+                checkpoint.save(dir)
+            }
+            _ => Ok(()),
+        };
+        match saved {
+            Ok(()) => {
+                checkpoints += u64::from(plan.checkpoint_dir.is_some());
+                // Open calls were written out (without an end) at the finish,
+                // or are in the last checkpoint: no floor.
+                commit(&mut sources, &final_marks, &[]);
+                commits += 1;
+            }
+            Err(error) => {
+                failure = Some(error.context("the last checkpoint was not saved, nor committed"));
+            }
         }
-        // Open calls were written out (without an end) at the finish, or are
-        // in the last checkpoint: no floor.
-        commit(&mut sources, &final_marks, &[]);
-        commits += 1;
     }
     for running in &mut sources {
         if let Err(error) = running.source.close() {
