@@ -98,33 +98,45 @@ impl PipelineState {
         Ok(state)
     }
 
-    /// The same state spread over `shards` shards: open call threads go to
-    /// the shard their key picks and the router is told to send their later
-    /// records there; agents go to their owner; DN bindings and duplicate
+    /// The same state spread over `shards` shards: open call threads and
+    /// orchestration interactions go to the shard their key picks and the
+    /// router is told to send their later records there; agents go to their
+    /// owner; DN bindings and duplicate
     /// windows go to every shard; statistics and counters are added up. A
     /// pipeline resumed from it gives what one with the old shard count
     /// would have given.
     ///
     /// # Errors
-    /// When the state holds orchestration (ORS) interactions, which cannot
-    /// move between shards yet.
+    /// None today; the `Result` leaves room for state that cannot move.
     pub fn reshard(self, shards: usize) -> Result<PipelineState, StateError> {
         let shards = shards.max(1);
         let from = self.shards.len();
         if shards == from {
             return Ok(self);
         }
-        let mut router = self.router.empty_like(shards);
+        let router = self.router.empty_like(shards);
         let (calls, agents): (Vec<CallSide>, Vec<AgentSide>) =
             self.shards.into_iter().map(|shard| (shard.call, shard.agents)).unzip();
-        let calls = CallSide::reshard(calls, &self.reducer, shards, |tenant, moved| {
-            let target = router.keyed_shard(tenant, moved.main_key());
-            router.pin(tenant, moved.keys(), target);
-            target as usize
-        })
-        .map_err(|why| {
-            StateError(format!("the saved state cannot move from {from} to {shards} shards: {why}"))
-        })?;
+        // Both placements pin what they place; they take turns with the router.
+        let router = std::cell::RefCell::new(router);
+        let calls = CallSide::reshard(
+            calls,
+            &self.reducer,
+            shards,
+            |tenant, moved| {
+                let mut router = router.borrow_mut();
+                let target = router.keyed_shard(tenant, moved.main_key());
+                router.pin(tenant, moved.keys(), target);
+                target as usize
+            },
+            |tenant, id| {
+                let mut router = router.borrow_mut();
+                let target = router.keyed_shard(tenant, id);
+                router.pin(tenant, std::iter::once(id), target);
+                target as usize
+            },
+        );
+        let router = router.into_inner();
         let agents = AgentSide::reshard(agents, &self.reducer, shards, |tenant, agent| {
             super::shard::owner(tenant, agent, shards)
         });

@@ -464,21 +464,31 @@ impl CallSide {
     /// tenant's name), every side gets the DN bindings and every duplicate
     /// window, and the first one the statistics and counters.
     ///
-    /// # Errors
-    /// When a side holds orchestration (ORS) state: interactions and their
-    /// pending requests cannot move between shards yet.
+    /// Orchestration interactions go to the shard `place_interaction` names
+    /// for their (tenant, interaction id).
     pub(crate) fn reshard(
         mut olds: Vec<CallSide>,
         config: &super::ReducerConfig,
         shards: usize,
         mut place: impl FnMut(&[u8], &super::call::MovedThread) -> usize,
-    ) -> Result<Vec<CallSide>, String> {
-        if olds.iter().any(|side| side.interactions.summary().events > 0) {
-            return Err("it holds orchestration (ORS) interaction state, which cannot move \
-                        between shards yet"
-                .to_owned());
-        }
+        place_interaction: impl FnMut(&[u8], &[u8]) -> usize,
+    ) -> Vec<CallSide> {
         let shards = shards.max(1);
+        let interactions = olds
+            .iter_mut()
+            .map(|side| {
+                std::mem::replace(
+                    &mut side.interactions,
+                    InteractionReducer::new(config.interactions),
+                )
+            })
+            .collect();
+        let interactions = InteractionReducer::reshard(
+            interactions,
+            config.interactions,
+            shards,
+            place_interaction,
+        );
         let mut news: Vec<CallSide> = (0..shards)
             .map(|_| CallSide::new(config.calls, config.interactions, config.stats))
             .collect();
@@ -512,7 +522,10 @@ impl CallSide {
                     old.bindings.remapped(|sym| names.intern(old.names.name(sym).as_bytes()));
             }
         }
-        Ok(news)
+        for (new, interactions) in news.iter_mut().zip(interactions) {
+            new.interactions = interactions;
+        }
+        news
     }
 }
 

@@ -1111,6 +1111,67 @@ impl InteractionReducer {
     }
 }
 
+impl InteractionReducer {
+    /// The reducers of `shards` shards holding what `olds` held: each open
+    /// interaction and tombstone goes to the shard `place` names for its
+    /// (tenant, interaction id), each pending request with the interaction
+    /// it named (to the first shard if it named none), in each old
+    /// reducer's order of recency; the summaries are added into the first.
+    pub(crate) fn reshard(
+        olds: Vec<InteractionReducer>,
+        config: InteractionConfig,
+        shards: usize,
+        mut place: impl FnMut(&[u8], &[u8]) -> usize,
+    ) -> Vec<InteractionReducer> {
+        let shards = shards.max(1);
+        let mut news: Vec<InteractionReducer> =
+            (0..shards).map(|_| InteractionReducer::new(config)).collect();
+        let mut target = |key: &[u8]| {
+            let (tenant, id) = split_composite(key);
+            place(tenant, id).min(shards - 1)
+        };
+        for mut old in olds {
+            for (key, interaction, stamp) in old.live.drain_oldest_first() {
+                news[target(&key)].live.insert(key, interaction, stamp);
+            }
+            for (key, deleted, stamp) in old.gone.drain_oldest_first() {
+                news[target(&key)].gone.insert(key, deleted, stamp);
+            }
+            for (key, request, stamp) in old.requests.drain_oldest_first() {
+                let new = &mut news[request.interaction.as_deref().map_or(0, &mut target)];
+                // The action's index is the new reducer's.
+                let action = match old.summary.actions.get(request.action as usize) {
+                    Some(stats) => new.action_slot(stats.namespace, stats.action.as_bytes()),
+                    None => request.action,
+                };
+                let at = request.at;
+                let slot = new.requests.insert(key, Request { action, ..request }, stamp);
+                let timeout = new.timeout_micros();
+                if timeout > 0 {
+                    let generation = new.requests.generation(slot);
+                    new.deadlines.push(Reverse((at.0.saturating_add(timeout), slot, generation)));
+                }
+            }
+            for new in &mut news {
+                new.clock = new.clock.max(old.clock);
+                new.stamp = new.stamp.max(old.stamp);
+            }
+            news[0].summary.merge(&old.summary);
+        }
+        for new in &mut news {
+            // Actions joined by name: the index follows the summary's list.
+            new.action_index = Default::default();
+            for (slot, stats) in (0u32..).zip(&new.summary.actions) {
+                new.action_index[stats.namespace as usize]
+                    .insert(stats.action.as_bytes().into(), slot);
+            }
+            new.summary.open_interactions = new.live.len() as u64;
+            new.summary.open_requests = new.requests.len() as u64;
+        }
+        news
+    }
+}
+
 /// The record of an interaction from its key and state.
 fn record(key: &[u8], interaction: Interaction, deleted: Option<Timestamp>) -> InteractionRecord {
     let (tenant, id) = split_composite(key);
@@ -1356,6 +1417,20 @@ impl<V> Table<V> {
     }
 
     /// The least recent entry.
+    /// Takes every entry out, least recently active first: (key, value,
+    /// stamp).
+    fn drain_oldest_first(&mut self) -> Vec<(Arc<[u8]>, V, u64)> {
+        let mut entries = Vec::with_capacity(self.len());
+        while let Some(slot) = self.front() {
+            let stamp = self.stamp(slot);
+            match self.remove(slot) {
+                Some((key, value)) => entries.push((key, value, stamp)),
+                None => break,
+            }
+        }
+        entries
+    }
+
     fn front(&self) -> Option<u32> {
         (self.head != NIL).then_some(self.head)
     }
