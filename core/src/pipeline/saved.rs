@@ -8,9 +8,11 @@
 //! ([`Pipeline::resume`](super::Pipeline::resume)) gives, for the records
 //! that follow, exactly the outputs the paused one would have given.
 //!
-//! The bytes are [postcard](https://docs.rs/postcard) of the serde form of
-//! the state. They carry no version or checksum of their own: the checkpoint
-//! container ([`crate::checkpoint`]) does.
+//! The bytes are a count of parts, then each part's length and bytes: the
+//! settings and the router, then each shard, each [postcard](https://docs.rs/postcard)
+//! of its serde form, so shards are encoded and decoded in parallel. They
+//! carry no version or checksum of their own: the checkpoint container
+//! ([`crate::checkpoint`]) does.
 
 use std::fmt;
 
@@ -21,7 +23,7 @@ use crate::state::{AgentSide, CallSide, ReducerConfig};
 use super::route::Router;
 
 /// Every shard's reducer state and the router's, between two records.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug)]
 pub struct PipelineState {
     /// The settings the state was built with (caps, linger, thresholds).
     pub(crate) reducer: ReducerConfig,
@@ -69,33 +71,74 @@ impl PipelineState {
         self.shards.iter().map(|shard| &shard.agents).collect()
     }
 
-    /// The state as bytes.
+    /// The state as bytes: the settings and the router, then each shard,
+    /// each part postcard on its own and encoded on a thread of its own (the
+    /// pipeline stands still meanwhile).
     ///
     /// # Errors
     /// Never for the state types of this crate; a [`StateError`] would name
     /// what postcard could not write.
     pub fn encode(&self) -> Result<Vec<u8>, StateError> {
-        postcard::to_allocvec(self).map_err(|error| StateError(format!("saving state: {error}")))
+        let failed = |error: postcard::Error| StateError(format!("saving state: {error}"));
+        let parts: Vec<Result<Vec<u8>, postcard::Error>> = std::thread::scope(|scope| {
+            let shards: Vec<_> = self
+                .shards
+                .iter()
+                .map(|shard| {
+                    // Sized for the usual 300 bytes an open call and 100 an
+                    // agent: growing a buffer of hundreds of megabytes by
+                    // doubling costs more than encoding into it.
+                    let size = shard.call.calls().open() * 320 + shard.agents.agents().len() * 128;
+                    let buffer = Vec::with_capacity(size + (1 << 16));
+                    scope.spawn(move || postcard::to_extend(shard, buffer))
+                })
+                .collect();
+            let head = postcard::to_allocvec(&(&self.reducer, &self.router));
+            std::iter::once(head)
+                .chain(
+                    shards
+                        .into_iter()
+                        .map(|shard| shard.join().unwrap_or(Err(postcard::Error::SerdeSerCustom))),
+                )
+                .collect()
+        });
+        let mut out = Vec::with_capacity(parts.iter().flatten().map(|p| p.len() + 8).sum());
+        out.extend_from_slice(&(parts.len() as u32).to_le_bytes());
+        for part in parts {
+            let part = part.map_err(failed)?;
+            out.extend_from_slice(&(part.len() as u64).to_le_bytes());
+            out.extend_from_slice(&part);
+        }
+        Ok(out)
     }
 
-    /// The state read back from [`encode`](Self::encode)'s bytes.
+    /// The state read back from [`encode`](Self::encode)'s bytes, its shards
+    /// decoded in parallel.
     ///
     /// # Errors
     /// When the bytes are not such a state (another build's layout, a
     /// truncated or damaged buffer): refused whole, never half-read.
     pub fn decode(bytes: &[u8]) -> Result<PipelineState, StateError> {
-        let (state, rest) = postcard::take_from_bytes::<PipelineState>(bytes)
-            .map_err(|error| StateError(format!("unreadable pipeline state: {error}")))?;
-        if !rest.is_empty() {
-            return Err(StateError(format!(
-                "unreadable pipeline state: {} bytes after its end",
-                rest.len()
-            )));
+        let unreadable = |why: String| StateError(format!("unreadable pipeline state: {why}"));
+        let parts = split_parts(bytes).map_err(unreadable)?;
+        let Some((head, shards)) = parts.split_first() else {
+            return Err(unreadable("no part".to_owned()));
+        };
+        if shards.is_empty() {
+            return Err(unreadable("no shard".to_owned()));
         }
-        if state.shards.is_empty() {
-            return Err(StateError("unreadable pipeline state: no shard".to_owned()));
-        }
-        Ok(state)
+        let (reducer, router) = whole::<(ReducerConfig, Router)>(head).map_err(unreadable)?;
+        let shards: Result<Vec<ShardState>, String> = std::thread::scope(|scope| {
+            let decoding: Vec<_> =
+                shards.iter().map(|part| scope.spawn(move || whole::<ShardState>(part))).collect();
+            decoding
+                .into_iter()
+                .map(|shard| {
+                    shard.join().unwrap_or_else(|_| Err("a shard could not be read".into()))
+                })
+                .collect()
+        });
+        Ok(PipelineState { reducer, router, shards: shards.map_err(unreadable)? })
     }
 
     /// The same state spread over `shards` shards: open call threads and
@@ -162,4 +205,34 @@ impl PipelineState {
         }
         Ok(())
     }
+}
+
+/// The parts of an encoded state: a count, then each part's length and bytes.
+fn split_parts(bytes: &[u8]) -> Result<Vec<&[u8]>, String> {
+    let (count, mut rest) =
+        bytes.split_first_chunk::<4>().ok_or_else(|| "shorter than its header".to_owned())?;
+    let count = u32::from_le_bytes(*count) as usize;
+    let mut parts = Vec::with_capacity(count.min(4096));
+    for index in 0..count {
+        let (len, after) = rest
+            .split_first_chunk::<8>()
+            .ok_or_else(|| format!("part {index} of {count} is missing"))?;
+        let len = usize::try_from(u64::from_le_bytes(*len)).unwrap_or(usize::MAX);
+        if len > after.len() {
+            return Err(format!("part {index} of {count} is cut short"));
+        }
+        let (part, after) = after.split_at(len);
+        parts.push(part);
+        rest = after;
+    }
+    if !rest.is_empty() {
+        return Err(format!("{} bytes after its end", rest.len()));
+    }
+    Ok(parts)
+}
+
+/// `T` read from all of `part`.
+fn whole<'de, T: Deserialize<'de>>(part: &'de [u8]) -> Result<T, String> {
+    let (value, rest) = postcard::take_from_bytes::<T>(part).map_err(|error| error.to_string())?;
+    if rest.is_empty() { Ok(value) } else { Err(format!("{} bytes after a part", rest.len())) }
 }

@@ -24,6 +24,8 @@ pub struct CheckpointReport {
     /// How long the pipeline stood still: draining, stopping the shards,
     /// encoding, starting them again.
     pub pause: Duration,
+    /// Of the pause, encoding the state.
+    pub encode: Duration,
     /// Decoding the state back.
     pub load: Duration,
 }
@@ -68,7 +70,11 @@ pub fn measure(agents: usize, calls: usize, shards: usize) -> anyhow::Result<Che
     // checkpoint, not the backlog.
     pipeline.pause(|_, _| ());
     let started = Instant::now();
-    let bytes = pipeline.pause(|state, _| state.encode())?;
+    let (bytes, encode) = pipeline.pause(|state, _| {
+        let encoding = Instant::now();
+        (state.encode(), encoding.elapsed())
+    });
+    let bytes = bytes?;
     let pause = started.elapsed();
     let started = Instant::now();
     let state = PipelineState::decode(&bytes)?;
@@ -76,7 +82,7 @@ pub fn measure(agents: usize, calls: usize, shards: usize) -> anyhow::Result<Che
     let open: usize = state.call_sides().iter().map(|side| side.calls().open()).sum();
     anyhow::ensure!(open == calls, "{open} open calls read back of {calls}");
     drop(pipeline.finish());
-    Ok(CheckpointReport { agents, calls, shards, bytes: bytes.len(), pause, load })
+    Ok(CheckpointReport { agents, calls, shards, bytes: bytes.len(), pause, encode, load })
 }
 
 impl fmt::Display for CheckpointReport {
@@ -93,6 +99,7 @@ impl fmt::Display for CheckpointReport {
             self.bytes as f64 / self.calls.max(1) as f64
         )?;
         writeln!(f, "checkpoint_pause_ms={:.1}", self.pause.as_secs_f64() * 1e3)?;
+        writeln!(f, "checkpoint_encode_ms={:.1}", self.encode.as_secs_f64() * 1e3)?;
         writeln!(f, "checkpoint_load_ms={:.1}", self.load.as_secs_f64() * 1e3)
     }
 }
