@@ -143,12 +143,15 @@ impl Ledger {
         }
     }
 
-    /// How far each partition assigned to this member was handed out:
-    /// what a checkpoint keeps as this source's position.
+    /// How far each partition this member has read was handed out: what a
+    /// checkpoint keeps as this source's position. Partitions not assigned
+    /// right now count too (a partition resumed from a checkpoint and not
+    /// assigned yet, or between a revocation and its reassignment): the
+    /// reducer state holds their records up to there, and a restart must
+    /// skip those when they come again.
     pub(crate) fn handed_out(&self) -> Vec<Position> {
         self.partitions
             .iter()
-            .filter(|partition| partition.assigned)
             .filter_map(|p| Some((p.topic.clone(), p.partition, p.handed_out?)))
             .collect()
     }
@@ -306,9 +309,10 @@ mod tests {
         hand_out(&mut first, "t", 0, 0..7);
         hand_out(&mut first, "t", 1, 0..3);
         first.revoke([("t", 1)]);
-        // Only what this member owns is its position.
+        // A partition not assigned right now keeps its position: the state
+        // holds its records up to there.
         let saved = first.handed_out();
-        assert_eq!(saved, vec![("t".into(), 0, 7)]);
+        assert_eq!(saved, vec![("t".into(), 0, 7), ("t".into(), 1, 3)]);
 
         let mut second = Ledger::default();
         second.resume(&saved);
@@ -317,10 +321,17 @@ mod tests {
         second.assign([("t", 0), ("t", 1)]);
         let (zero, one) = (second.stream("t", 0), second.stream("t", 1));
         assert_eq!(zero, 0, "resumed partitions keep their numbers");
-        // Re-delivered from an older commit: up to 7 was in the checkpoint.
+        // Re-delivered from an older commit: up to 7 and 3 were in the
+        // checkpoint.
         assert!((2..7).all(|offset| !second.admit(zero, offset)));
         assert!(second.admit(zero, 7));
-        assert!(second.admit(one, 0));
+        assert!(!second.admit(one, 2));
+        assert!(second.admit(one, 3));
+        // Saved again before partition 1 was ever assigned to the second
+        // member: its position is still there.
+        let mut third = Ledger::default();
+        third.resume(&saved);
+        assert_eq!(third.handed_out(), saved);
     }
 
     #[test]

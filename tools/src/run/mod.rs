@@ -386,8 +386,9 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
             }
         }
         // With checkpoints, sources commit only what a saved checkpoint
-        // covers (its marks are taken with it): a restart resumes from the
-        // checkpoint, and a commit past it would skip records its state lacks.
+        // covers (its marks are taken with it), and sinks flush with each
+        // checkpoint: a restart resumes from the checkpoint, and a commit past
+        // it would skip records its state lacks.
         let checkpointing = plan.checkpoint_dir.is_some();
         if !checkpointing
             && last_mark.elapsed() >= plan.commit_every
@@ -414,8 +415,9 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
             }
         }
         if let Some(dir) = &plan.checkpoint_dir {
-            let due = last_checkpoint.elapsed() >= plan.checkpoint_every;
-            if taken.is_none() && due && pipeline.pushed() > checkpointed_seq {
+            let due = last_checkpoint.elapsed() >= plan.checkpoint_every
+                && pipeline.pushed() > checkpointed_seq;
+            if taken.is_none() && due {
                 // The flush the checkpoint needs is a commit point too.
                 let through = pipeline.pushed();
                 let marks = sources.iter_mut().map(|s| s.source.mark()).collect();
@@ -590,7 +592,16 @@ fn take_checkpoint(
     names: &OriginNames,
     records: u64,
 ) -> anyhow::Result<RunCheckpoint> {
-    let state = pipeline.pause(|state, _| state.encode()).context("cannot save the state")?;
+    let through = pipeline.pushed();
+    // Every sink flushes through exactly this record, so each says where
+    // the outputs of the records before it end (and a run that has written
+    // nothing yet still gets a flush, and a position, for it).
+    let state = pipeline
+        .pause(|state, outputs| {
+            outputs.flush_all(through);
+            state.encode()
+        })
+        .context("cannot save the state")?;
     let labels = names.read().unwrap_or_else(PoisonError::into_inner).clone();
     let mut origins: Vec<(u32, (u32, u32, String, char))> = Vec::with_capacity(labels.len());
     for (source, running) in (0u32..).zip(sources.iter()) {
