@@ -181,18 +181,7 @@ fn records_seen_before_the_pause_are_duplicates_after_it() {
     let cut = frames.len() / 2;
     let mut replayed = frames[..cut].to_vec();
     replayed.extend_from_slice(&frames[cut - 40..]);
-    let mut first = Pipeline::start(config(Format::Genesys, 2), CollectOutputs::default());
-    push_all(&mut first, &replayed[..cut]);
-    let (bytes, mut written) = first.pause(|state, out| (state.encode().unwrap(), out.clone()));
-    drop(first.finish());
-    let state = PipelineState::decode(&bytes).unwrap();
-    let mut second =
-        Pipeline::resume(config(Format::Genesys, 2), CollectOutputs::default(), state).unwrap();
-    push_all(&mut second, &replayed[cut..]);
-    let done = second.finish();
-    written.changes.extend(done.outputs.changes.iter().cloned());
-    written.records.extend(done.outputs.records.iter().cloned());
-    let got = outcome(&written, &done);
+    let got = interrupted_at(&replayed, cut, config(Format::Genesys, 2));
     assert_eq!(got.counters.duplicates, 40);
     assert_eq!(got.calls, expected.calls);
     assert_eq!(got.changes, expected.changes);

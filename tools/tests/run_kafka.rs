@@ -119,6 +119,35 @@ fn trickle(
     })
 }
 
+/// What the SIGKILL tests start from: 600 calls of events (not produced yet;
+/// they trickle in during the test) and `reduce`'s calls over them, a broker
+/// with a 2-partition input and output topic, and the run's URLs.
+struct KillSetup {
+    dir: Outdir,
+    expected: Vec<String>,
+    lines: Vec<String>,
+    broker: Broker,
+    bootstrap: String,
+    source: String,
+    calls: String,
+}
+
+impl KillSetup {
+    fn new(name: &str, group: &str) -> KillSetup {
+        let dir = Outdir::new(name);
+        let text = events(&dir, "600");
+        let expected = reduce_calls(&dir, &dir.path("events.ndjson"));
+        let lines = text.lines().map(str::to_owned).collect();
+        let broker = Broker::start();
+        broker.create_topic("voice-callthread", 2);
+        broker.create_topic("cti-calls", 2);
+        let bootstrap = broker.bootstrap();
+        let source = format!("kafka://{bootstrap}/voice-callthread?group={group}&{FAST_GROUP}");
+        let calls = format!("kafka://{bootstrap}/cti-calls");
+        KillSetup { dir, expected, lines, broker, bootstrap, source, calls }
+    }
+}
+
 fn reduce_calls(dir: &Outdir, input: &str) -> Vec<String> {
     let (calls, agents) = (dir.path("r-calls"), dir.path("r-agents"));
     let out = ctistream(&["reduce", input, "--calls-out", &calls, "--agents-out", &agents]);
@@ -367,16 +396,8 @@ fn gen_produces_keyed_events_to_a_topic_that_run_reduces() {
 
 #[test]
 fn kill_9_mid_stream_then_a_restart_loses_no_call() {
-    let dir = Outdir::new("run-kafka-kill");
-    let text = events(&dir, "600");
-    let expected = reduce_calls(&dir, &dir.path("events.ndjson"));
-    let lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let broker = Broker::start();
-    broker.create_topic("voice-callthread", 2);
-    broker.create_topic("cti-calls", 2);
-    let bootstrap = broker.bootstrap();
-    let source = format!("kafka://{bootstrap}/voice-callthread?group=k9&{FAST_GROUP}");
-    let calls = format!("kafka://{bootstrap}/cti-calls");
+    let KillSetup { dir: _dir, expected, lines, broker, bootstrap, source, calls } =
+        KillSetup::new("run-kafka-kill", "k9");
     let start = |metrics: &str| {
         Command::new(env!("CARGO_BIN_EXE_ctistream"))
             .args(["run", "--from", &source, "--calls-to", &calls, "--commit-every", "0.2"])
@@ -429,16 +450,8 @@ fn checkpoint_time(dir: &str) -> Option<std::time::SystemTime> {
 
 #[test]
 fn sigkill_at_random_points_with_checkpoints_then_restarts_lose_no_call() {
-    let dir = Outdir::new("run-kafka-checkpoint");
-    let text = events(&dir, "600");
-    let expected = reduce_calls(&dir, &dir.path("events.ndjson"));
-    let lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let broker = Broker::start();
-    broker.create_topic("voice-callthread", 2);
-    broker.create_topic("cti-calls", 2);
-    let bootstrap = broker.bootstrap();
-    let source = format!("kafka://{bootstrap}/voice-callthread?group=ck&{FAST_GROUP}");
-    let calls = format!("kafka://{bootstrap}/cti-calls");
+    let KillSetup { dir, expected, lines, broker, bootstrap, source, calls } =
+        KillSetup::new("run-kafka-checkpoint", "ck");
     let state = dir.path("state");
     let args = |extra: &[&str]| -> Vec<String> {
         ["run", "--from", &source, "--calls-to", &calls]

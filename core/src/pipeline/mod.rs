@@ -252,7 +252,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         state: PipelineState,
     ) -> Result<Pipeline<O>, StateError> {
         state.check_fits(&config.reducer)?;
-        let state = state.reshard(config.shards)?;
+        let state = state.reshard(config.shards);
         Ok(Pipeline::launch(config, outputs, state))
     }
 

@@ -149,13 +149,10 @@ impl PipelineState {
     /// pipeline resumed from it gives what one with the old shard count
     /// would have given.
     ///
-    /// # Errors
-    /// None today; the `Result` leaves room for state that cannot move.
-    pub fn reshard(self, shards: usize) -> Result<PipelineState, StateError> {
+    pub fn reshard(self, shards: usize) -> PipelineState {
         let shards = shards.max(1);
-        let from = self.shards.len();
-        if shards == from {
-            return Ok(self);
+        if shards == self.shards.len() {
+            return self;
         }
         let router = self.router.empty_like(shards);
         let (calls, agents): (Vec<CallSide>, Vec<AgentSide>) =
@@ -183,7 +180,7 @@ impl PipelineState {
         let agents = AgentSide::reshard(agents, &self.reducer, shards, |tenant, agent| {
             super::shard::owner(tenant, agent, shards)
         });
-        Ok(PipelineState {
+        PipelineState {
             reducer: self.reducer,
             router,
             shards: calls
@@ -191,7 +188,7 @@ impl PipelineState {
                 .zip(agents)
                 .map(|(call, agents)| ShardState { call, agents })
                 .collect(),
-        })
+        }
     }
 
     /// Whether a pipeline built with `reducer` may go on from this state.
