@@ -130,6 +130,45 @@ fn sigkill_at_random_points_then_restarts_write_what_one_run_writes() {
     assert_outputs_are_reduce(&dir, &all, &format!("after {kills} kills"));
 }
 
+/// The first checkpoint is taken before any input: a run killed within
+/// its first interval, after writing outputs, resumes from it (its file
+/// sinks cut back) instead of writing those outputs a second time.
+#[test]
+fn a_run_killed_within_its_first_interval_resumes_from_its_start() {
+    let dir = Outdir::new("checkpoint-first-interval");
+    let all = generated(&dir, "40", "8000", "6");
+    let input = dir.path("in.ndjson");
+    std::fs::copy(&all, &input).unwrap();
+    let written = || {
+        ["calls", "changes"]
+            .iter()
+            .any(|what| std::fs::metadata(dir.path(what)).is_ok_and(|file| file.len() > 0))
+    };
+    let mut args = run_args(&dir, &input, &[]);
+    let every = args.iter().position(|arg| arg == "--checkpoint-every").unwrap() + 1;
+    args[every] = "3600".into();
+    let service = start(&args);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Sinks write out a full buffer before any flush.
+    while !written() {
+        assert!(Instant::now() < deadline, "no output written: {:?}", service.seen);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stderr = service.kill();
+    assert!(!stderr.contains("resumed: "), "{stderr}");
+    let mut last = run_args(&dir, &input, &["--until-idle", "1"]);
+    last.retain(|arg| !arg.contains("follow=true"));
+    last.insert(2, format!("file:{input}"));
+    let out = ctistream(&last.iter().map(String::as_str).collect::<Vec<_>>());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("resumed: ") && stderr.contains("(0 records read before it)"),
+        "{stderr}"
+    );
+    assert_outputs_are_reduce(&dir, &all, "killed within the first interval");
+}
+
 #[test]
 fn sigterm_keeps_open_calls_for_the_next_run() {
     let dir = Outdir::new("checkpoint-term");

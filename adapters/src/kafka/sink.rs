@@ -6,14 +6,16 @@ use std::time::Duration;
 
 use ctistream_core::connect::{Connect, Health, Sink};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::DeliveryResult;
+use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::{ClientConfig, ClientContext, Message, Statistics};
 
 use super::config::KafkaSinkConfig;
 use super::error::Error;
 use super::health::SharedHealth;
-use super::rewind::{Ends, Written, high_watermarks, read_after};
+use super::rewind::{
+    Ends, Position, WRITER_HEADER, Written, high_watermarks, read_after, writer_id,
+};
 
 /// How long `write` lets librdkafka drain a full queue before trying again.
 const QUEUE_FULL_WAIT: Duration = Duration::from_millis(50);
@@ -64,6 +66,11 @@ pub struct KafkaSink {
     /// What a crashed run wrote after the checkpoint this sink was rewound
     /// to, not yet written again by this run.
     written: Written,
+    /// This sink's id, in a header of every message it writes: new for a
+    /// fresh start, the crashed run's after a rewind.
+    writer: u64,
+    /// `writer` as the header's value.
+    writer_header: [u8; 16],
 }
 
 impl std::fmt::Debug for KafkaSink {
@@ -90,7 +97,11 @@ impl Connect for KafkaSinkConfig {
             ends: Arc::default(),
             seeded: false,
             written: Written::default(),
+            writer: 0,
+            writer_header: [0; 16],
         };
+        sink.writer = fresh_writer_id();
+        sink.writer_header = writer_id(sink.writer);
         sink.producer()?;
         Ok(sink)
     }
@@ -134,8 +145,10 @@ impl Sink for KafkaSink {
             return Ok(());
         }
         let topic = self.topic.clone();
+        let headers = OwnedHeaders::new_with_capacity(1)
+            .insert(Header { key: WRITER_HEADER, value: Some(&self.writer_header[..]) });
         let producer = self.producer()?;
-        let mut record = BaseRecord::to(&topic).key(key).payload(value);
+        let mut record = BaseRecord::to(&topic).key(key).payload(value).headers(headers);
         loop {
             match producer.send(record) {
                 Ok(()) => {
@@ -196,21 +209,27 @@ impl Sink for KafkaSink {
         Err(error.into())
     }
 
-    /// Per partition, where what this sink made durable ends. Partitions
-    /// it could not learn the end of yet are left out (a rewind reads them
-    /// from their beginning).
+    /// Per partition, where what this sink made durable ends, held back
+    /// to the first message a crashed run wrote that this run has not
+    /// written again yet. Partitions it could not learn the end of yet are
+    /// left out (a rewind reads them from their beginning).
     fn durable_position(&self) -> Option<Vec<u8>> {
-        Some(self.ends().encode())
+        let ends = self.written.hold_back(&self.ends());
+        Some(Position { writer: self.writer, ends }.encode())
     }
 
     /// Reads back what the topic holds past `saved` (what the crashed run
     /// wrote after its checkpoint); the outputs this run writes again that
     /// are among it are not produced a second time.
     fn rewind_to(&mut self, saved: &[u8]) -> io::Result<()> {
-        let from = Ends::decode(saved)
+        let from = Position::decode(saved)
             .ok_or_else(|| Error::new(format!("{}: not a Kafka sink position", self.name)))?;
-        self.written = read_after(&self.reader, &self.topic, &from)?;
-        *self.ends() = from;
+        self.written = read_after(&self.reader, &self.topic, &from.ends, from.writer)?;
+        *self.ends() = from.ends;
+        // Written again under the crashed run's id, so a second crash's
+        // read-back finds these messages too.
+        self.writer = from.writer;
+        self.writer_header = writer_id(from.writer);
         self.seeded = true;
         if self.written.len() > 0 {
             eprintln!(
@@ -242,6 +261,17 @@ impl Sink for KafkaSink {
         self.producer = None;
         flushed
     }
+}
+
+/// A writer id no other sink is likely to have: the clock and the process
+/// id through std's randomly keyed hasher.
+fn fresh_writer_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    hasher.write_u128(now.map_or(0, |since| since.as_nanos()));
+    hasher.finish()
 }
 
 /// Delivery failures since the last flush.

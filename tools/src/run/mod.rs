@@ -259,6 +259,7 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         ..PipelineConfig::default()
     };
     let records_before = resumed.as_ref().map_or(0, |saved| saved.records);
+    let fresh = resumed.is_none();
     let mut pipeline = match resumed {
         Some(saved) => {
             let dir = plan.checkpoint_dir.as_deref().unwrap_or(std::path::Path::new("."));
@@ -306,6 +307,14 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
     let mut checkpointed_seq = 0u64;
     let mut last_checkpoint = Instant::now();
     let mut taken: Option<Pending> = None;
+    if plan.checkpoint_dir.is_some() && fresh {
+        // A first checkpoint before any input: a run killed within its first
+        // interval resumes from it (its sinks cut back or read back) instead
+        // of starting over on top of the outputs it already wrote.
+        let through = pipeline.pushed();
+        let checkpoint = take_checkpoint(&mut pipeline, &mut sources, &source_urls, &names, 0)?;
+        taken = Some(Pending { through, checkpoint });
+    }
     let mut failure: Option<anyhow::Error> = None;
     let stopped = loop {
         if stop.load(Ordering::Acquire) {
