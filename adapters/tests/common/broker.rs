@@ -1,5 +1,6 @@
 //! A throwaway Kafka-protocol broker for tests: tansu on a free loopback port
-//! with in-memory storage, killed when the handle drops.
+//! with in-memory storage (or, from [`Broker::start_durable`], storage in an
+//! S3 store of its own), killed when the handle drops.
 //!
 //! Self-contained and std only, because tests of other crates include it with
 //! `#[path = ".../adapters/tests/common/broker.rs"]`. The binary comes from
@@ -8,7 +9,9 @@
 //! a skipped Kafka test would pass for a broken adapter.
 //!
 //! Memory storage means a restart loses every topic, offset and group: tests
-//! that restart the broker create their topics again. A broker started with
+//! that restart the broker create their topics again. A durable broker keeps
+//! them in a moto S3 server (from `tools/s3-store.sh`, found through
+//! `CTISTREAM_MOTO`) that outlives its restarts. A broker started with
 //! [`Broker::start_relayed`] sits behind a TCP relay that can cut every
 //! connection and refuse new ones for a while ([`Broker::cut`],
 //! [`Broker::restore`]): an outage as clients see it, the broker's data kept.
@@ -40,6 +43,8 @@ pub struct Broker {
     child: Option<Child>,
     /// The relay clients go through, if started relayed.
     relay: Option<Relay>,
+    /// Where a durable broker keeps its data; `None`: in memory.
+    store: Option<S3Store>,
 }
 
 impl Broker {
@@ -61,6 +66,22 @@ impl Broker {
         Broker::start_with(Some(free_port()))
     }
 
+    /// Starts a broker that keeps its data in an S3 store of its own, so a
+    /// [`Broker::restart`] brings every topic, message, offset and group
+    /// back.
+    ///
+    /// # Panics
+    /// As [`Broker::start`], and when the S3 store does not start.
+    pub fn start_durable() -> Broker {
+        let binary = find_tansu();
+        let store = S3Store::start();
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("ctistream-tansu-{port}.log"));
+        let mut broker = Broker { binary, port, log, child: None, relay: None, store: Some(store) };
+        broker.launch().unwrap_or_else(|why| panic!("tansu with S3 storage: {why}"));
+        broker
+    }
+
     fn start_with(relay_port: Option<u16>) -> Broker {
         let binary = find_tansu();
         // The port may be taken between this check and tansu binding it; a
@@ -68,7 +89,8 @@ impl Broker {
         for _ in 0..3 {
             let port = free_port();
             let log = std::env::temp_dir().join(format!("ctistream-tansu-{port}.log"));
-            let mut broker = Broker { binary: binary.clone(), port, log, child: None, relay: None };
+            let mut broker =
+                Broker { binary: binary.clone(), port, log, child: None, relay: None, store: None };
             if let Some(relay_port) = relay_port {
                 let target = SocketAddr::from(([127, 0, 0, 1], port));
                 broker.relay = Some(Relay::start(relay_port, target));
@@ -105,7 +127,8 @@ impl Broker {
         self.relay.as_ref().expect("restore: start the broker with start_relayed").restore();
     }
 
-    /// Kills the broker; clients see it go down. Its data is gone.
+    /// Kills the broker (SIGKILL); clients see it go down. Its data is gone,
+    /// unless it is durable.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -113,7 +136,8 @@ impl Broker {
         }
     }
 
-    /// Starts the broker again on the same port, empty.
+    /// Starts the broker again on the same port: empty, or with its data if
+    /// it is durable.
     ///
     /// # Panics
     /// When it does not come up.
@@ -132,7 +156,8 @@ impl Broker {
         }
     }
 
-    /// Stops the broker and starts it again on the same port, empty.
+    /// Stops the broker and starts it again on the same port (empty, unless
+    /// it is durable).
     ///
     /// # Panics
     /// As [`Broker::resume`].
@@ -166,9 +191,24 @@ impl Broker {
         let advertised = format!("tcp://{}", self.bootstrap());
         let log = File::create(&self.log).map_err(|e| format!("{}: {e}", self.log.display()))?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
-        let mut child = Command::new(&self.binary)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &advertised])
-            .args(["--storage-engine", "memory://tansu/"])
+        let mut command = Command::new(&self.binary);
+        command.args(["broker", "--listener-url", &url, "--advertised-listener-url", &advertised]);
+        match &self.store {
+            Some(store) => {
+                command.args(["--storage-engine", &format!("s3://{BUCKET}/")]);
+                // object_store's settings; moto takes any credentials.
+                command
+                    .env("AWS_ENDPOINT", format!("http://127.0.0.1:{}", store.port))
+                    .env("AWS_ALLOW_HTTP", "true")
+                    .env("AWS_ACCESS_KEY_ID", "test")
+                    .env("AWS_SECRET_ACCESS_KEY", "test")
+                    .env("AWS_DEFAULT_REGION", "eu-west-2");
+            }
+            None => {
+                command.args(["--storage-engine", "memory://tansu/"]);
+            }
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
@@ -202,6 +242,85 @@ impl Drop for Broker {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The bucket a durable broker keeps its data in.
+const BUCKET: &str = "tansu";
+/// Where tools/s3-store.sh installs moto, below the workspace root.
+const MOTO_INSTALLED: &str = "target/moto";
+
+/// A moto S3 server on a free loopback port, with the broker's bucket;
+/// killed when dropped.
+#[derive(Debug)]
+struct S3Store {
+    port: u16,
+    child: Child,
+}
+
+impl S3Store {
+    fn start() -> S3Store {
+        let packages = find_moto();
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("ctistream-moto-{port}.log"));
+        let file = File::create(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+        let mut child = Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("PYTHONPATH", &packages)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("clone a file handle"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run python3 -m moto.server: {e}"));
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + START_WAIT;
+        // The bucket is created by a plain HTTP PUT: moto needs no signature.
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("moto exited ({status}); log {}:\n{}", log.display(), tail(&log));
+            }
+            if let Ok(status) = http_put(address, &format!("/{BUCKET}")) {
+                assert!(status.contains(" 200 "), "moto refused the bucket: {status}");
+                return S3Store { port, child };
+            }
+            assert!(Instant::now() < deadline, "moto did not listen on {address}: {}", tail(&log));
+            sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for S3Store {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends `PUT path` with no body: the response's status line.
+fn http_put(address: SocketAddr, path: &str) -> std::io::Result<String> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_millis(200))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "PUT {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\n\r\n")?;
+    let mut status = String::new();
+    BufReader::new(stream).read_line(&mut status)?;
+    Ok(status)
+}
+
+/// moto's packages: `$CTISTREAM_MOTO`, else where tools/s3-store.sh
+/// installs them in this checkout.
+fn find_moto() -> PathBuf {
+    if let Some(path) = std::env::var_os("CTISTREAM_MOTO") {
+        return PathBuf::from(path);
+    }
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors().map(|dir| dir.join(MOTO_INSTALLED)).find(|path| path.is_dir()).unwrap_or_else(
+        || {
+            panic!(
+                "the broker-restart tests need an S3 store: run tools/s3-store.sh (it installs \
+                 moto into target/moto) or set CTISTREAM_MOTO to its packages"
+            )
+        },
+    )
 }
 
 /// A TCP relay from a loopback port to the broker: each client connection is
