@@ -173,6 +173,17 @@ pub trait Source: Send {
         self.commit(mark)
     }
 
+    /// Whether stream `stream` was taken from this source by another reader
+    /// that reads it again from the last commit (a Kafka partition revoked
+    /// in a rebalance). Commits stop at the oldest open call
+    /// ([`commit_within`](Self::commit_within)), so that reader rebuilds the
+    /// calls still open here and writes them whole; the driver forgets them
+    /// rather than write them open. The default: no stream is ever taken.
+    fn released(&self, stream: u32) -> bool {
+        let _ = stream;
+        false
+    }
+
     /// Where reading has got to — just after the last record handed out — as
     /// bytes a later run gives to [`resume_from`](Self::resume_from). A
     /// checkpoint keeps them beside the reducer state of those same records,

@@ -199,13 +199,29 @@ fn a_routing_thread_reads_the_ready_view_while_the_pipeline_runs() {
             slowest
         })
     };
-    for frame in &frames {
-        pipeline.push(
-            frame.payload.clone(),
-            frame.key.clone(),
-            Origin { source: 0, line: frame.line },
-            Timestamp(0),
-        );
+    for chunk in frames.chunks(64) {
+        for frame in chunk {
+            pipeline.push(
+                frame.payload.clone(),
+                frame.key.clone(),
+                Origin { source: 0, line: frame.line },
+                Timestamp(0),
+            );
+        }
+        pipeline.flush();
+        // The reader reads while the shards work on the chunk, however the
+        // scheduler shares out a busy machine; until it has seen ready
+        // agents the run is stretched over several publishing intervals
+        // (views are published at most every PUBLISH_EVERY).
+        let (before, waited) = (reads.load(Ordering::Relaxed), std::time::Instant::now());
+        while reads.load(Ordering::Relaxed) < before + 2
+            && waited.elapsed() < std::time::Duration::from_secs(1)
+        {
+            std::thread::yield_now();
+        }
+        if seen.load(Ordering::Relaxed) == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
     }
     let done = pipeline.finish();
     stop.store(true, Ordering::Relaxed);

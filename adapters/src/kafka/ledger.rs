@@ -156,6 +156,12 @@ impl Ledger {
             .collect()
     }
 
+    /// Whether stream `stream` is a partition this member had and no longer
+    /// has (revoked, or lost with its session).
+    pub(crate) fn released(&self, stream: u32) -> bool {
+        self.partitions.get(stream as usize).is_some_and(|p| !p.assigned)
+    }
+
     /// Goes on from a checkpoint: each partition was handed out up to its
     /// next offset. The group re-delivers from its last commit, which a run
     /// with checkpoints never moves past its last checkpoint; what comes

@@ -38,8 +38,9 @@ const MAX_PER_POLL: usize = 4096;
 /// - A partition that moves to another member resumes there at the last
 ///   acknowledged commit: records after it are read again by the new owner
 ///   (at-least-once). The per-call state this member built from the partition
-///   does not travel with it; carrying reducer state across members is the
-///   checkpoint issue, not this adapter's.
+///   does not travel with it: the partition counts as released
+///   ([`Source::released`]), and the driver forgets the calls still open on
+///   it, which the new owner rebuilds from the commit.
 /// - A partition that comes back to this member (an eager rebalance revokes
 ///   and reassigns everything) is re-delivered from the last commit; records
 ///   this member has already handed out are skipped, so the pipeline does not
@@ -171,6 +172,13 @@ impl Source for KafkaSource {
         };
         commit(consumer, &self.context, &positions)
             .map_err(|e| Error::kafka(format!("{}: offset commit failed", self.name), e).into())
+    }
+
+    /// A partition revoked from this member (or lost with its session):
+    /// the group's commit for it stops at its oldest open call, so its next
+    /// owner rebuilds those calls.
+    fn released(&self, stream: u32) -> bool {
+        self.context.ledger().released(stream)
     }
 
     /// Per assigned partition, the offset after the last record handed out,

@@ -479,6 +479,24 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         self.threads = spawn(&self.config, sides, outputs, &self.ready, &self.reports);
     }
 
+    /// Forgets the open call threads that began on the input streams with
+    /// origin numbers `streams`, without writing them, and goes on: streams
+    /// another reader took over from a position that keeps everything those
+    /// calls need, so that reader writes them whole and this pipeline must
+    /// not write them too (open or twice). How many were forgotten.
+    ///
+    /// # Panics
+    /// As [`pause`](Self::pause).
+    pub fn release_streams(&mut self, streams: &[u32]) -> usize {
+        if streams.is_empty() {
+            return 0;
+        }
+        let (outputs, mut sides) = self.stop(false);
+        let released = sides.iter_mut().map(|side| side.call.release_streams(streams)).sum();
+        self.threads = spawn(&self.config, sides, outputs, &self.ready, &self.reports);
+        released
+    }
+
     fn done(mut self, flush_open: bool) -> PipelineDone<O> {
         let (outputs, sides) = self.stop(flush_open);
         let mut latency = self.source;

@@ -780,6 +780,26 @@ impl CallTable {
         }
     }
 
+    /// Forgets, without a record, every thread that began on one of
+    /// `streams`, lingering ones too: the streams went to another reader
+    /// that reads them again from before those threads began (a Kafka
+    /// partition revoked after a commit held at its oldest open call), and
+    /// that reader writes them whole. How many were forgotten.
+    pub fn release_streams(&mut self, streams: &[u32]) -> usize {
+        let ids: Vec<u32> = (0..self.threads.len() as u32)
+            .filter(|&id| {
+                self.threads[id as usize].as_ref().is_some_and(|t| streams.contains(&t.first.0))
+            })
+            .collect();
+        for &id in &ids {
+            self.remove(id);
+        }
+        for stream in streams {
+            self.streams.remove(stream);
+        }
+        ids.len()
+    }
+
     /// Takes a thread out of the table, with its aliases.
     fn remove(&mut self, id: u32) -> Option<CallThread> {
         let thread = self.threads[id as usize].take()?;

@@ -273,6 +273,12 @@ impl CallSide {
         }
     }
 
+    /// Forgets the open call threads that began on `streams`, without
+    /// records (see [`CallTable::release_streams`]): how many.
+    pub fn release_streams(&mut self, streams: &[u32]) -> usize {
+        self.calls.release_streams(streams)
+    }
+
     /// Flushes every open call thread and interaction (end of input).
     pub fn finish(&mut self, out: &mut impl Outputs) {
         self.waiting_at_end.extend(self.calls.waiting());

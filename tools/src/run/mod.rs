@@ -482,6 +482,25 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
 
     // Drain: every record in, then every output out, then durable, then commit.
     let final_marks: Vec<u64> = sources.iter_mut().map(|s| s.source.mark()).collect();
+    // Calls open on streams another reader took over are that reader's to
+    // write whole; written here too they would come twice, once open.
+    let taken_over: Vec<u32> = sources
+        .iter()
+        .flat_map(|running| {
+            running
+                .streams
+                .iter()
+                .filter(|(stream, _)| running.source.released(**stream))
+                .map(|(_, origin)| *origin)
+        })
+        .collect();
+    let left = pipeline.release_streams(&taken_over);
+    if left > 0 {
+        eprintln!(
+            "ctistream: {left} open call(s) left to the readers that took over {} stream(s)",
+            taken_over.len()
+        );
+    }
     // With a checkpoint, a run stopped by a signal keeps its open calls in
     // the last checkpoint, for the run that resumes from it; a run whose
     // input ended writes them out (open), as it would without one.
