@@ -118,19 +118,35 @@ impl std::error::Error for CheckpointError {
 /// When the temporary file cannot be written or synced, or the rename or the
 /// directory sync fails; the previous checkpoint is then untouched.
 pub fn write(path: &Path, payload: &[u8]) -> Result<(), CheckpointError> {
+    write_parts(path, &[payload])
+}
+
+/// [`write`] with the payload given as `parts` one after another, written
+/// as they are: a state of hundreds of megabytes is not copied into one
+/// buffer first.
+///
+/// # Errors
+/// As [`write`].
+pub fn write_parts(path: &Path, parts: &[&[u8]]) -> Result<(), CheckpointError> {
     let io = |error| CheckpointError::Io { path: path.to_owned(), error };
     let temporary = temporary_of(path);
     let mut file = File::create(&temporary).map_err(io)?;
+    let mut checksum = crc32fast::Hasher::new();
+    let mut length = 0u64;
+    for part in parts {
+        checksum.update(part);
+        length += part.len() as u64;
+    }
     let mut header = [0u8; HEADER];
     header[..8].copy_from_slice(MAGIC);
     header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    header[12..20].copy_from_slice(&(payload.len() as u64).to_le_bytes());
-    header[20..24].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
-    let written = file
-        .write_all(&header)
-        .and_then(|()| file.write_all(payload))
-        .and_then(|()| file.sync_all());
-    if let Err(error) = written {
+    header[12..20].copy_from_slice(&length.to_le_bytes());
+    header[20..24].copy_from_slice(&checksum.finalize().to_le_bytes());
+    let mut written = file.write_all(&header);
+    for part in parts {
+        written = written.and_then(|()| file.write_all(part));
+    }
+    if let Err(error) = written.and_then(|()| file.sync_all()) {
         let _ = fs::remove_file(&temporary);
         return Err(io(error));
     }
@@ -220,6 +236,8 @@ mod tests {
         assert!(!temporary_of(&path).exists(), "no temporary file left behind");
         write(&path, b"").unwrap();
         assert_eq!(read(&path).unwrap().unwrap(), b"");
+        write_parts(&path, &[b"second", b" ", b"", b"state"]).unwrap();
+        assert_eq!(read(&path).unwrap().unwrap(), b"second state", "parts make one payload");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Code uses `crate::loom::sync::atomic::*`, never `std::sync::atomic`.
 
 #[cfg(all(test, loom))]
-pub(crate) use loom::{sync, thread};
+pub(crate) use loom::sync;
 
 #[cfg(not(all(test, loom)))]
 pub(crate) use std::sync;

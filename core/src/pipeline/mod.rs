@@ -78,7 +78,7 @@ use crate::state::{AgentSide, CallSide, Outputs, ReduceCounters, ReducerConfig};
 pub use latency::{Latency, SAMPLE_EVERY, Stage};
 pub use ready::{PUBLISH_EVERY, ReadyAgent, ReadyHandle, ReadyView};
 pub use route::{Route, Router};
-pub use saved::{PipelineState, StateError};
+pub use saved::{EncodedState, PipelineState, StateError};
 pub use shard::Origin;
 
 use progress::Progress;

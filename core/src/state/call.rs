@@ -418,6 +418,20 @@ pub struct LegEffect {
     pub moved_from: [Option<(Sym, u64)>; 2],
 }
 
+/// Bytes saved as one byte string rather than a sequence of single bytes
+/// (serde's default for `[u8]`): encoding a checkpoint copies them whole.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+struct ByteString(#[serde(with = "serde_bytes")] Box<[u8]>);
+
+impl std::ops::Deref for ByteString {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// The first value of a field by event time (ties keep the first seen), so
 /// the record does not depend on arrival order across DNs.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -445,7 +459,7 @@ impl<T> Earliest<T> {
 struct CallThread {
     tenant: Sym,
     /// The identity shown as `call`: the key of the earliest main-call event.
-    key: Earliest<Box<[u8]>>,
+    key: Earliest<ByteString>,
     /// The hashes of the aliases registered for this thread, to find and remove
     /// them when it ends (the keys themselves live once, in the index).
     aliases: SmallVec<[u64; 3]>,
@@ -476,6 +490,9 @@ pub fn conn_hash(bytes: &[u8]) -> u64 {
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Alias {
     tenant: Sym,
+    /// Saved as one byte string, not a sequence of bytes: a checkpoint
+    /// holds millions of these.
+    #[serde(with = "serde_bytes")]
     key: Box<[u8]>,
     thread: u32,
 }
@@ -874,7 +891,7 @@ impl CallThread {
         }
         let is_consult = self.consult_conns.contains(&conn);
         if !is_consult {
-            self.key.offer(at, || event.key.into());
+            self.key.offer(at, || ByteString(event.key.into()));
             if let Some(call_type) = event.call_type.filter(|t| *t != CallType::Unknown) {
                 self.call_type.offer(at, || call_type);
             }

@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ctistream_core::pipeline::{Origin, Pipeline, PipelineConfig, PipelineState};
+use ctistream_core::pipeline::{EncodedState, Origin, Pipeline, PipelineConfig, PipelineState};
 use ctistream_core::state::NoOutputs;
 use ctistream_core::{Format, Timestamp};
 
@@ -21,11 +21,14 @@ pub struct CheckpointReport {
     pub shards: usize,
     /// Encoded state.
     pub bytes: usize,
-    /// How long the pipeline stood still: draining, stopping the shards,
-    /// encoding, starting them again.
+    /// How long the pipeline stood still for a checkpoint taken as a run
+    /// takes them, into the buffers of the one before: draining, stopping
+    /// the shards, encoding, starting them again.
     pub pause: Duration,
     /// Of the pause, encoding the state.
     pub encode: Duration,
+    /// The pause of a run's first checkpoint, whose buffers are new memory.
+    pub first_pause: Duration,
     /// Decoding the state back.
     pub load: Duration,
 }
@@ -69,20 +72,37 @@ pub fn measure(agents: usize, calls: usize, shards: usize) -> anyhow::Result<Che
     // Everything applied before the clock starts: the pause measures the
     // checkpoint, not the backlog.
     pipeline.pause(|_, _| ());
-    let started = Instant::now();
-    let (bytes, encode) = pipeline.pause(|state, _| {
-        let encoding = Instant::now();
-        (state.encode(), encoding.elapsed())
-    });
-    let bytes = bytes?;
-    let pause = started.elapsed();
+    let mut encoded = EncodedState::default();
+    let mut checkpoint = |pipeline: &mut Pipeline<NoOutputs>| {
+        let started = Instant::now();
+        let (done, encode) = pipeline.pause(|state, _| {
+            let encoding = Instant::now();
+            (state.encode_into(&mut encoded), encoding.elapsed())
+        });
+        done.map(|()| (started.elapsed(), encode))
+    };
+    let (first_pause, _) = checkpoint(&mut pipeline)?;
+    let (pause, encode) = checkpoint(&mut pipeline)?;
+    let mut bytes = Vec::with_capacity(encoded.len());
+    for chunk in encoded.chunks() {
+        bytes.extend_from_slice(chunk);
+    }
     let started = Instant::now();
     let state = PipelineState::decode(&bytes)?;
     let load = started.elapsed();
     let open: usize = state.call_sides().iter().map(|side| side.calls().open()).sum();
     anyhow::ensure!(open == calls, "{open} open calls read back of {calls}");
     drop(pipeline.finish());
-    Ok(CheckpointReport { agents, calls, shards, bytes: bytes.len(), pause, encode, load })
+    Ok(CheckpointReport {
+        agents,
+        calls,
+        shards,
+        bytes: bytes.len(),
+        pause,
+        encode,
+        first_pause,
+        load,
+    })
 }
 
 impl fmt::Display for CheckpointReport {
@@ -100,6 +120,7 @@ impl fmt::Display for CheckpointReport {
         )?;
         writeln!(f, "checkpoint_pause_ms={:.1}", self.pause.as_secs_f64() * 1e3)?;
         writeln!(f, "checkpoint_encode_ms={:.1}", self.encode.as_secs_f64() * 1e3)?;
+        writeln!(f, "checkpoint_first_pause_ms={:.1}", self.first_pause.as_secs_f64() * 1e3)?;
         writeln!(f, "checkpoint_load_ms={:.1}", self.load.as_secs_f64() * 1e3)
     }
 }

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use ctistream_core::checkpoint;
 use ctistream_core::connect::StreamLabel;
+use ctistream_core::pipeline::EncodedState;
 use serde::{Deserialize, Serialize};
 
 /// The file in the checkpoint directory.
@@ -43,7 +44,10 @@ pub struct RunCheckpoint {
     pub origins: Vec<(u32, u32, String, char)>,
     /// Records read before the checkpoint, over every run so far.
     pub records: u64,
-    /// The pipeline state ([`ctistream_core::pipeline::PipelineState`] bytes).
+    /// The pipeline state ([`ctistream_core::pipeline::PipelineState`]
+    /// bytes) as loaded; empty in a checkpoint being taken, whose state is
+    /// written from its parts ([`save_with`](Self::save_with)).
+    #[serde(with = "serde_bytes")]
     pub pipeline: Vec<u8>,
 }
 
@@ -66,17 +70,25 @@ impl RunCheckpoint {
         Ok(Some(saved))
     }
 
-    /// Writes the checkpoint into `dir` (created if missing), replacing the
-    /// one there atomically.
+    /// Writes the checkpoint, with `state` as its pipeline state, into `dir`
+    /// (created if missing), replacing the one there atomically. The bytes
+    /// are those of the whole checkpoint encoded at once ([`load`](Self::load)
+    /// reads them so), but the state's parts go to the file as they are,
+    /// never copied into one buffer.
     ///
     /// # Errors
     /// When the directory or the file cannot be written; the previous
     /// checkpoint is then untouched.
-    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
+    pub fn save_with(&self, state: &EncodedState, dir: &Path) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the checkpoint directory {}", dir.display()))?;
-        let payload = postcard::to_allocvec(self).context("cannot encode the checkpoint")?;
-        checkpoint::write(&dir.join(FILE_NAME), &payload)?;
+        // Every field but the state, then the state's length as postcard
+        // leads a byte string with.
+        let head = (&self.sources, &self.sinks, &self.origins, self.records, state.len());
+        let head = postcard::to_allocvec(&head).context("cannot encode the checkpoint")?;
+        let mut parts = vec![&head[..]];
+        parts.extend(state.chunks());
+        checkpoint::write_parts(&dir.join(FILE_NAME), &parts)?;
         Ok(())
     }
 
@@ -121,4 +133,53 @@ pub struct Pending {
 /// Where the checkpoint of `dir` lives (for messages).
 pub fn path_in(dir: &Path) -> PathBuf {
     dir.join(FILE_NAME)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ctistream_core::pipeline::{Origin, Pipeline, PipelineConfig};
+    use ctistream_core::state::NoOutputs;
+    use ctistream_core::{Format, Timestamp};
+
+    #[test]
+    fn a_checkpoint_saved_from_parts_loads_as_one() {
+        let config =
+            PipelineConfig { shards: 2, format: Format::Genesys, ..PipelineConfig::default() };
+        let mut pipeline = Pipeline::start(config, NoOutputs);
+        for (line, call) in (1..).zip(["ct-1", "ct-2", "ct-3"]) {
+            let record = format!(
+                r#"{{"id":"EventRinging","CallThreadID":"{call}","ConnID":"00{line}","ThisDN":"7001","CustomerID":"t1","time":"2026-11-20T09:00:01Z"}}"#
+            );
+            pipeline.push(
+                record.into_bytes().into(),
+                None,
+                Origin { source: 0, line },
+                Timestamp(0),
+            );
+        }
+        let mut encoded = EncodedState::default();
+        let whole = pipeline.pause(|state, _| {
+            state.encode_into(&mut encoded).unwrap();
+            state.encode().unwrap()
+        });
+        drop(pipeline.finish());
+        let checkpoint = RunCheckpoint {
+            sources: vec![("file:in".into(), Some(b"0 0 12".to_vec())), ("tcp://x".into(), None)],
+            sinks: vec![("file:out".into(), Some(b"0 40".to_vec()))],
+            origins: vec![(0, 0, "in".into(), ':')],
+            records: 3,
+            pipeline: Vec::new(),
+        };
+        let dir = std::env::temp_dir().join(format!("ctistream-ckpt-parts-{}", std::process::id()));
+        checkpoint.save_with(&encoded, &dir).unwrap();
+        let loaded = RunCheckpoint::load(&dir).unwrap().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(loaded.pipeline, whole, "the state as one encoding gives it");
+        assert_eq!(loaded.sources, checkpoint.sources);
+        assert_eq!(loaded.sinks, checkpoint.sinks);
+        assert_eq!(loaded.origins, checkpoint.origins);
+        assert_eq!(loaded.records, 3);
+        assert!(encoded.len() > 100, "open calls were encoded");
+    }
 }

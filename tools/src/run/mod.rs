@@ -25,7 +25,9 @@ use anyhow::{Context, bail};
 use ctistream_core::connect::{
     Health, Intake, Polled, Source, SourceRecord, SourceReject, StreamLabel,
 };
-use ctistream_core::pipeline::{Latency, Origin, Pipeline, PipelineConfig, PipelineState};
+use ctistream_core::pipeline::{
+    EncodedState, Latency, Origin, Pipeline, PipelineConfig, PipelineState,
+};
 use ctistream_core::state::{self, CallSide};
 use ctistream_core::{Framing, Timestamp};
 use rustc_hash::FxHashMap;
@@ -307,12 +309,16 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
     let mut checkpointed_seq = 0u64;
     let mut last_checkpoint = Instant::now();
     let mut taken: Option<Pending> = None;
+    // The state of the checkpoint being taken, encoded into buffers kept
+    // from one checkpoint to the next.
+    let mut encoded = EncodedState::default();
     if plan.checkpoint_dir.is_some() && fresh {
         // A first checkpoint before any input: a run killed within its first
         // interval resumes from it (its sinks cut back or read back) instead
         // of starting over on top of the outputs it already wrote.
         let through = pipeline.pushed();
-        let checkpoint = take_checkpoint(&mut pipeline, &mut sources, &source_urls, &names, 0)?;
+        let checkpoint =
+            take_checkpoint(&mut pipeline, &mut sources, &source_urls, &names, 0, &mut encoded)?;
         taken = Some(Pending { through, checkpoint });
     }
     let mut failure: Option<anyhow::Error> = None;
@@ -440,6 +446,7 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
                     &source_urls,
                     &names,
                     records_before + records,
+                    &mut encoded,
                 )?;
                 taken = Some(Pending { through, checkpoint });
                 last_checkpoint = Instant::now();
@@ -453,7 +460,7 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
                         // A checkpoint that cannot be written (its disk is
                         // full) is not fatal: commits wait at the last one
                         // saved, and the next is tried at the next interval.
-                        match checkpoint.save(dir) {
+                        match checkpoint.save_with(&encoded, dir) {
                             Ok(()) => {
                                 checkpoints += 1;
                                 checkpointed_seq = through;
@@ -516,6 +523,7 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
                 &source_urls,
                 &names,
                 records_before + records,
+                &mut encoded,
             )?)
         }
         _ => None,
@@ -565,7 +573,7 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
                         (url.clone(), states[*index].durable_at(u64::MAX).flatten())
                     })
                     .collect();
-                checkpoint.save(dir)
+                checkpoint.save_with(&encoded, dir)
             }
             _ => Ok(()),
         };
@@ -619,15 +627,16 @@ fn take_checkpoint(
     urls: &[String],
     names: &OriginNames,
     records: u64,
+    encoded: &mut EncodedState,
 ) -> anyhow::Result<RunCheckpoint> {
     let through = pipeline.pushed();
     // Every sink flushes through exactly this record, so each says where
     // the outputs of the records before it end (and a run that has written
     // nothing yet still gets a flush, and a position, for it).
-    let state = pipeline
+    pipeline
         .pause(|state, outputs| {
             outputs.flush_all(through);
-            state.encode()
+            state.encode_into(encoded)
         })
         .context("cannot save the state")?;
     let labels = names.read().unwrap_or_else(PoisonError::into_inner).clone();
@@ -649,7 +658,7 @@ fn take_checkpoint(
         sinks: Vec::new(),
         origins: origins.into_iter().map(|(_, origin)| origin).collect(),
         records,
-        pipeline: state,
+        pipeline: Vec::new(),
     })
 }
 
