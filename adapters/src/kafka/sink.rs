@@ -87,6 +87,7 @@ impl Connect for KafkaSinkConfig {
     /// # Errors
     /// An invalid config (no topic, a property librdkafka does not know).
     fn connect(&self) -> io::Result<KafkaSink> {
+        let writer = fresh_writer_id();
         let mut sink = KafkaSink {
             name: self.name(),
             topic: self.topic.clone(),
@@ -97,11 +98,9 @@ impl Connect for KafkaSinkConfig {
             ends: Arc::default(),
             seeded: false,
             written: Written::default(),
-            writer: 0,
-            writer_header: [0; 16],
+            writer,
+            writer_header: writer_id(writer),
         };
-        sink.writer = fresh_writer_id();
-        sink.writer_header = writer_id(sink.writer);
         sink.producer()?;
         Ok(sink)
     }
@@ -218,9 +217,10 @@ impl Sink for KafkaSink {
         Some(Position { writer: self.writer, ends }.encode())
     }
 
-    /// Reads back what the topic holds past `saved` (what the crashed run
-    /// wrote after its checkpoint); the outputs this run writes again that
-    /// are among it are not produced a second time.
+    /// Reads back the messages the topic holds past `saved` that carry the
+    /// saved writer id (what the crashed run wrote after its checkpoint);
+    /// the outputs this run writes again that are among them are not
+    /// produced a second time.
     fn rewind_to(&mut self, saved: &[u8]) -> io::Result<()> {
         let from = Position::decode(saved)
             .ok_or_else(|| Error::new(format!("{}: not a Kafka sink position", self.name)))?;
