@@ -205,12 +205,10 @@ pub(crate) fn read_after(
     // it is.
     let mut short: BTreeMap<i32, i64> = BTreeMap::new();
     for (&partition, &mark) in &marks.0 {
-        let start = match from.0.get(&partition) {
-            Some(&start) => Offset::Offset(start),
-            None => Offset::Beginning,
-        };
+        let saved = from.0.get(&partition).copied();
+        let start = saved.map_or(Offset::Beginning, Offset::Offset);
         assignment.add_partition_offset(topic, partition, start).map_err(failed)?;
-        if from.0.get(&partition).is_none_or(|&start| start < mark) {
+        if saved.is_none_or(|start| start < mark) {
             short.insert(partition, mark);
         }
     }

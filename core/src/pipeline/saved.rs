@@ -43,18 +43,15 @@ pub(crate) struct ShardState {
 /// one after another. Kept between checkpoints, its buffers are reused.
 #[derive(Debug, Default)]
 pub struct EncodedState {
-    /// How many parts, as the bytes lead with it.
-    count: [u8; 4],
-    /// Each part's length, as the bytes give it before the part.
-    lengths: Vec<[u8; 8]>,
-    /// The settings and router, then each shard.
+    /// The settings and router, then each shard, each led by its framing
+    /// (the part count before the first, each part's length).
     parts: Vec<Vec<u8>>,
 }
 
 impl EncodedState {
     /// The length of the encoded bytes.
     pub fn len(&self) -> usize {
-        4 + self.parts.iter().map(|part| 8 + part.len()).sum::<usize>()
+        self.parts.iter().map(Vec::len).sum()
     }
 
     /// Whether it holds no state (nothing encoded into it yet).
@@ -64,14 +61,24 @@ impl EncodedState {
 
     /// The encoded bytes, in pieces to write one after another.
     pub fn chunks(&self) -> Vec<&[u8]> {
-        let mut chunks = Vec::with_capacity(1 + 2 * self.parts.len());
-        chunks.push(&self.count[..]);
-        for (length, part) in self.lengths.iter().zip(&self.parts) {
-            chunks.push(&length[..]);
-            chunks.push(part);
-        }
-        chunks
+        self.parts.iter().map(Vec::as_slice).collect()
     }
+}
+
+/// Bytes before each part: its length (u64), filled in once it is encoded.
+const LENGTH: usize = 8;
+
+/// Encodes `value` into `buffer` after a length field, then fills that in.
+fn encode_part<T: serde::Serialize>(
+    value: &T,
+    mut buffer: Vec<u8>,
+) -> Result<Vec<u8>, postcard::Error> {
+    let start = buffer.len();
+    buffer.extend_from_slice(&[0; LENGTH]);
+    let mut buffer = postcard::to_extend(value, buffer)?;
+    let length = (buffer.len() - start - LENGTH) as u64;
+    buffer[start..start + LENGTH].copy_from_slice(&length.to_le_bytes());
+    Ok(buffer)
 }
 
 /// Saved state that cannot be read or does not fit the pipeline.
@@ -140,7 +147,9 @@ impl PipelineState {
             buffer.clear();
         }
         let mut buffers = buffers.into_iter();
-        let head = buffers.next().unwrap_or_default();
+        let mut head = buffers.next().unwrap_or_default();
+        // The part count leads the bytes.
+        head.extend_from_slice(&(self.shards.len() as u32 + 1).to_le_bytes());
         let parts: Vec<Result<Vec<u8>, postcard::Error>> = std::thread::scope(|scope| {
             let shards: Vec<_> = self
                 .shards
@@ -152,10 +161,10 @@ impl PipelineState {
                     // doubling costs more than encoding into it.
                     let size = shard.call.calls().open() * 320 + shard.agents.agents().len() * 128;
                     buffer.reserve(size + (1 << 16));
-                    scope.spawn(move || postcard::to_extend(shard, buffer))
+                    scope.spawn(move || encode_part(shard, buffer))
                 })
                 .collect();
-            let head = postcard::to_extend(&(&self.reducer, &self.router), head);
+            let head = encode_part(&(&self.reducer, &self.router), head);
             std::iter::once(head)
                 .chain(
                     shards
@@ -164,10 +173,7 @@ impl PipelineState {
                 )
                 .collect()
         });
-        let parts: Vec<Vec<u8>> = parts.into_iter().collect::<Result<_, _>>().map_err(failed)?;
-        encoded.count = (parts.len() as u32).to_le_bytes();
-        encoded.lengths = parts.iter().map(|part| (part.len() as u64).to_le_bytes()).collect();
-        encoded.parts = parts;
+        encoded.parts = parts.into_iter().collect::<Result<_, _>>().map_err(failed)?;
         Ok(())
     }
 
