@@ -36,6 +36,13 @@ pub struct SourceRecord {
     pub stream: u32,
     /// Where in that stream: a line, a frame number or an offset.
     pub position: u64,
+    /// The outputs of this record are durable already: an earlier reader of
+    /// the stream (the member that owned a Kafka partition before a
+    /// rebalance, or this one before a crash) wrote them, and the stream is
+    /// read again from before it only to rebuild state (a commit held at
+    /// the first event of a call still open). The pipeline applies it to its
+    /// state and writes nothing for it.
+    pub replayed: bool,
 }
 
 /// How a stream is named in record origins: `label` then `separator` then the

@@ -2,12 +2,13 @@
 //! rebalance, whose commit stops at its oldest open call): the pipeline
 //! forgets the calls still open on them without writing them — their next
 //! reader rebuilds and writes them whole — and writes everything else as
-//! before.
+//! before. A stream read again from such a commit replays what its first
+//! reader wrote without writing it again.
 
 mod scenario;
 
 use ctistream_core::pipeline::{Origin, Pipeline, PipelineConfig, PipelineDone};
-use ctistream_core::state::{CallRecord, CollectOutputs};
+use ctistream_core::state::{AgentChange, CallRecord, CollectOutputs, Outputs};
 use ctistream_core::{Format, Frame, FrameReader, Framing, Timestamp};
 use scenario::{genesys, traffic};
 
@@ -82,4 +83,139 @@ fn a_released_stream_leaves_its_open_calls_unwritten_and_nothing_else() {
         let forgotten = at_end.iter().filter(|(stream, _)| *stream == 1).count();
         assert_eq!(released_count, forgotten, "{shards} shards");
     }
+}
+
+/// Outputs kept in memory, with the open-call floors last reported.
+#[derive(Default)]
+struct Handover {
+    kept: CollectOutputs,
+    floors: Vec<(u32, u64)>,
+}
+
+impl Outputs for Handover {
+    fn agent_change(&mut self, change: &AgentChange<'_>) {
+        self.kept.agent_change(change);
+    }
+
+    fn call_record(&mut self, record: &CallRecord) {
+        self.kept.call_record(record);
+    }
+
+    fn open_from(&mut self, _through: u64, floors: &[(u32, u64)]) {
+        self.floors = floors.to_vec();
+    }
+}
+
+fn lines(records: &[CallRecord]) -> Vec<String> {
+    let mut lines: Vec<String> = records
+        .iter()
+        .map(|record| {
+            let mut line = Vec::new();
+            record.write_json(&mut line);
+            String::from_utf8(line).unwrap()
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// A stream handed from one reader to the next, as a Kafka partition moves
+/// in a rebalance: the first reader's commit stops at its oldest open call
+/// (the floor), and the next reads again from there. What the first wrote
+/// the next replays, without writing it again; together they write what one
+/// reader of the whole stream writes, each call once.
+///
+/// Call events are on stream 1, the one that moves; agent events on stream
+/// 0, which both readers have whole (as a member keeps the agent-state
+/// partitions it reads): the DN bindings that name a call's agents come
+/// from there, and are state that does not move with stream 1.
+#[test]
+fn a_stream_read_again_from_the_floor_replays_what_its_first_reader_wrote() {
+    let text = genesys(&traffic(6));
+    let frames: Vec<Frame> =
+        FrameReader::new(text.as_bytes(), Framing::Lines).map(Result::unwrap).collect();
+    let origin = |frame: &Frame| {
+        let call = frame.key.as_deref().is_some_and(|key| !key.starts_with(b"t1:a"));
+        Origin { source: u32::from(call), line: frame.line }
+    };
+    for shards in [1, 3] {
+        let config = || PipelineConfig {
+            shards,
+            format: Format::Genesys,
+            batch: 16,
+            ring: 4,
+            ..PipelineConfig::default()
+        };
+        let mut whole = Pipeline::start(config(), CollectOutputs::default());
+        for frame in &frames {
+            whole.push(frame.payload.clone(), frame.key.clone(), origin(frame), Timestamp(0));
+        }
+        let whole = lines(&whole.finish().outputs.records);
+
+        let cut = frames.len() / 2;
+        let mut first = Pipeline::start(config(), Handover::default());
+        for frame in &frames[..cut] {
+            first.push(frame.payload.clone(), frame.key.clone(), origin(frame), Timestamp(0));
+        }
+        first.pause(|_, _| ());
+        let mut first = first.close_keeping_open();
+        let floor = match first.outputs.floors[..] {
+            [(1, floor)] => floor,
+            ref other => panic!("one floor, on stream 1, not {other:?}"),
+        };
+        let through = frames[cut - 1].line;
+        assert!(floor < through, "calls were open at the cut");
+        let written_first = std::mem::take(&mut first.outputs.kept.records);
+
+        let mut next = Pipeline::start(config(), CollectOutputs::default());
+        let mut replayed = 0;
+        for frame in &frames {
+            let (payload, key, origin) = (frame.payload.clone(), frame.key.clone(), origin(frame));
+            match origin.source {
+                1 if frame.line < floor => {}
+                1 if frame.line <= through => {
+                    next.replay(payload, key, origin, Timestamp(0));
+                    replayed += 1;
+                }
+                _ => next.push(payload, key, origin, Timestamp(0)),
+            }
+        }
+        assert!(replayed > 50, "{replayed} records replayed");
+        let next = next.finish().outputs;
+        let mut both = lines(&written_first);
+        both.extend(lines(&next.records));
+        both.sort();
+        let missing: Vec<&String> = whole.iter().filter(|line| !both.contains(line)).collect();
+        let extra: Vec<&String> = both.iter().filter(|line| !whole.contains(line)).collect();
+        assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}, extra {extra:?}");
+        assert_eq!(both.len(), whole.len(), "{shards} shards: each call once");
+    }
+}
+
+/// Replayed records change the state and write nothing: no call record, no
+/// agent change, no reject; what is still open at the end is written.
+#[test]
+fn replayed_records_write_nothing_until_the_end() {
+    let text = genesys(&traffic(2));
+    let frames: Vec<Frame> =
+        FrameReader::new(text.as_bytes(), Framing::Lines).map(Result::unwrap).collect();
+    let mut pipeline = Pipeline::start(
+        PipelineConfig { shards: 2, format: Format::Genesys, ..PipelineConfig::default() },
+        CollectOutputs::default(),
+    );
+    for frame in &frames[..frames.len() / 2] {
+        let origin = Origin { source: 0, line: frame.line };
+        pipeline.replay(frame.payload.clone(), frame.key.clone(), origin, Timestamp(0));
+    }
+    pipeline.replay(
+        b"{not json".to_vec().into(),
+        None,
+        Origin { source: 0, line: 0 },
+        Timestamp(0),
+    );
+    let done = pipeline.close_keeping_open();
+    assert!(done.outputs.records.is_empty(), "{:?}", done.outputs.records);
+    assert!(done.outputs.changes.is_empty(), "{:?}", done.outputs.changes);
+    let open = done.call_sides().iter().map(|side| side.calls().open()).sum::<usize>();
+    assert!(open > 0, "the replayed calls are held");
 }

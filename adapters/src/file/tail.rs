@@ -405,6 +405,7 @@ impl Source for FileTail {
                         key: frame.key,
                         stream: 0,
                         position: self.line_base() + frame.line,
+                        replayed: false,
                     });
                     records += 1;
                     handed += 1;

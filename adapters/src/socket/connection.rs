@@ -255,6 +255,7 @@ impl Connection {
                     key: frame.key,
                     stream: self.stream,
                     position: frame.line,
+                    replayed: false,
                 });
                 batch.len() >= BATCH
             };

@@ -349,6 +349,34 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
     /// Routes one record (the payload and the key are shared, not copied).
     /// `ingest` is the time used for events that carry none.
     pub fn push(&mut self, payload: Bytes, key: Option<Bytes>, origin: Origin, ingest: Timestamp) {
+        self.route(payload, key, origin, ingest, false);
+    }
+
+    /// Routes a record whose outputs an earlier reader of its stream made
+    /// durable (see [`SourceRecord::replayed`](crate::connect::SourceRecord::replayed)):
+    /// it changes the state as [`push`](Self::push) does, but no call,
+    /// interaction, agent change or reject comes of it, and the call and
+    /// interaction records it completes are not counted in the statistics
+    /// (the earlier reader counted them). Agents' current statuses are
+    /// counted: they are state.
+    pub fn replay(
+        &mut self,
+        payload: Bytes,
+        key: Option<Bytes>,
+        origin: Origin,
+        ingest: Timestamp,
+    ) {
+        self.route(payload, key, origin, ingest, true);
+    }
+
+    fn route(
+        &mut self,
+        payload: Bytes,
+        key: Option<Bytes>,
+        origin: Origin,
+        ingest: Timestamp,
+        replayed: bool,
+    ) {
         self.seq += 1;
         // The clock is read once per batch-filling round, not per record: a
         // record's "born" time is when the round it joined began, so the
@@ -364,6 +392,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             ingest,
             born,
             primary,
+            replayed,
         };
         let full = match self.router.route(&payload, key.as_deref(), self.dialect) {
             Route::One(shard) => {

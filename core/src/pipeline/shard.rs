@@ -52,6 +52,8 @@ pub(crate) struct Record {
     /// Whether this shard counts and reports the record (false for the copies
     /// of a broadcast record on all shards but one).
     pub(crate) primary: bool,
+    /// Applied to the state without outputs ([`Pipeline::replay`](super::Pipeline::replay)).
+    pub(crate) replayed: bool,
 }
 
 /// A batch between two stages, stamped when it left.
@@ -67,6 +69,8 @@ pub(crate) struct Msg {
     pub(crate) seq: u64,
     pub(crate) born: Instant,
     pub(crate) message: AgentMsg,
+    /// From a replayed record: changes the agent, reports nothing.
+    pub(crate) replayed: bool,
 }
 
 /// The shard that owns an agent.
@@ -228,6 +232,7 @@ impl<O: Outputs> Shard<O> {
                 let sampled = processed % SAMPLE_EVERY == 1;
                 let start = sampled.then(Instant::now);
                 self.call.set_counting(record.primary);
+                self.call.set_replaying(record.replayed);
                 match self.decoder.decode(&record.payload, record.key.as_deref()) {
                     Ok(event) => {
                         let decoded = start.map(|start| (start, Instant::now()));
@@ -260,14 +265,12 @@ impl<O: Outputs> Shard<O> {
                                 seq: record.seq,
                                 born: record.born,
                                 message,
+                                replayed: record.replayed,
                             });
                         }
                     }
-                    Err(error) if record.primary => outputs.push(OutputItem::Reject(
-                        record.origin,
-                        error,
-                        record.payload.clone(),
-                    )),
+                    Err(error) if record.primary && !record.replayed => outputs
+                        .push(OutputItem::Reject(record.origin, error, record.payload.clone())),
                     Err(_) => {}
                 }
             }
@@ -353,8 +356,12 @@ impl<O: Outputs> Shard<O> {
         let mut applied = 0u64;
         while let Some((sent, msg)) = inbox.next(safe) {
             latency.record(Stage::AgentWait, started.duration_since(sent).as_nanos() as u64);
-            let mut queued = Queued { items: outputs, born: msg.born };
-            self.agents.apply(msg.message, &mut queued);
+            if msg.replayed {
+                self.agents.apply(msg.message, &mut crate::state::NoOutputs);
+            } else {
+                let mut queued = Queued { items: outputs, born: msg.born };
+                self.agents.apply(msg.message, &mut queued);
+            }
             applied += 1;
         }
         if let Some(per) = (started.elapsed().as_nanos() as u64).checked_div(applied) {

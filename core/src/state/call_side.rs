@@ -60,6 +60,10 @@ pub struct CallSide {
     /// broadcast agent events that another shard counts).
     #[serde(skip, default = "counting_by_default")]
     counting: bool,
+    /// Whether the next events are replayed: their earlier reader wrote and
+    /// counted the records they complete.
+    #[serde(skip)]
+    replaying: bool,
     duplicates: u64,
     /// The calls that were waiting when the input ended and open threads
     /// were flushed: (tenant, queue, since). Statistics written after the end
@@ -100,6 +104,7 @@ impl CallSide {
             drafts: Vec::new(),
             finished_interactions: Vec::new(),
             counting: true,
+            replaying: false,
             duplicates: 0,
             waiting_at_end: Vec::new(),
             compact_at: super::COMPACT_FLOOR,
@@ -132,6 +137,14 @@ impl CallSide {
     /// the copies of an agent event that every shard applies for its bindings).
     pub fn set_counting(&mut self, counting: bool) {
         self.counting = counting;
+    }
+
+    /// Whether the next events are replayed (see
+    /// [`Pipeline::replay`](crate::pipeline::Pipeline::replay)): the call and
+    /// interaction records they complete are dropped, neither written nor
+    /// counted, since the stream's earlier reader did both.
+    pub fn set_replaying(&mut self, replaying: bool) {
+        self.replaying = replaying;
     }
 
     /// The open call threads.
@@ -281,6 +294,8 @@ impl CallSide {
 
     /// Flushes every open call thread and interaction (end of input).
     pub fn finish(&mut self, out: &mut impl Outputs) {
+        // What is open at the end is this reader's to write.
+        self.replaying = false;
         self.waiting_at_end.extend(self.calls.waiting());
         self.calls.flush(&self.names, &mut self.drafts);
         self.interactions.flush(&mut self.finished_interactions);
@@ -288,6 +303,11 @@ impl CallSide {
     }
 
     fn drain(&mut self, out: &mut impl Outputs) {
+        if self.replaying {
+            self.drafts.clear();
+            self.finished_interactions.clear();
+            return;
+        }
         for draft in self.drafts.drain(..) {
             // Legs were attributed when seen: nothing is left to look up.
             let record = draft.finish(|_| Name::new());
