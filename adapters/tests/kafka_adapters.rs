@@ -196,6 +196,58 @@ fn a_second_member_shares_the_partitions_and_nothing_is_lost() {
     assert!(of_first.is_disjoint(&of_second), "{of_first:?} and {of_second:?} overlap");
 }
 
+/// A commit held back at an open call (its floor) says, in its metadata, how
+/// far outputs are durable: the next reader of the partition replays the
+/// records in between (state only, no outputs) and hands out the rest.
+#[test]
+fn the_next_reader_replays_what_a_held_commit_says_is_written() {
+    let broker = Broker::start();
+    broker.create_topic("calls", 3);
+    produce(&broker, "calls", &numbered(0, 10));
+
+    let mut first = source(&broker, "calls", "reducer");
+    let records = read(&mut first, 30);
+    assert!(records.iter().all(|record| !record.replayed), "nothing to replay on a new group");
+    let zero = records
+        .iter()
+        .find(|record| first.stream_label(record.stream).label == "calls/0")
+        .map(|record| record.stream)
+        .unwrap();
+    let mark = first.mark();
+    // A call that began at offset 4 of partition 0 is still open.
+    first.commit_within(mark, &[(zero, 4)]).expect("commit");
+    first.close().unwrap();
+
+    let mut second = source(&broker, "calls", "reducer");
+    let again = read(&mut second, 6);
+    let replayed: Vec<(String, bool)> = again
+        .iter()
+        .map(|record| (second.stream_label(record.stream).origin(record.position), record.replayed))
+        .collect();
+    let expected: Vec<(String, bool)> = (4..10).map(|n| (format!("calls/0@{n}"), true)).collect();
+    assert_eq!(replayed, expected);
+    produce(&broker, "calls", &numbered(10, 1));
+    let new = read(&mut second, 3);
+    assert!(new.iter().all(|record| !record.replayed), "past the durable offset: handed out");
+    // The second reader's commit, held at the same call, says its outputs
+    // are durable up to 11 now: a third reader replays 4 to 10, and reads
+    // nothing else again.
+    let mark = second.mark();
+    let zero = again[0].stream;
+    second.commit_within(mark, &[(zero, 4)]).expect("commit");
+    second.close().unwrap();
+    let mut third = source(&broker, "calls", "reducer");
+    let last = read(&mut third, 7);
+    let replayed: Vec<String> = last
+        .iter()
+        .filter(|record| record.replayed)
+        .map(|record| third.stream_label(record.stream).origin(record.position))
+        .collect();
+    let expected: Vec<String> = (4..11).map(|n| format!("calls/0@{n}")).collect();
+    assert_eq!(replayed, expected);
+    assert!(read_for(&mut third, Duration::from_secs(1)).is_empty());
+}
+
 #[test]
 fn the_sink_writes_keyed_messages_that_read_back() {
     let broker = Broker::start();

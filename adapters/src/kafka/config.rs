@@ -101,7 +101,25 @@ impl KafkaSourceConfig {
             .set("enable.auto.offset.store", "false");
         Ok(config)
     }
+
+    /// The group that keeps, per partition, how far the outputs of this
+    /// source's group are durable (see [`KafkaSource`](super::KafkaSource)).
+    pub fn durable_group(&self) -> String {
+        format!("{}{DURABLE_GROUP_SUFFIX}", self.group)
+    }
+
+    /// The config of the client that commits and reads
+    /// [`durable_group`](Self::durable_group): the source's, under that group.
+    pub(crate) fn durable_config(&self) -> Result<ClientConfig, Error> {
+        let mut config = self.client_config()?;
+        config.set("group.id", self.durable_group());
+        Ok(config)
+    }
 }
+
+/// Appended to a source's group name to name the group that keeps how far
+/// its outputs are durable.
+pub const DURABLE_GROUP_SUFFIX: &str = ".ctistream-durable";
 
 /// Where a Kafka sink writes to.
 #[derive(Clone, Debug, PartialEq, Eq)]

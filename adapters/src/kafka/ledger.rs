@@ -4,6 +4,13 @@
 //! Offsets here are Kafka's "next offset to read": a commit of `n` means
 //! every record before `n` is done. The ledger does no I/O; the source and its
 //! rebalance callbacks ask it what to commit and tell it what was.
+//!
+//! A commit says two things: where the next reader starts (held at the first
+//! record of the oldest call still open), committed to the group, and how
+//! far the outputs are durable, committed to a companion group. The records
+//! between the two are read again only to rebuild the open calls; the next
+//! reader replays them without writing their outputs a second time
+//! ([`Admit::Replay`]).
 
 use std::collections::{HashMap, VecDeque};
 
@@ -19,8 +26,13 @@ struct Partition {
     assigned: bool,
     /// Acknowledged through a mark, possibly not committed yet.
     acknowledged: Option<i64>,
-    /// Committed to the group by this member during this assignment.
-    committed: Option<i64>,
+    /// Committed to the group by this member during this assignment: the
+    /// offset, and how far the outputs were durable then.
+    committed: Option<(i64, i64)>,
+    /// Records below this offset had their outputs made durable by the
+    /// partition's earlier reader (the companion group's commit said so at
+    /// assignment): they are replayed.
+    replay_until: Option<i64>,
 }
 
 /// A mark: next offsets of the partitions it covers, when it was taken.
@@ -30,9 +42,32 @@ struct Mark {
     positions: Vec<(u32, i64)>,
 }
 
-/// A partition's offset to commit: (topic, partition, next offset).
+/// A partition's position: (topic, partition, next offset).
 pub(crate) type Position = (String, i32, i64);
 
+/// What to commit for a partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Commit {
+    pub(crate) topic: String,
+    pub(crate) partition: i32,
+    /// Where the next reader starts.
+    pub(crate) next: i64,
+    /// The outputs of every record before this offset are durable (at least
+    /// `next`).
+    pub(crate) durable: i64,
+}
+
+/// What to do with a record the broker delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Admit {
+    /// Handed out before by this member: skipped.
+    Skip,
+    /// Handed out, its outputs to be written.
+    Hand,
+    /// Handed out to rebuild state only: the partition's earlier reader
+    /// made its outputs durable.
+    Replay,
+}
 /// Why a mark could not be acknowledged.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct UnknownMark {
@@ -69,6 +104,7 @@ impl Ledger {
             assigned: true,
             acknowledged: None,
             committed: None,
+            replay_until: None,
         });
         self.ids.entry(topic.to_owned()).or_default().insert(partition, id);
         id
@@ -80,16 +116,29 @@ impl Ledger {
         Some(format!("{}/{}", partition.topic, partition.partition))
     }
 
-    /// Whether the record at `offset` is to be handed out: not if this member
-    /// handed it out before (the broker re-delivers from the last commit when
-    /// a partition comes back). Notes it as handed out.
-    pub(crate) fn admit(&mut self, stream: u32, offset: i64) -> bool {
-        let Some(partition) = self.partitions.get_mut(stream as usize) else { return false };
+    /// Whether and how the record at `offset` is handed out: not if this
+    /// member handed it out before (the broker re-delivers from the last
+    /// commit when a partition comes back); replayed below the durable
+    /// offset of the commit it was assigned at. Notes it as handed out.
+    pub(crate) fn admit(&mut self, stream: u32, offset: i64) -> Admit {
+        let Some(partition) = self.partitions.get_mut(stream as usize) else { return Admit::Skip };
         if partition.handed_out.is_some_and(|next| offset < next) {
-            return false;
+            return Admit::Skip;
         }
         partition.handed_out = Some(offset + 1);
-        true
+        if partition.replay_until.is_some_and(|until| offset < until) {
+            Admit::Replay
+        } else {
+            Admit::Hand
+        }
+    }
+
+    /// At its assignment, `topic`/`partition` had its outputs durable up to
+    /// `durable` (the companion group's commit): records below it that the
+    /// group's commit makes this member read are replayed.
+    pub(crate) fn durable_at(&mut self, topic: &str, partition: i32, durable: i64) {
+        let id = self.stream(topic, partition);
+        self.partitions[id as usize].replay_until = Some(durable);
     }
 
     /// A mark covering everything handed out from the assigned partitions.
@@ -107,7 +156,7 @@ impl Ledger {
     /// `mark` (and every mark before it) is acknowledged: the positions to
     /// commit now, beyond what is committed. A mark acknowledged before
     /// yields nothing new.
-    pub(crate) fn acknowledge(&mut self, mark: u64) -> Result<Vec<Position>, UnknownMark> {
+    pub(crate) fn acknowledge(&mut self, mark: u64) -> Result<Vec<Commit>, UnknownMark> {
         if mark > self.last_taken {
             return Err(UnknownMark { mark, last_taken: self.last_taken });
         }
@@ -133,12 +182,13 @@ impl Ledger {
         }
     }
 
-    /// These positions are committed.
-    pub(crate) fn committed(&mut self, positions: &[Position]) {
-        for (topic, partition, next) in positions {
-            if let Some(id) = self.ids.get(topic.as_str()).and_then(|ids| ids.get(partition)) {
+    /// These commits are made.
+    pub(crate) fn committed(&mut self, commits: &[Commit]) {
+        for commit in commits {
+            let id = self.ids.get(commit.topic.as_str()).and_then(|ids| ids.get(&commit.partition));
+            if let Some(id) = id {
                 let partition = &mut self.partitions[*id as usize];
-                partition.committed = partition.committed.max(Some(*next));
+                partition.committed = partition.committed.max(Some((commit.next, commit.durable)));
             }
         }
     }
@@ -193,7 +243,7 @@ impl Ledger {
     pub(crate) fn revoke<'a>(
         &mut self,
         revoked: impl IntoIterator<Item = (&'a str, i32)>,
-    ) -> Vec<Position> {
+    ) -> Vec<Commit> {
         let mut ids = Vec::new();
         for (topic, partition) in revoked {
             if let Some(&id) = self.ids.get(topic).and_then(|ids| ids.get(&partition)) {
@@ -210,21 +260,31 @@ impl Ledger {
             // A later owner commits its own progress; ours is history.
             partition.acknowledged = None;
             partition.committed = None;
+            partition.replay_until = None;
         }
         last
     }
 
-    /// Acknowledged positions beyond the committed ones, of chosen streams,
-    /// held at the open calls' floors.
-    fn uncommitted(&self, chosen: impl Fn(u32) -> bool) -> Vec<Position> {
+    /// Acknowledged positions of chosen streams, held at the open calls'
+    /// floors, where they say more than the last commit (a further offset,
+    /// or more outputs durable behind a held one).
+    fn uncommitted(&self, chosen: impl Fn(u32) -> bool) -> Vec<Commit> {
         (0u32..)
             .zip(&self.partitions)
             .filter(|(id, _)| chosen(*id))
             .filter_map(|(id, partition)| {
                 let acknowledged = partition.acknowledged?;
                 let next = self.holds.get(&id).map_or(acknowledged, |&hold| hold.min(acknowledged));
-                (partition.committed < Some(next))
-                    .then(|| (partition.topic.clone(), partition.partition, next))
+                // What a replayed stretch of an earlier reader made durable
+                // stays durable: a commit held further back keeps saying so.
+                let durable = acknowledged.max(partition.replay_until.unwrap_or(0));
+                let (committed, committed_durable) = partition.committed.unzip();
+                (committed < Some(next) || committed_durable < Some(durable)).then(|| Commit {
+                    topic: partition.topic.clone(),
+                    partition: partition.partition,
+                    next,
+                    durable,
+                })
             })
             .collect()
     }
@@ -234,10 +294,15 @@ impl Ledger {
 mod tests {
     use super::*;
 
+    /// (topic, partition, next offset) of each commit.
+    fn offsets(commits: &[Commit]) -> Vec<Position> {
+        commits.iter().map(|c| (c.topic.clone(), c.partition, c.next)).collect()
+    }
+
     fn hand_out(ledger: &mut Ledger, topic: &str, partition: i32, offsets: std::ops::Range<i64>) {
         let stream = ledger.stream(topic, partition);
         for offset in offsets {
-            assert!(ledger.admit(stream, offset));
+            assert_eq!(ledger.admit(stream, offset), Admit::Hand);
         }
     }
 
@@ -249,11 +314,12 @@ mod tests {
         hand_out(&mut ledger, "t", 0, 3..5);
         hand_out(&mut ledger, "t", 1, 0..2);
         let second = ledger.mark();
-        assert_eq!(ledger.acknowledge(first).unwrap(), vec![("t".into(), 0, 3)]);
-        ledger.committed(&[("t".into(), 0, 3)]);
-        assert_eq!(ledger.acknowledge(first).unwrap(), vec![]);
+        assert_eq!(offsets(&ledger.acknowledge(first).unwrap()), vec![("t".into(), 0, 3)]);
+        let commits = ledger.acknowledge(first).unwrap();
+        ledger.committed(&commits);
+        assert_eq!(offsets(&ledger.acknowledge(first).unwrap()), vec![]);
         assert_eq!(
-            ledger.acknowledge(second).unwrap(),
+            offsets(&ledger.acknowledge(second).unwrap()),
             vec![("t".into(), 0, 5), ("t".into(), 1, 2)]
         );
         assert_eq!(ledger.acknowledge(second + 1), Err(UnknownMark { mark: 3, last_taken: 2 }));
@@ -264,10 +330,10 @@ mod tests {
         let mut ledger = Ledger::default();
         hand_out(&mut ledger, "t", 0, 0..3);
         let mark = ledger.mark();
-        assert_eq!(ledger.acknowledge(mark).unwrap(), vec![("t".into(), 0, 3)]);
+        assert_eq!(offsets(&ledger.acknowledge(mark).unwrap()), vec![("t".into(), 0, 3)]);
         // Not committed: the next acknowledgement still carries it.
         let next = ledger.mark();
-        assert_eq!(ledger.acknowledge(next).unwrap(), vec![("t".into(), 0, 3)]);
+        assert_eq!(offsets(&ledger.acknowledge(next).unwrap()), vec![("t".into(), 0, 3)]);
     }
 
     #[test]
@@ -280,11 +346,11 @@ mod tests {
         hand_out(&mut ledger, "t", 0, 3..6);
         let pending = ledger.mark();
         // Partition 0 goes; its acknowledged 3 is committed, the pending 6 is not.
-        assert_eq!(ledger.revoke([("t", 0)]), vec![("t".into(), 0, 3)]);
-        assert_eq!(ledger.acknowledge(pending).unwrap(), vec![("t".into(), 1, 3)]);
+        assert_eq!(offsets(&ledger.revoke([("t", 0)])), vec![("t".into(), 0, 3)]);
+        assert_eq!(offsets(&ledger.acknowledge(pending).unwrap()), vec![("t".into(), 1, 3)]);
         // Marks taken while it is away do not cover it.
         let away = ledger.mark();
-        assert_eq!(ledger.acknowledge(away).unwrap(), vec![("t".into(), 1, 3)]);
+        assert_eq!(offsets(&ledger.acknowledge(away).unwrap()), vec![("t".into(), 1, 3)]);
     }
 
     #[test]
@@ -296,17 +362,20 @@ mod tests {
         // A call that began at offset 4 of partition 0 has no record yet.
         ledger.hold(&[(0, 4)]);
         let positions = ledger.acknowledge(mark).unwrap();
-        assert_eq!(positions, vec![("t".into(), 0, 4), ("t".into(), 1, 10)]);
+        assert_eq!(offsets(&positions), vec![("t".into(), 0, 4), ("t".into(), 1, 10)]);
+        // The outputs of partition 0 are durable further than its commit:
+        // the next reader replays the records in between.
+        assert_eq!(positions[0].durable, 10);
         ledger.committed(&positions);
         // Its record is written: the floor goes, the rest is committed.
         ledger.hold(&[]);
-        assert_eq!(ledger.acknowledge(mark).unwrap(), vec![("t".into(), 0, 10)]);
+        assert_eq!(offsets(&ledger.acknowledge(mark).unwrap()), vec![("t".into(), 0, 10)]);
         // A revocation commits no further than the floor either.
         hand_out(&mut ledger, "t", 1, 10..20);
         let later = ledger.mark();
         ledger.acknowledge(later).unwrap();
         ledger.hold(&[(1, 12)]);
-        assert_eq!(ledger.revoke([("t", 1)]), vec![("t".into(), 1, 12)]);
+        assert_eq!(offsets(&ledger.revoke([("t", 1)])), vec![("t".into(), 1, 12)]);
     }
 
     #[test]
@@ -323,16 +392,16 @@ mod tests {
         let mut second = Ledger::default();
         second.resume(&saved);
         assert_eq!(second.mark(), 1);
-        assert_eq!(second.acknowledge(1).unwrap(), vec![], "nothing assigned yet");
+        assert_eq!(offsets(&second.acknowledge(1).unwrap()), vec![], "nothing assigned yet");
         second.assign([("t", 0), ("t", 1)]);
         let (zero, one) = (second.stream("t", 0), second.stream("t", 1));
         assert_eq!(zero, 0, "resumed partitions keep their numbers");
         // Re-delivered from an older commit: up to 7 and 3 were in the
         // checkpoint.
-        assert!((2..7).all(|offset| !second.admit(zero, offset)));
-        assert!(second.admit(zero, 7));
-        assert!(!second.admit(one, 2));
-        assert!(second.admit(one, 3));
+        assert!((2..7).all(|offset| second.admit(zero, offset) == Admit::Skip));
+        assert_eq!(second.admit(zero, 7), Admit::Hand);
+        assert!(second.admit(one, 2) == Admit::Skip);
+        assert_eq!(second.admit(one, 3), Admit::Hand);
         // Saved again before partition 1 was ever assigned to the second
         // member: its position is still there.
         let mut third = Ledger::default();
@@ -348,11 +417,29 @@ mod tests {
         ledger.assign([("t", 0)]);
         let stream = ledger.stream("t", 0);
         // Re-delivered from the last commit (0): 0..5 were handed out already.
-        assert!((0..5).all(|offset| !ledger.admit(stream, offset)));
-        assert!(ledger.admit(stream, 5));
+        assert!((0..5).all(|offset| ledger.admit(stream, offset) == Admit::Skip));
+        assert_eq!(ledger.admit(stream, 5), Admit::Hand);
         let mark = ledger.mark();
-        assert_eq!(ledger.acknowledge(mark).unwrap(), vec![("t".into(), 0, 6)]);
+        assert_eq!(offsets(&ledger.acknowledge(mark).unwrap()), vec![("t".into(), 0, 6)]);
         assert_eq!(ledger.label(stream).as_deref(), Some("t/0"));
         assert_eq!(ledger.label(stream + 1), None);
+    }
+
+    #[test]
+    fn a_new_reader_replays_up_to_where_the_last_commit_says_outputs_are_durable() {
+        let mut ledger = Ledger::default();
+        // The group's commit is 4 (a call open from there); the outputs are
+        // durable up to 10.
+        ledger.durable_at("t", 0, 10);
+        let stream = ledger.stream("t", 0);
+        assert!((4..10).all(|offset| ledger.admit(stream, offset) == Admit::Replay));
+        assert_eq!(ledger.admit(stream, 10), Admit::Hand);
+        // Acknowledged to 7 with a call open from 5: the commit keeps saying
+        // that outputs are durable up to 10, for whoever reads it next.
+        let mark = ledger.mark();
+        ledger.hold(&[(stream, 5)]);
+        let commits = ledger.acknowledge(mark).unwrap();
+        assert_eq!(offsets(&commits), vec![("t".into(), 0, 5)]);
+        assert_eq!(commits[0].durable, 11);
     }
 }

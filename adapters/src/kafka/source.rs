@@ -14,7 +14,7 @@ use super::chunk::Chunks;
 use super::config::KafkaSourceConfig;
 use super::error::Error;
 use super::health::SharedHealth;
-use super::ledger::{Ledger, Position};
+use super::ledger::{Admit, Commit, Ledger};
 
 /// At most this many records per poll, so the driver stays responsive.
 const MAX_PER_POLL: usize = 4096;
@@ -78,8 +78,13 @@ impl Connect for KafkaSourceConfig {
     fn connect(&self) -> io::Result<KafkaSource> {
         let name = self.name();
         let config = self.client_config()?;
+        let durable: BaseConsumer = self
+            .durable_config()?
+            .create()
+            .map_err(|e| Error::kafka(format!("{name}: cannot create the consumer"), e))?;
         let context = GroupContext {
             ledger: Mutex::new(Ledger::default()),
+            durable,
             health: SharedHealth::new(),
             joining: AtomicBool::new(true),
         };
@@ -125,13 +130,14 @@ impl Source for KafkaSource {
                 let stream = ledger.stream(message.topic(), message.partition());
                 (stream, ledger.admit(stream, message.offset()))
             };
-            if !admitted {
+            if admitted == Admit::Skip {
                 continue;
             }
             let payload = self.chunks.copy(message.payload().unwrap_or_default());
             let key = message.key().map(|key| self.chunks.copy(key));
             let position = u64::try_from(message.offset()).unwrap_or_default();
-            intake.record(SourceRecord { payload, key, stream, position });
+            let replayed = admitted == Admit::Replay;
+            intake.record(SourceRecord { payload, key, stream, position, replayed });
             handed += 1;
         }
         Ok(if handed == 0 { Polled::Idle } else { Polled::Records(handed) })
@@ -230,21 +236,53 @@ impl Source for KafkaSource {
     }
 }
 
-/// Commits `positions` synchronously and notes them in the ledger.
+/// Commits synchronously: each partition's offset to the group, then how
+/// far its outputs are durable to the companion group; notes both in the
+/// ledger. (Either order is safe: what the companion group holds is always
+/// durable, at worst less of it is replayed and more written again.)
 fn commit(
     consumer: &BaseConsumer<GroupContext>,
     context: &GroupContext,
-    positions: &[Position],
+    commits: &[Commit],
 ) -> Result<(), KafkaError> {
-    if positions.is_empty() {
+    if commits.is_empty() {
         return Ok(());
     }
-    let mut offsets = TopicPartitionList::with_capacity(positions.len());
-    for (topic, partition, next) in positions {
-        offsets.add_partition_offset(topic, *partition, Offset::Offset(*next))?;
+    let mut offsets = TopicPartitionList::with_capacity(commits.len());
+    let mut durable = TopicPartitionList::with_capacity(commits.len());
+    for commit in commits {
+        offsets.add_partition_offset(
+            &commit.topic,
+            commit.partition,
+            Offset::Offset(commit.next),
+        )?;
+        durable.add_partition_offset(
+            &commit.topic,
+            commit.partition,
+            Offset::Offset(commit.durable),
+        )?;
     }
     consumer.commit(&offsets, CommitMode::Sync)?;
-    context.ledger().committed(positions);
+    context.durable.commit(&durable, CommitMode::Sync)?;
+    context.ledger().committed(commits);
+    Ok(())
+}
+
+/// How long reading how far newly assigned partitions are durable may take
+/// before they are read without replay (at-least-once, as before).
+const DURABLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads how far the outputs of `assigned` are durable (the companion
+/// group's commits), so that what the partitions' earlier readers made
+/// durable is replayed, not written again.
+fn read_durable(context: &GroupContext, assigned: &TopicPartitionList) -> Result<(), KafkaError> {
+    let durable = context.durable.committed_offsets(assigned.clone(), DURABLE_TIMEOUT)?;
+    let mut ledger = context.ledger();
+    for element in durable.elements() {
+        if let Offset::Offset(offset) = element.offset() {
+            ledger.durable_at(element.topic(), element.partition(), offset);
+        }
+    }
     Ok(())
 }
 
@@ -252,6 +290,10 @@ fn commit(
 /// statistics the health.
 struct GroupContext {
     ledger: Mutex<Ledger>,
+    /// A client of the companion group
+    /// ([`KafkaSourceConfig::durable_group`]): it never joins, it only
+    /// commits and reads how far each partition's outputs are durable.
+    durable: BaseConsumer,
     health: SharedHealth,
     /// Between subscribing, or losing the partitions (a revocation, a
     /// session that expired while the brokers were out of reach), and the
@@ -293,6 +335,13 @@ impl ConsumerContext for GroupContext {
             Rebalance::Assign(partitions) => {
                 let assigned = partitions.elements();
                 self.ledger().assign(assigned.iter().map(|p| (p.topic(), p.partition())));
+                if let Err(error) = read_durable(self, partitions) {
+                    // Their outputs come again instead: more duplicates,
+                    // nothing lost.
+                    self.health.degrade(format!(
+                        "reading how far the outputs are durable failed: {error}"
+                    ));
+                }
                 self.joining.store(false, Ordering::Release);
             }
             Rebalance::Error(error) => self.health.degrade(format!("rebalance: {error}")),

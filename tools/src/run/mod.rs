@@ -364,7 +364,11 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
             for record in intake.records.drain(..) {
                 let source = origin_number(running, record.stream, &names);
                 let origin = Origin { source, line: record.position };
-                pipeline.push(record.payload, record.key, origin, ingest);
+                if record.replayed {
+                    pipeline.replay(record.payload, record.key, origin, ingest);
+                } else {
+                    pipeline.push(record.payload, record.key, origin, ingest);
+                }
             }
             round += polled_records;
             for reject in intake.rejects.drain(..) {
