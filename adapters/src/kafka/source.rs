@@ -36,11 +36,22 @@ const MAX_PER_POLL: usize = 4096;
 /// not overwrite the progress of the member that now owns them.
 ///
 /// - A partition that moves to another member resumes there at the last
-///   acknowledged commit: records after it are read again by the new owner
-///   (at-least-once). The per-call state this member built from the partition
-///   does not travel with it: the partition counts as released
-///   ([`Source::released`]), and the driver forgets the calls still open on
-///   it, which the new owner rebuilds from the commit.
+///   acknowledged commit, which stops at the first record of the oldest call
+///   still open: records after it are read again by the new owner. The
+///   per-call state this member built from the partition does not travel
+///   with it: the partition counts as released ([`Source::released`]), and
+///   the driver forgets the calls still open on it, which the new owner
+///   rebuilds from the commit.
+/// - Each commit also says how far the partition's outputs are durable (the
+///   acknowledged offset, usually past the held commit), committed as the
+///   offset of a companion group ([`KafkaSourceConfig::durable_group`]; a
+///   commit's metadata would do, but not every Kafka-protocol broker keeps
+///   it). The next reader of the partition, after a rebalance or a crash,
+///   reads it at assignment and hands the records below it out as
+///   [`SourceRecord::replayed`]: the pipeline rebuilds the open calls from
+///   them without writing again what the earlier reader wrote. What remains
+///   at-least-once is the output of records handed out after the last
+///   acknowledgement (at most one commit interval).
 /// - A partition that comes back to this member (an eager rebalance revokes
 ///   and reassigns everything) is re-delivered from the last commit; records
 ///   this member has already handed out are skipped, so the pipeline does not
