@@ -26,8 +26,9 @@ use std::path::{Path, PathBuf};
 /// The first eight bytes of every checkpoint.
 pub const MAGIC: &[u8; 8] = b"CTISCKPT";
 
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes and reads (2: agents keep where
+/// their sessions began, for the commit floors).
+pub const FORMAT_VERSION: u32 = 2;
 
 const HEADER: usize = 24;
 
@@ -264,7 +265,9 @@ mod tests {
         newer[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
         fs::write(&path, &newer).unwrap();
         let error = read(&path).unwrap_err();
-        assert!(error.to_string().contains("this build reads version 1"), "{error}");
+        let expected =
+            format!("version {}, this build reads version {FORMAT_VERSION}", FORMAT_VERSION + 1);
+        assert!(error.to_string().contains(&expected), "{error}");
 
         for foreign in [&b""[..], b"{\"not\":\"a checkpoint\"}", &good[..10]] {
             fs::write(&path, foreign).unwrap();

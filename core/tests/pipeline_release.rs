@@ -8,7 +8,9 @@
 mod scenario;
 
 use ctistream_core::pipeline::{Origin, Pipeline, PipelineConfig, PipelineDone};
-use ctistream_core::state::{AgentChange, CallRecord, CollectOutputs, Outputs};
+use ctistream_core::state::{
+    AgentChange, CallRecord, CollectOutputs, Outputs, OwnedAgentChange, write_agent_snapshots,
+};
 use ctistream_core::{Format, Frame, FrameReader, Framing, Timestamp};
 use scenario::{genesys, traffic};
 
@@ -106,6 +108,13 @@ impl Outputs for Handover {
     }
 }
 
+/// The agent snapshots at the end, as written.
+fn snapshots<O>(done: &PipelineDone<O>) -> String {
+    let mut text = Vec::new();
+    write_agent_snapshots(&done.agent_sides(), &mut text);
+    String::from_utf8(text).unwrap()
+}
+
 fn lines(records: &[CallRecord]) -> Vec<String> {
     let mut lines: Vec<String> = records
         .iter()
@@ -125,12 +134,13 @@ fn lines(records: &[CallRecord]) -> Vec<String> {
 /// the next replays, without writing it again; together they write what one
 /// reader of the whole stream writes, each call once.
 ///
-/// Call events are on stream 1, the one that moves; agent events on stream
-/// 0, which both readers have whole (as a member keeps the agent-state
-/// partitions it reads): the DN bindings that name a call's agents come
-/// from there, and are state that does not move with stream 1.
+/// Call events are on stream 1 and agent events on stream 0, and both
+/// move: the agent events are read again from the login of the oldest
+/// session still open (the agent stream's floor), so the next reader's agent
+/// states, and the DN bindings that name a call's agents, are the first
+/// one's.
 #[test]
-fn a_stream_read_again_from_the_floor_replays_what_its_first_reader_wrote() {
+fn streams_read_again_from_their_floors_replay_what_their_first_reader_wrote() {
     let text = genesys(&traffic(6));
     let frames: Vec<Frame> =
         FrameReader::new(text.as_bytes(), Framing::Lines).map(Result::unwrap).collect();
@@ -150,7 +160,9 @@ fn a_stream_read_again_from_the_floor_replays_what_its_first_reader_wrote() {
         for frame in &frames {
             whole.push(frame.payload.clone(), frame.key.clone(), origin(frame), Timestamp(0));
         }
-        let whole = lines(&whole.finish().outputs.records);
+        let whole = whole.finish();
+        let whole_agents = snapshots(&whole);
+        let (whole, whole_changes) = (lines(&whole.outputs.records), whole.outputs.changes);
 
         let cut = frames.len() / 2;
         let mut first = Pipeline::start(config(), Handover::default());
@@ -159,21 +171,23 @@ fn a_stream_read_again_from_the_floor_replays_what_its_first_reader_wrote() {
         }
         first.pause(|_, _| ());
         let mut first = first.close_keeping_open();
-        let floor = match first.outputs.floors[..] {
-            [(1, floor)] => floor,
-            ref other => panic!("one floor, on stream 1, not {other:?}"),
+        let floors = match first.outputs.floors[..] {
+            [(0, agents), (1, calls)] => [agents, calls],
+            ref other => panic!("a floor on each stream, not {other:?}"),
         };
         let through = frames[cut - 1].line;
-        assert!(floor < through, "calls were open at the cut");
+        assert!(floors[1] < through, "calls were open at the cut");
+        assert!(floors[0] < floors[1], "agents logged in before the oldest open call");
         let written_first = std::mem::take(&mut first.outputs.kept.records);
+        let changes_first = std::mem::take(&mut first.outputs.kept.changes);
 
         let mut next = Pipeline::start(config(), CollectOutputs::default());
         let mut replayed = 0;
         for frame in &frames {
             let (payload, key, origin) = (frame.payload.clone(), frame.key.clone(), origin(frame));
-            match origin.source {
-                1 if frame.line < floor => {}
-                1 if frame.line <= through => {
+            match frame.line {
+                line if line < floors[origin.source as usize] => {}
+                line if line <= through => {
                     next.replay(payload, key, origin, Timestamp(0));
                     replayed += 1;
                 }
@@ -181,7 +195,22 @@ fn a_stream_read_again_from_the_floor_replays_what_its_first_reader_wrote() {
             }
         }
         assert!(replayed > 50, "{replayed} records replayed");
-        let next = next.finish().outputs;
+        let next = next.finish();
+        assert_eq!(snapshots(&next), whole_agents, "{shards} shards: agent states");
+        // Each agent's changes in order; shards interleave agents at will.
+        let by_agent = |changes: &[OwnedAgentChange]| {
+            let mut changes = changes.to_vec();
+            changes.sort_by(|a, b| a.agent.cmp(&b.agent));
+            changes
+        };
+        let mut changes = changes_first;
+        changes.extend(next.outputs.changes.iter().cloned());
+        assert_eq!(
+            by_agent(&changes),
+            by_agent(&whole_changes),
+            "{shards} shards: each agent change once"
+        );
+        let next = next.outputs;
         let mut both = lines(&written_first);
         both.extend(lines(&next.records));
         both.sort();

@@ -307,6 +307,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         let mut floors: Vec<(u32, u64)> = Vec::new();
         for shard in &state.shards {
             shard.call.open_floors(&mut floors);
+            shard.agents.open_floors(&mut floors);
         }
         floors.sort_unstable();
         floors.dedup_by_key(|(stream, _)| *stream);

@@ -378,6 +378,7 @@ impl<O: Outputs> Shard<O> {
             self.marked = self.through;
             let mut floors = Floors::new();
             self.call.open_floors(&mut floors);
+            self.agents.open_floors(&mut floors);
             outputs.push(OutputItem::Mark(self.through, floors));
         }
         if outputs.is_empty() {

@@ -8,6 +8,7 @@
 //! logged in overrides everything. Time is accounted in event time per
 //! activity; durations never run backwards when events arrive late.
 
+use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
@@ -16,6 +17,7 @@ use smallvec::SmallVec;
 
 use crate::event::{AgentStatus, CallType, Timestamp};
 use crate::output::write_json_string;
+use crate::pipeline::Origin;
 
 use super::intern::{Interner, Sym};
 
@@ -199,6 +201,12 @@ pub struct AgentState {
     last: Timestamp,
     calls_handled: u32,
     totals: Totals,
+    /// While an agent event has the agent logged in: per input stream, the
+    /// position of the first record that changed the agent since (the login
+    /// on its own stream, the first call leg on a call stream). The state
+    /// is rebuilt by reading each stream again from there, so commits stop
+    /// there ([`AgentTable::open_floors`]). Empty when logged out.
+    session: SmallVec<[(u32, u64); 2]>,
 }
 
 /// A status change, as the changes output reports it.
@@ -274,6 +282,7 @@ impl AgentState {
             last: at,
             calls_handled: 0,
             totals: Totals::default(),
+            session: SmallVec::new(),
         }
     }
 
@@ -538,6 +547,32 @@ pub struct AgentTable {
     /// status), for the statistics to stop counting them.
     #[serde(skip)]
     gone: Vec<(Sym, Sym, AgentStatus)>,
+    /// Per input stream, the positions where the sessions of logged-in
+    /// agents began (with how many began there).
+    sessions: Sessions,
+}
+
+/// Per input stream, session starts and how many sessions began at each.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Sessions(rustc_hash::FxHashMap<u32, BTreeMap<u64, u32>>);
+
+impl Sessions {
+    fn open(&mut self, (stream, position): (u32, u64)) {
+        *self.0.entry(stream).or_default().entry(position).or_default() += 1;
+    }
+
+    fn close(&mut self, (stream, position): (u32, u64)) {
+        let Some(starts) = self.0.get_mut(&stream) else { return };
+        if let Some(count) = starts.get_mut(&position) {
+            *count -= 1;
+            if *count == 0 {
+                starts.remove(&position);
+            }
+        }
+        if starts.is_empty() {
+            self.0.remove(&stream);
+        }
+    }
 }
 
 /// What an agent event does to the agent's own state.
@@ -581,6 +616,8 @@ pub struct AgentRef {
     pub server: u64,
     /// Event time.
     pub at: Timestamp,
+    /// The record the event comes from.
+    pub origin: Origin,
 }
 
 impl Default for AgentTable {
@@ -598,6 +635,7 @@ impl AgentTable {
             max_agents: max_agents.max(1),
             evicted: 0,
             gone: Vec::new(),
+            sessions: Sessions::default(),
         }
     }
 
@@ -632,6 +670,9 @@ impl AgentTable {
                 .find_entry(agent_hash(tenant, agent), |s| s.tenant == tenant && s.agent == agent);
             if let Ok(entry) = found {
                 let (state, _) = entry.remove();
+                for &start in &state.session {
+                    self.sessions.close(start);
+                }
                 self.gone.push((state.tenant, state.queue, state.status));
                 self.evicted += 1;
             }
@@ -683,8 +724,51 @@ impl AgentTable {
         (state.into_mut(), created)
     }
 
+    /// Per input stream, the position of the first record that changed an
+    /// agent an agent event has logged in, since that login: the state of
+    /// every logged-in agent is rebuilt by reading the streams again from
+    /// there, so a source commits no further. (An agent a call leg implies is
+    /// logged in, with no login seen, holds nothing back; nor does what an
+    /// agent did before its current session.) Streams with nothing held are
+    /// not listed.
+    pub fn open_floors(&self, out: &mut impl Extend<(u32, u64)>) {
+        out.extend(self.sessions.0.iter().filter_map(|(&stream, starts)| {
+            starts.first_key_value().map(|(&position, _)| (stream, position))
+        }));
+    }
+
     /// Applies an agent event.
     pub fn apply(&mut self, who: AgentRef, op: AgentOp, reason: Sym) -> Option<StatusChange> {
+        let change = self.apply_op(who, op, reason);
+        self.note_session(&who, true);
+        change
+    }
+
+    /// Keeps the session of `who`'s agent after a record changed it: a
+    /// session begins where an agent event (`login`) finds it logged in,
+    /// notes the first record of each stream that changes it, and ends
+    /// where it is logged out.
+    fn note_session(&mut self, who: &AgentRef, login: bool) {
+        let hash = agent_hash(who.tenant, who.agent);
+        let Some(state) =
+            self.agents.find_mut(hash, |s| s.tenant == who.tenant && s.agent == who.agent)
+        else {
+            return;
+        };
+        let here = (who.origin.source, who.origin.line);
+        if !state.logged_in {
+            for start in state.session.drain(..) {
+                self.sessions.close(start);
+            }
+        } else if (login || !state.session.is_empty())
+            && !state.session.iter().any(|(stream, _)| *stream == here.0)
+        {
+            state.session.push(here);
+            self.sessions.open(here);
+        }
+    }
+
+    fn apply_op(&mut self, who: AgentRef, op: AgentOp, reason: Sym) -> Option<StatusChange> {
         self.make_room(&who);
         let (state, created) = Self::entry(&mut self.agents, &who);
         let (previous_queue, previous_reason) = (state.queue, state.reason);
@@ -780,7 +864,9 @@ impl AgentTable {
         update: LegUpdate,
         call_type: Option<CallType>,
     ) -> Option<StatusChange> {
-        self.leg_with(who, conn, update, call_type, false)
+        let change = self.leg_with(who, conn, update, call_type, false);
+        self.note_session(&who, false);
+        change
     }
 
     /// Like [`leg`](Self::leg), for dialects whose agent state is absolute (the
@@ -794,7 +880,9 @@ impl AgentTable {
         update: LegUpdate,
         call_type: Option<CallType>,
     ) -> Option<StatusChange> {
-        self.leg_with(who, conn, update, call_type, true)
+        let change = self.leg_with(who, conn, update, call_type, true);
+        self.note_session(&who, false);
+        change
     }
 
     fn leg_with(
@@ -919,6 +1007,7 @@ impl AgentState {
 impl AgentTable {
     /// Takes every agent out (the legs dropped so far stay counted).
     pub(crate) fn take_all(&mut self) -> Vec<AgentState> {
+        self.sessions = Sessions::default();
         self.agents.drain().collect()
     }
 
@@ -926,8 +1015,16 @@ impl AgentTable {
     /// table's; an agent already here is replaced.
     pub(crate) fn adopt(&mut self, state: AgentState) {
         let hash = agent_hash(state.tenant, state.agent);
+        for &start in &state.session {
+            self.sessions.open(start);
+        }
         match self.agents.find_mut(hash, |s| s.tenant == state.tenant && s.agent == state.agent) {
-            Some(slot) => *slot = state,
+            Some(slot) => {
+                for &start in &slot.session {
+                    self.sessions.close(start);
+                }
+                *slot = state;
+            }
             None => {
                 self.agents.insert_unique(hash, state, |s| agent_hash(s.tenant, s.agent));
             }
@@ -957,6 +1054,7 @@ mod tests {
             queue: Sym::EMPTY,
             server: 0,
             at: Timestamp(at),
+            origin: Origin::default(),
         };
         table.apply(who(0), AgentOp::Ready, Sym::EMPTY);
         let talk = LegUpdate::State(LegState::Talking);
@@ -972,5 +1070,54 @@ mod tests {
         table.leg(who(5), 1, LegUpdate::Released, None);
         assert_eq!(table.get(tenant, agent).unwrap().calls_handled(), 1);
         assert_eq!(table.get(tenant, agent).unwrap().status(), AgentStatus::WaitForNextCall);
+    }
+
+    #[test]
+    fn a_logged_in_agent_holds_each_stream_back_to_its_first_record_since_login() {
+        let mut names = Interner::default();
+        let tenant = names.intern(b"t1");
+        let (a1, a2) = (names.intern(b"a1"), names.intern(b"a2"));
+        let mut table = AgentTable::new(2);
+        let who = |agent, stream, line| AgentRef {
+            tenant,
+            agent,
+            dn: Sym::EMPTY,
+            queue: Sym::EMPTY,
+            server: 0,
+            at: Timestamp(line as i64),
+            origin: Origin { source: stream, line },
+        };
+        let floors = |table: &AgentTable| {
+            let mut floors = Vec::new();
+            table.open_floors(&mut floors);
+            floors.sort_unstable();
+            floors
+        };
+        let talk = LegUpdate::State(LegState::Talking);
+        // A leg alone implies a login, and holds nothing back.
+        table.leg(who(a2, 1, 3), 7, talk, None);
+        assert_eq!(floors(&table), []);
+        table.apply(who(a1, 0, 5), AgentOp::Login, Sym::EMPTY);
+        table.apply(who(a1, 0, 6), AgentOp::Ready, Sym::EMPTY);
+        table.leg(who(a1, 1, 9), 1, talk, Some(CallType::Inbound));
+        table.leg(who(a1, 1, 12), 1, LegUpdate::Released, None);
+        assert_eq!(floors(&table), [(0, 5), (1, 9)]);
+        table.apply(who(a1, 0, 20), AgentOp::Logout, Sym::EMPTY);
+        assert_eq!(floors(&table), []);
+        // A new session; then the agent is forgotten at the cap, and with it
+        // what it held back.
+        table.apply(who(a1, 0, 30), AgentOp::Ready, Sym::EMPTY);
+        assert_eq!(floors(&table), [(0, 30)]);
+        table.apply(who(a2, 0, 31), AgentOp::Login, Sym::EMPTY);
+        table.apply(who(names.intern(b"a3"), 0, 40), AgentOp::Touch, Sym::EMPTY);
+        assert_eq!(table.evicted(), 1);
+        assert_eq!(floors(&table), [(0, 31)], "the least recent agent, a1, went");
+        // Taken out and put back (a reshard), the sessions come along.
+        let states = table.take_all();
+        assert_eq!(floors(&table), []);
+        for state in states {
+            table.adopt(state);
+        }
+        assert_eq!(floors(&table), [(0, 31)]);
     }
 }

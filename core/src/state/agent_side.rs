@@ -85,6 +85,12 @@ impl AgentSide {
         &self.stats
     }
 
+    /// Per input stream, where the oldest session of a logged-in agent
+    /// began (see [`AgentTable::open_floors`]).
+    pub fn open_floors(&self, out: &mut impl Extend<(u32, u64)>) {
+        self.agents.open_floors(out);
+    }
+
     /// What has been done.
     pub fn counters(&self) -> AgentSideCounters {
         self.counters
@@ -93,21 +99,21 @@ impl AgentSide {
     /// Applies one message.
     pub fn apply(&mut self, message: AgentMsg, out: &mut impl Outputs) {
         let tenant = self.names.intern(&message.tenant);
-        let at = message.at;
+        let (at, origin) = (message.at, message.origin);
         match message.body {
             AgentBody::Op { agent, dn, queue, server, op, reason } => {
                 let agent = self.names.intern(&agent);
                 let dn = self.names.intern(&dn);
                 let queue = self.names.intern(&queue);
                 let reason = self.names.intern(&reason);
-                let who = AgentRef { tenant, agent, dn, queue, server, at };
+                let who = AgentRef { tenant, agent, dn, queue, server, at, origin };
                 let change = self.agents.apply(who, op, reason);
                 self.report(change, out);
             }
             AgentBody::Leg { dn, agent, conn, update, call_type, server } => {
                 let agent = self.names.intern(&agent);
                 let dn = self.names.intern(&dn);
-                let who = AgentRef { tenant, agent, dn, queue: Sym::EMPTY, server, at };
+                let who = AgentRef { tenant, agent, dn, queue: Sym::EMPTY, server, at, origin };
                 let change = self.agents.leg(who, conn, update, call_type);
                 self.report(change, out);
             }
@@ -115,7 +121,7 @@ impl AgentSide {
                 let agent = self.names.intern(&agent);
                 let dn = self.names.intern(&dn);
                 let reason = self.names.intern(&reason);
-                let who = AgentRef { tenant, agent, dn, queue: Sym::EMPTY, server: 0, at };
+                let who = AgentRef { tenant, agent, dn, queue: Sym::EMPTY, server: 0, at, origin };
                 self.sdk_status(who, reason, state, conn, call_type, out);
             }
             AgentBody::LinkLost { server } => {

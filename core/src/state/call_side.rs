@@ -227,7 +227,8 @@ impl CallSide {
             return;
         }
         self.counters.events += u64::from(self.counting);
-        let message = |body| AgentMsg { tenant: Name::from_slice(event.tenant()), at, body };
+        let message =
+            |body| AgentMsg { tenant: Name::from_slice(event.tenant()), at, origin, body };
         match event.kind() {
             EventKind::TLib(tevent) => match tevent.category() {
                 Category::Agent | Category::Dn => {
@@ -459,6 +460,7 @@ impl CallSide {
             out.push(AgentMsg {
                 tenant: Name::from_slice(event.tenant()),
                 at,
+                origin,
                 body: AgentBody::Leg {
                     dn: Name::from_slice(self.names.name(dn).as_bytes()),
                     agent: Name::from_slice(self.names.name(moved_from).as_bytes()),
@@ -472,6 +474,7 @@ impl CallSide {
         out.push(AgentMsg {
             tenant: Name::from_slice(event.tenant()),
             at,
+            origin,
             body: AgentBody::Leg {
                 dn: Name::from_slice(self.names.name(dn).as_bytes()),
                 agent: Name::from_slice(self.names.name(agent).as_bytes()),

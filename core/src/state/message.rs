@@ -11,6 +11,7 @@ use crate::event::{CallType, SdkAgentState, SdkCallType, Timestamp};
 
 use super::agent::{AgentOp, LegUpdate};
 use super::call::Name;
+use crate::pipeline::Origin;
 
 /// One message to the agent side.
 #[derive(Clone, Debug)]
@@ -19,6 +20,9 @@ pub struct AgentMsg {
     pub tenant: Name,
     /// Event time.
     pub at: Timestamp,
+    /// The record it comes from: a login's marks where the agent's state
+    /// begins, for the commit floors ([`AgentTable::open_floors`](super::AgentTable::open_floors)).
+    pub origin: Origin,
     /// What happened.
     pub body: AgentBody,
 }
