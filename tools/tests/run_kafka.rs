@@ -121,7 +121,8 @@ fn trickle(
 
 /// What the SIGKILL tests start from: 600 calls of events (not produced yet;
 /// they trickle in during the test) and `reduce`'s calls over them, a broker
-/// with a 2-partition input and output topic, and the run's URLs.
+/// with an input topic of `partitions` partitions and a 2-partition output
+/// topic, and the run's URLs.
 struct KillSetup {
     dir: Outdir,
     expected: Vec<String>,
@@ -133,13 +134,13 @@ struct KillSetup {
 }
 
 impl KillSetup {
-    fn new(name: &str, group: &str) -> KillSetup {
+    fn new(name: &str, group: &str, partitions: u32) -> KillSetup {
         let dir = Outdir::new(name);
         let text = events(&dir, "600");
         let expected = reduce_calls(&dir, &dir.path("events.ndjson"));
         let lines = text.lines().map(str::to_owned).collect();
         let broker = Broker::start();
-        broker.create_topic("voice-callthread", 2);
+        broker.create_topic("voice-callthread", partitions);
         broker.create_topic("cti-calls", 2);
         let bootstrap = broker.bootstrap();
         let source = format!("kafka://{bootstrap}/voice-callthread?group={group}&{FAST_GROUP}");
@@ -415,12 +416,14 @@ fn gen_produces_keyed_events_to_a_topic_that_run_reduces() {
 
 #[test]
 fn kill_9_mid_stream_then_a_restart_loses_no_call() {
-    let KillSetup { dir: _dir, expected, lines, broker, bootstrap, source, calls } =
-        KillSetup::new("run-kafka-kill", "k9");
+    let KillSetup { dir, expected, lines, broker, bootstrap, source, calls } =
+        KillSetup::new("run-kafka-kill", "k9", 1);
+    let agents = dir.path("agents");
     let start = |metrics: &str| {
         Command::new(env!("CARGO_BIN_EXE_ctistream"))
             .args(["run", "--from", &source, "--calls-to", &calls, "--commit-every", "0.2"])
             .args(["--until-idle", "4", "--metrics", &format!("tcp://{metrics}")])
+            .args(["--agents-to", &format!("file:{agents}")])
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap()
@@ -461,6 +464,19 @@ fn kill_9_mid_stream_then_a_restart_loses_no_call() {
         assert!(written.contains(want), "lost or cut: {want}\n{stderr}");
     }
     assert!(got.len() >= expected.len());
+    // The commit never passed the login of an agent still logged in, nor
+    // the first call event that changed it since: the restart replayed
+    // their sessions (each agent here logs in once and out at the end), so
+    // every agent ends as `reduce` has it, totals and all. (One partition:
+    // read from several, an agent's status events and its calls' legs meet
+    // in another order than the file's, and its totals differ from
+    // `reduce`'s with or without a crash.)
+    let snapshot = |path: &str| {
+        sorted(std::fs::read_to_string(path).unwrap().lines().map(str::to_owned).collect())
+    };
+    let want = snapshot(&dir.path("r-agents"));
+    assert_eq!(want.len(), 30);
+    assert_eq!(snapshot(&agents), want);
 }
 
 /// When the checkpoint in `dir` was last written, if it exists.
@@ -471,7 +487,7 @@ fn checkpoint_time(dir: &str) -> Option<std::time::SystemTime> {
 #[test]
 fn sigkill_at_random_points_with_checkpoints_then_restarts_write_each_call_once() {
     let KillSetup { dir, expected, lines, broker, bootstrap, source, calls } =
-        KillSetup::new("run-kafka-checkpoint", "ck");
+        KillSetup::new("run-kafka-checkpoint", "ck", 2);
     let state = dir.path("state");
     let args = |extra: &[&str]| -> Vec<String> {
         ["run", "--from", &source, "--calls-to", &calls]
