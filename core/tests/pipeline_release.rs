@@ -70,7 +70,7 @@ fn a_released_stream_leaves_its_open_calls_unwritten_and_nothing_else() {
         let all = run(&frames[..cut], shards, Pipeline::finish);
         let mut released_count = 0;
         let released = run(&frames[..cut], shards, |mut pipeline| {
-            released_count = pipeline.release_streams(&[1]);
+            released_count = pipeline.release_streams(&[1]).calls;
             pipeline.finish()
         });
         // Written at the end, i.e. open (or lingering) when released.
@@ -247,4 +247,35 @@ fn replayed_records_write_nothing_until_the_end() {
     assert!(done.outputs.changes.is_empty(), "{:?}", done.outputs.changes);
     let open = done.call_sides().iter().map(|side| side.calls().open()).sum::<usize>();
     assert!(open > 0, "the replayed calls are held");
+}
+
+/// A released stream takes along the agents whose session began on it (their
+/// login's reader speaks for them now), and their share of the statistics.
+#[test]
+fn a_released_stream_takes_the_agents_logged_in_on_it_along() {
+    let text = genesys(&traffic(2));
+    let frames: Vec<Frame> =
+        FrameReader::new(text.as_bytes(), Framing::Lines).map(Result::unwrap).collect();
+    let run = |release: &[u32]| {
+        let config = PipelineConfig { shards: 2, format: Format::Genesys, ..Default::default() };
+        let mut pipeline = Pipeline::start(config, CollectOutputs::default());
+        for frame in &frames[..frames.len() / 2] {
+            let call = frame.key.as_deref().is_some_and(|key| !key.starts_with(b"t1:a"));
+            let origin = Origin { source: u32::from(call), line: frame.line };
+            pipeline.push(frame.payload.clone(), frame.key.clone(), origin, Timestamp(0));
+        }
+        let released = pipeline.release_streams(release);
+        let done = pipeline.close_keeping_open();
+        let snapshot: Vec<String> = snapshots(&done).lines().map(str::to_owned).collect();
+        (released, snapshot)
+    };
+    let (_, all) = run(&[]);
+    let (released, kept) = run(&[0]);
+    assert!(released.agents > 0, "agents were logged in on stream 0");
+    assert_eq!(released.calls, 0, "every call began on stream 1");
+    assert_eq!(kept.len() + released.agents, all.len());
+    assert!(kept.iter().all(|agent| all.contains(agent)), "the others are untouched");
+    let (released, _) = run(&[1]);
+    assert_eq!(released.agents, 0, "no session began on the call stream");
+    assert!(released.calls > 0);
 }

@@ -169,6 +169,15 @@ impl<O: Outputs + Send + 'static> std::fmt::Debug for Pipeline<O> {
     }
 }
 
+/// What [`Pipeline::release_streams`] forgot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Released {
+    /// Open call threads.
+    pub calls: usize,
+    /// Agents.
+    pub agents: usize,
+}
+
 /// What a finished pipeline hands back.
 #[derive(Debug)]
 pub struct PipelineDone<O> {
@@ -510,19 +519,24 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
     }
 
     /// Forgets the open call threads that began on the input streams with
-    /// origin numbers `streams`, without writing them, and goes on: streams
-    /// another reader took over from a position that keeps everything those
-    /// calls need, so that reader writes them whole and this pipeline must
-    /// not write them too (open or twice). How many were forgotten.
+    /// origin numbers `streams`, without writing them, and the agents whose
+    /// session began there, and goes on: streams another reader took over
+    /// from a position that keeps everything those calls and sessions need,
+    /// so that reader writes the calls whole and speaks for the agents, and
+    /// this pipeline must not write them too (open, twice, or stale).
     ///
     /// # Panics
     /// As [`pause`](Self::pause).
-    pub fn release_streams(&mut self, streams: &[u32]) -> usize {
+    pub fn release_streams(&mut self, streams: &[u32]) -> Released {
+        let mut released = Released::default();
         if streams.is_empty() {
-            return 0;
+            return released;
         }
         let (outputs, mut sides) = self.stop(false);
-        let released = sides.iter_mut().map(|side| side.call.release_streams(streams)).sum();
+        for side in &mut sides {
+            released.calls += side.call.release_streams(streams);
+            released.agents += side.agents.release_streams(streams);
+        }
         self.threads = spawn(&self.config, sides, outputs, &self.ready, &self.reports);
         released
     }

@@ -1006,6 +1006,26 @@ impl AgentState {
 
 impl AgentTable {
     /// Takes every agent out (the legs dropped so far stay counted).
+    /// Forgets the agents whose session began on one of `streams` (their
+    /// login's stream went to another reader, which replays the session and
+    /// speaks for them now): how many.
+    pub fn release_streams(&mut self, streams: &[u32]) -> usize {
+        let before = self.agents.len();
+        let (sessions, gone) = (&mut self.sessions, &mut self.gone);
+        self.agents.retain(|state| {
+            let Some(&(stream, _)) = state.session.first() else { return true };
+            if !streams.contains(&stream) {
+                return true;
+            }
+            for &start in &state.session {
+                sessions.close(start);
+            }
+            gone.push((state.tenant, state.queue, state.status));
+            false
+        });
+        before - self.agents.len()
+    }
+
     pub(crate) fn take_all(&mut self) -> Vec<AgentState> {
         self.sessions = Sessions::default();
         self.agents.drain().collect()

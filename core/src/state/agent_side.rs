@@ -91,6 +91,17 @@ impl AgentSide {
         self.agents.open_floors(out);
     }
 
+    /// Forgets the agents whose session began on one of `streams` (see
+    /// [`AgentTable::release_streams`]), and their share of the statistics:
+    /// how many.
+    pub fn release_streams(&mut self, streams: &[u32]) -> usize {
+        let released = self.agents.release_streams(streams);
+        for (tenant, queue, status) in self.agents.drain_gone() {
+            self.stats.forget_agent(tenant, queue, status);
+        }
+        released
+    }
+
     /// What has been done.
     pub fn counters(&self) -> AgentSideCounters {
         self.counters

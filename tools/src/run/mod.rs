@@ -494,7 +494,8 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
     // Drain: every record in, then every output out, then durable, then commit.
     let final_marks: Vec<u64> = sources.iter_mut().map(|s| s.source.mark()).collect();
     // Calls open on streams another reader took over are that reader's to
-    // write whole; written here too they would come twice, once open.
+    // write whole, and agents logged in there its to report; written here
+    // too they would come twice (calls once open, agents stale).
     let taken_over: Vec<u32> = sources
         .iter()
         .flat_map(|running| {
@@ -506,9 +507,12 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         })
         .collect();
     let left = pipeline.release_streams(&taken_over);
-    if left > 0 {
+    if left.calls > 0 || left.agents > 0 {
         eprintln!(
-            "ctistream: {left} open call(s) left to the readers that took over {} stream(s)",
+            "ctistream: {} open call(s) and {} logged-in agent(s) left to the readers that \
+             took over {} stream(s)",
+            left.calls,
+            left.agents,
             taken_over.len()
         );
     }
