@@ -40,8 +40,8 @@ const MAX_PER_POLL: usize = 4096;
 ///   still open: records after it are read again by the new owner. The
 ///   per-call state this member built from the partition does not travel
 ///   with it: the partition counts as released ([`Source::released`]), and
-///   the driver forgets the calls still open on it, which the new owner
-///   rebuilds from the commit.
+///   the driver forgets the calls still open on it and the agents logged in
+///   on it, which the new owner rebuilds from the commit.
 /// - Each commit also says how far the partition's outputs are durable (the
 ///   acknowledged offset, usually past the held commit), committed as the
 ///   offset of a companion group ([`KafkaSourceConfig::durable_group`]; a
