@@ -552,6 +552,15 @@ pub struct AgentTable {
     sessions: Sessions,
 }
 
+/// Notes `origin` in `session` if it is the session's first record on its
+/// stream.
+fn note_stream(session: &mut SmallVec<[(u32, u64); 2]>, sessions: &mut Sessions, origin: Origin) {
+    if !session.iter().any(|(stream, _)| *stream == origin.source) {
+        session.push((origin.source, origin.line));
+        sessions.open((origin.source, origin.line));
+    }
+}
+
 /// Per input stream, session starts and how many sessions began at each.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Sessions(rustc_hash::FxHashMap<u32, BTreeMap<u64, u32>>);
@@ -740,31 +749,27 @@ impl AgentTable {
     /// Applies an agent event.
     pub fn apply(&mut self, who: AgentRef, op: AgentOp, reason: Sym) -> Option<StatusChange> {
         let change = self.apply_op(who, op, reason);
-        self.note_session(&who, true);
+        self.note_session(&who);
         change
     }
 
-    /// Keeps the session of `who`'s agent after a record changed it: a
-    /// session begins where an agent event (`login`) finds it logged in,
-    /// notes the first record of each stream that changes it, and ends
-    /// where it is logged out.
-    fn note_session(&mut self, who: &AgentRef, login: bool) {
+    /// Keeps the session of `who`'s agent after an agent event: a session
+    /// begins where an agent event finds the agent logged in, notes the
+    /// first record of each stream that changes it (call legs too, in
+    /// `leg_with`), and ends where an agent event logs it out.
+    fn note_session(&mut self, who: &AgentRef) {
         let hash = agent_hash(who.tenant, who.agent);
         let Some(state) =
             self.agents.find_mut(hash, |s| s.tenant == who.tenant && s.agent == who.agent)
         else {
             return;
         };
-        let here = (who.origin.source, who.origin.line);
-        if !state.logged_in {
+        if state.logged_in {
+            note_stream(&mut state.session, &mut self.sessions, who.origin);
+        } else {
             for start in state.session.drain(..) {
                 self.sessions.close(start);
             }
-        } else if (login || !state.session.is_empty())
-            && !state.session.iter().any(|(stream, _)| *stream == here.0)
-        {
-            state.session.push(here);
-            self.sessions.open(here);
         }
     }
 
@@ -864,9 +869,7 @@ impl AgentTable {
         update: LegUpdate,
         call_type: Option<CallType>,
     ) -> Option<StatusChange> {
-        let change = self.leg_with(who, conn, update, call_type, false);
-        self.note_session(&who, false);
-        change
+        self.leg_with(who, conn, update, call_type, false)
     }
 
     /// Like [`leg`](Self::leg), for dialects whose agent state is absolute (the
@@ -880,9 +883,7 @@ impl AgentTable {
         update: LegUpdate,
         call_type: Option<CallType>,
     ) -> Option<StatusChange> {
-        let change = self.leg_with(who, conn, update, call_type, true);
-        self.note_session(&who, false);
-        change
+        self.leg_with(who, conn, update, call_type, true)
     }
 
     fn leg_with(
@@ -964,6 +965,11 @@ impl AgentTable {
                     }
                 }
             }
+        }
+        // A leg never logs an agent in or out; it may be the session's
+        // first record on its stream.
+        if !state.session.is_empty() {
+            note_stream(&mut state.session, &mut self.sessions, who.origin);
         }
         let change = state.settle(who.at, previous_queue, state.reason);
         if created {
