@@ -66,6 +66,7 @@ pub fn check_reducer(script: &Script) {
     check_agents(&reducer, &out.changes);
 
     assert_eq!(reducer.calls().open(), 0, "call threads left open after every leg was released");
+    check_sessions(reducer.agents());
     for agent in reducer.agents().iter() {
         let name = reducer.names().name(agent.agent());
         assert!(agent.leg_conns().is_empty(), "{name} keeps call legs after every call ended");
@@ -84,6 +85,23 @@ pub fn check_reducer(script: &Script) {
     let emitted = out.records.len();
     reducer.finish(&mut out);
     assert_eq!(out.records.len(), emitted, "the flush found calls that had all ended");
+}
+
+/// The agents' commit floors are, per stream, the earliest record a
+/// logged-in agent's session holds: the table's index of them stays true
+/// through logins, logouts, legs and evictions.
+fn check_sessions(agents: &state::AgentTable) {
+    let mut want: BTreeMap<u32, u64> = BTreeMap::new();
+    for agent in agents.iter() {
+        for &(stream, position) in agent.session_starts() {
+            let floor = want.entry(stream).or_insert(position);
+            *floor = (*floor).min(position);
+        }
+    }
+    let mut got: Vec<(u32, u64)> = Vec::new();
+    agents.open_floors(&mut got);
+    got.sort_unstable();
+    assert_eq!(got, want.into_iter().collect::<Vec<_>>(), "agent session floors");
 }
 
 fn check_record(record: &state::CallRecord, rendered: &Rendered) {

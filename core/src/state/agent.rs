@@ -286,6 +286,13 @@ impl AgentState {
         }
     }
 
+    /// While an agent event has the agent logged in: per input stream, the
+    /// position of the first record that changed it since (see
+    /// [`AgentTable::open_floors`]); empty otherwise.
+    pub fn session_starts(&self) -> &[(u32, u64)] {
+        &self.session
+    }
+
     /// The status now.
     pub fn status(&self) -> AgentStatus {
         self.status
