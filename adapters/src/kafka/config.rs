@@ -112,7 +112,9 @@ impl KafkaSourceConfig {
     /// [`durable_group`](Self::durable_group): the source's, under that group.
     pub(crate) fn durable_config(&self) -> Result<ClientConfig, Error> {
         let mut config = self.client_config()?;
-        config.set("group.id", self.durable_group());
+        // Never polled for messages: no statistics to pile up in its queue
+        // (the source's own client reports the brokers' health).
+        config.set("group.id", self.durable_group()).set("statistics.interval.ms", "0");
         Ok(config)
     }
 }

@@ -118,6 +118,9 @@ impl Source for KafkaSource {
 
     fn poll(&mut self, wait: Duration, intake: &mut dyn Intake) -> io::Result<Polled> {
         let Some(consumer) = &self.consumer else { return Ok(Polled::Ended) };
+        // The companion client joins nothing and gets no messages; polling
+        // it serves its events (errors, logs) so they do not pile up.
+        let _ = self.context.durable.poll(Duration::ZERO);
         let deadline = Instant::now() + wait;
         let mut handed = 0;
         while handed < MAX_PER_POLL {
