@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use broker::Broker;
 use ctistream_adapters::kafka::{KafkaSink, KafkaSinkConfig, KafkaSource, KafkaSourceConfig};
 use ctistream_core::connect::{CollectIntake, Connect, Health, Sink, Source, SourceRecord};
-use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 /// How long any one wait in these tests may take before it fails.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -246,6 +247,30 @@ fn the_next_reader_replays_what_a_held_commit_says_is_written() {
     let expected: Vec<String> = (4..11).map(|n| format!("calls/0@{n}")).collect();
     assert_eq!(replayed, expected);
     assert!(read_for(&mut third, Duration::from_secs(1)).is_empty());
+}
+
+/// The companion group counts only beside a commit of the group itself: a
+/// group with no commit (new, or deleted to read a topic again) reads from
+/// the start and replays nothing, whatever its companion holds.
+#[test]
+fn a_group_without_commits_replays_nothing_whatever_its_companion_says() {
+    let broker = Broker::start();
+    broker.create_topic("calls", 3);
+    produce(&broker, "calls", &numbered(0, 4));
+    let config = KafkaSourceConfig::new(broker.bootstrap(), ["calls"]).with_group("fresh");
+    let companion: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .set("group.id", config.durable_group())
+        .create()
+        .unwrap();
+    let mut stale = TopicPartitionList::new();
+    for partition in 0..3 {
+        stale.add_partition_offset("calls", partition, Offset::Offset(4)).unwrap();
+    }
+    companion.commit(&stale, CommitMode::Sync).expect("commit");
+    let mut source = source(&broker, "calls", "fresh");
+    let records = read(&mut source, 12);
+    assert!(records.iter().all(|record| !record.replayed), "the group has no commit");
 }
 
 #[test]

@@ -191,6 +191,15 @@ pub trait Source: Send {
         false
     }
 
+    /// The driver dropped the state it built from these released streams
+    /// ([`released`](Self::released)): the source no longer counts them as
+    /// read, and [`save_position`](Self::save_position) leaves them out, so a
+    /// checkpoint taken now does not skip what their new reader commits
+    /// after. The default does nothing.
+    fn forget_streams(&mut self, streams: &[u32]) {
+        let _ = streams;
+    }
+
     /// Where reading has got to — just after the last record handed out — as
     /// bytes a later run gives to [`resume_from`](Self::resume_from). A
     /// checkpoint keeps them beside the reducer state of those same records,

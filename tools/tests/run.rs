@@ -355,14 +355,23 @@ fn a_stalled_sink_holds_back_the_sender_with_bounded_memory() {
     service.wait_for("ctistream: sink file:");
     // The sink takes nothing: the pipeline fills, stops taking records, and
     // the sender's socket fills; memory stays what the queues hold.
+    // How long filling the queues takes depends on the machine's load: wait
+    // until the sender has made no progress for a second, then a second more.
     let mut peak = 0;
-    let mut last_sent = 0;
-    for _ in 0..20 {
+    let mut last_sent = usize::MAX;
+    let mut still_since = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while still_since.elapsed() < Duration::from_secs(1) {
+        assert!(Instant::now() < deadline, "the sender was never held back");
         std::thread::sleep(Duration::from_millis(200));
         peak = peak.max(resident(service.child.id()));
-        last_sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+        let now = sent.load(std::sync::atomic::Ordering::Relaxed);
+        if now != last_sent {
+            (last_sent, still_since) = (now, Instant::now());
+        }
     }
-    std::thread::sleep(Duration::from_millis(500));
+    std::thread::sleep(Duration::from_secs(1));
+    peak = peak.max(resident(service.child.id()));
     let stalled = sent.load(std::sync::atomic::Ordering::Relaxed);
     // Bounded by the queues (source, rings, sink lane: tens of MB with the
     // kernel's socket buffers), not by the input: about half of these 95 MB

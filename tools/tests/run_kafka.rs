@@ -285,6 +285,17 @@ fn a_member_joining_mid_stream_takes_partitions_and_no_call_is_lost() {
     assert_eq!(extras, 0, "{extras} extra records for {} calls", expected.len());
 }
 
+/// Seconds from one `2026-11-20T08:18:00.541Z` time to a later one of the
+/// same hour.
+fn seconds_between(earlier: &str, later: &str) -> f64 {
+    let seconds = |time: &str| {
+        let (minutes, seconds) = (&time[14..16], &time[17..23]);
+        minutes.parse::<f64>().unwrap() * 60.0 + seconds.parse::<f64>().unwrap()
+    };
+    assert_eq!(earlier[..13], later[..13], "the same hour");
+    seconds(later) - seconds(earlier)
+}
+
 /// A call record's `tenant:call` and the record.
 fn record_of(line: &str) -> (String, serde_json::Value) {
     let value: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -412,6 +423,74 @@ fn gen_produces_keyed_events_to_a_topic_that_run_reduces() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("use --dialect genesys, ors, sdk or ivr"), "{stderr}");
+}
+
+/// A run stopped cleanly without a checkpoint (a rolling restart) commits
+/// everything it wrote but keeps the group's offset at the logins of the
+/// agents still logged in: the next run replays their sessions, writes again
+/// only the calls still lingering at the stop, and ends with `reduce`'s
+/// agents and calls.
+#[test]
+fn a_clean_stop_leaves_the_logged_in_agents_to_the_next_run() {
+    let dir = Outdir::new("run-kafka-rolling");
+    let text = events(&dir, "300");
+    let expected = reduce_calls(&dir, &dir.path("events.ndjson"));
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let broker = Broker::start();
+    // One partition: events in the file's order (see the kill -9 test).
+    broker.create_topic("voice-callthread", 1);
+    let source =
+        format!("kafka://{}/voice-callthread?group=rolling&{FAST_GROUP}", broker.bootstrap());
+    let member = |name: &str| {
+        let (calls, agents) =
+            (dir.path(&format!("calls-{name}")), dir.path(&format!("agents-{name}")));
+        run(&[
+            "--from",
+            &source,
+            "--calls-to",
+            &format!("file:{calls}"),
+            "--agents-to",
+            &format!("file:{agents}"),
+            "--until-idle",
+            "2",
+        ]);
+        (calls, agents)
+    };
+    produce(&broker, "voice-callthread", first);
+    let (calls_a, _) = member("a");
+    produce(&broker, "voice-callthread", second);
+    let (calls_b, agents_b) = member("b");
+    let read = |path: &str| -> Vec<String> {
+        std::fs::read_to_string(path).unwrap().lines().map(str::to_owned).collect()
+    };
+    let want_agents = sorted(read(&dir.path("r-agents")));
+    assert_eq!(sorted(read(&agents_b)), want_agents, "the agents as reduce has them");
+    // Calls open at the first stop were written then without an end; every
+    // call's whole record is there, and none written twice whole.
+    let mut got = read(&calls_a);
+    got.extend(read(&calls_b));
+    let whole = sorted(got.into_iter().filter(|line| !line.contains("\"ended\":null")).collect());
+    let missing: Vec<&String> = expected.iter().filter(|line| !whole.contains(line)).collect();
+    let extra: Vec<&String> = whole.iter().filter(|line| !expected.contains(line)).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}\nextra {extra:?}");
+    // Calls complete but within their 2 s linger when the first run's input
+    // ended were written whole at its stop, and come again when the next
+    // run's linger ends: the one at-least-once window of a clean stop.
+    let last = first.iter().filter_map(|line| line.split("\"time\":\"").nth(1)).max().unwrap();
+    let last = &last[..24];
+    let mut twice: Vec<&String> =
+        whole.windows(2).filter(|w| w[0] == w[1]).map(|w| &w[0]).collect();
+    twice.dedup();
+    for call in &twice {
+        let ended: serde_json::Value = serde_json::from_str(call).unwrap();
+        let ended = ended["ended"].as_str().unwrap();
+        assert!(
+            ended <= last && seconds_between(ended, last) <= 2.0,
+            "written twice, though it ended more than 2 s before {last}: {call}"
+        );
+    }
+    assert_eq!(whole.len(), expected.len() + twice.len());
 }
 
 #[test]

@@ -206,6 +206,18 @@ impl Ledger {
             .collect()
     }
 
+    /// These released streams' state is gone: they were never read, as far
+    /// as a checkpoint is concerned ([`handed_out`](Self::handed_out)).
+    pub(crate) fn forget(&mut self, streams: &[u32]) {
+        for &stream in streams {
+            if let Some(partition) = self.partitions.get_mut(stream as usize) {
+                if !partition.assigned {
+                    partition.handed_out = None;
+                }
+            }
+        }
+    }
+
     /// Whether stream `stream` is a partition this member had and no longer
     /// has (revoked, or lost with its session).
     pub(crate) fn released(&self, stream: u32) -> bool {
@@ -402,6 +414,13 @@ mod tests {
         assert_eq!(second.admit(zero, 7), Admit::Hand);
         assert!(second.admit(one, 2) == Admit::Skip);
         assert_eq!(second.admit(one, 3), Admit::Hand);
+        // Forgotten once revoked (its state dropped), a partition is not
+        // saved; an assigned one is never forgotten.
+        let mut forgetting = Ledger::default();
+        forgetting.resume(&saved);
+        forgetting.assign([("t", 0)]);
+        forgetting.forget(&[0, 1]);
+        assert_eq!(forgetting.handed_out(), vec![("t".into(), 0, 7)]);
         // Saved again before partition 1 was ever assigned to the second
         // member: its position is still there.
         let mut third = Ledger::default();

@@ -201,6 +201,10 @@ impl Source for KafkaSource {
         self.context.ledger().released(stream)
     }
 
+    fn forget_streams(&mut self, streams: &[u32]) {
+        self.context.ledger().forget(streams);
+    }
+
     /// Per assigned partition, the offset after the last record handed out,
     /// as lines of `topic partition offset`.
     fn save_position(&mut self) -> Option<Vec<u8>> {
@@ -288,13 +292,26 @@ const DURABLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Reads how far the outputs of `assigned` are durable (the companion
 /// group's commits), so that what the partitions' earlier readers made
-/// durable is replayed, not written again.
-fn read_durable(context: &GroupContext, assigned: &TopicPartitionList) -> Result<(), KafkaError> {
+/// durable is replayed, not written again. Only where the group has a commit
+/// of its own at or before that offset: a group deleted (or new) reads from
+/// the start and writes everything, whatever the companion says.
+fn read_durable(
+    consumer: &BaseConsumer<GroupContext>,
+    context: &GroupContext,
+    assigned: &TopicPartitionList,
+) -> Result<(), KafkaError> {
+    let group = consumer.committed_offsets(assigned.clone(), DURABLE_TIMEOUT)?;
     let durable = context.durable.committed_offsets(assigned.clone(), DURABLE_TIMEOUT)?;
     let mut ledger = context.ledger();
     for element in durable.elements() {
-        if let Offset::Offset(offset) = element.offset() {
-            ledger.durable_at(element.topic(), element.partition(), offset);
+        let (topic, partition) = (element.topic(), element.partition());
+        let committed = group.find_partition(topic, partition).map(|e| e.offset());
+        if let (Offset::Offset(offset), Some(Offset::Offset(committed))) =
+            (element.offset(), committed)
+        {
+            if committed <= offset {
+                ledger.durable_at(topic, partition, offset);
+            }
         }
     }
     Ok(())
@@ -349,7 +366,7 @@ impl ConsumerContext for GroupContext {
             Rebalance::Assign(partitions) => {
                 let assigned = partitions.elements();
                 self.ledger().assign(assigned.iter().map(|p| (p.topic(), p.partition())));
-                if let Err(error) = read_durable(self, partitions) {
+                if let Err(error) = read_durable(consumer, self, partitions) {
                     // Their outputs come again instead: more duplicates,
                     // nothing lost.
                     self.health.degrade(format!(

@@ -356,6 +356,7 @@ impl<O: Outputs> Shard<O> {
         let mut applied = 0u64;
         while let Some((sent, msg)) = inbox.next(safe) {
             latency.record(Stage::AgentWait, started.duration_since(sent).as_nanos() as u64);
+            self.agents.set_replaying(msg.replayed);
             if msg.replayed {
                 self.agents.apply(msg.message, &mut crate::state::NoOutputs);
             } else {

@@ -756,15 +756,25 @@ impl AgentTable {
     /// Applies an agent event.
     pub fn apply(&mut self, who: AgentRef, op: AgentOp, reason: Sym) -> Option<StatusChange> {
         let change = self.apply_op(who, op, reason);
-        self.note_session(&who);
+        let logs_in = matches!(
+            op,
+            AgentOp::Login
+                | AgentOp::LoginTransient
+                | AgentOp::Ready
+                | AgentOp::NotReady
+                | AgentOp::AfterCallWork
+        );
+        self.note_session(&who, logs_in);
         change
     }
 
     /// Keeps the session of `who`'s agent after an agent event: a session
-    /// begins where an agent event finds the agent logged in, notes the
-    /// first record of each stream that changes it (call legs too, in
-    /// `leg_with`), and ends where an agent event logs it out.
-    fn note_session(&mut self, who: &AgentRef) {
+    /// begins at an event that logs the agent in (`logs_in`: a login or a
+    /// ready, not-ready or after-call-work state; not a flag or a touch,
+    /// which a reader starting there would apply to an agent logged out),
+    /// notes the first record of each stream that changes the agent (call
+    /// legs too, in `leg_with`), and ends where an agent event logs it out.
+    fn note_session(&mut self, who: &AgentRef, logs_in: bool) {
         let hash = agent_hash(who.tenant, who.agent);
         let Some(state) =
             self.agents.find_mut(hash, |s| s.tenant == who.tenant && s.agent == who.agent)
@@ -772,7 +782,9 @@ impl AgentTable {
             return;
         };
         if state.logged_in {
-            note_stream(&mut state.session, &mut self.sessions, who.origin);
+            if logs_in || !state.session.is_empty() {
+                note_stream(&mut state.session, &mut self.sessions, who.origin);
+            }
         } else {
             for start in state.session.drain(..) {
                 self.sessions.close(start);
@@ -1127,8 +1139,11 @@ mod tests {
             floors
         };
         let talk = LegUpdate::State(LegState::Talking);
-        // A leg alone implies a login, and holds nothing back.
+        // A leg alone implies a login, and holds nothing back; nor does a
+        // flag or a touch (a reader starting there would find a2 logged out).
         table.leg(who(a2, 1, 3), 7, talk, None);
+        table.apply(who(a2, 0, 4), AgentOp::Flag { flag: 1, on: true }, Sym::EMPTY);
+        table.apply(who(a2, 0, 4), AgentOp::Touch, Sym::EMPTY);
         assert_eq!(floors(&table), []);
         table.apply(who(a1, 0, 5), AgentOp::Login, Sym::EMPTY);
         table.apply(who(a1, 0, 6), AgentOp::Ready, Sym::EMPTY);

@@ -31,6 +31,10 @@ pub struct AgentSide {
     /// pass this many ([`super::compact_floor`]).
     #[serde(default)]
     compact_at: usize,
+    /// Whether the next messages come from replayed records
+    /// ([`set_replaying`](Self::set_replaying)).
+    #[serde(skip)]
+    replaying: bool,
 }
 
 impl Default for AgentSide {
@@ -51,6 +55,7 @@ impl AgentSide {
             stats,
             counters: AgentSideCounters::default(),
             compact_at: super::COMPACT_FLOOR,
+            replaying: false,
         }
     }
 
@@ -105,6 +110,16 @@ impl AgentSide {
     /// What has been done.
     pub fn counters(&self) -> AgentSideCounters {
         self.counters
+    }
+
+    /// Whether the next messages come from replayed records (see
+    /// [`Pipeline::replay`](crate::pipeline::Pipeline::replay)): they change
+    /// the agents and the counts of agents by status, but the changes are
+    /// neither counted nor added to the queues' after-call-work time again
+    /// (the stream's earlier reader did that). Their outputs are the
+    /// caller's to drop.
+    pub fn set_replaying(&mut self, replaying: bool) {
+        self.replaying = replaying;
     }
 
     /// Applies one message.
@@ -195,12 +210,14 @@ impl AgentSide {
     fn report(&mut self, change: Option<StatusChange>, out: &mut impl Outputs) {
         let Some(change) = change else { return };
         let acw_ms = match change.previous {
-            Some(AgentStatus::AfterCallWork) if change.status != AgentStatus::AfterCallWork => {
+            Some(AgentStatus::AfterCallWork)
+                if change.status != AgentStatus::AfterCallWork && !self.replaying =>
+            {
                 change.at.micros_since(change.previous_since) / 1000
             }
             _ => 0,
         };
-        self.counters.agent_changes += 1;
+        self.counters.agent_changes += u64::from(!self.replaying);
         self.stats.agent_change(&change, acw_ms);
         out.agent_change(&AgentChange::of(&change, &self.names));
     }

@@ -507,6 +507,17 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         })
         .collect();
     let left = pipeline.release_streams(&taken_over);
+    // The state built from them is gone: the last checkpoint must not say
+    // they were read (their new reader's commits go on without this member).
+    for running in &mut sources {
+        let own: Vec<u32> = running
+            .streams
+            .keys()
+            .copied()
+            .filter(|stream| running.source.released(*stream))
+            .collect();
+        running.source.forget_streams(&own);
+    }
     if left.calls > 0 || left.agents > 0 {
         eprintln!(
             "ctistream: {} open call(s) and {} logged-in agent(s) left to the readers that \
@@ -541,6 +552,7 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
     } else {
         pipeline.finish()
     };
+    let held = held_state(&done);
     let watermark = done.calls.iter().map(CallSide::watermark).max().unwrap_or(Timestamp(0));
     let mut snapshots = Vec::new();
     if let Some(lane) = agents_lane {
@@ -588,9 +600,13 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         match saved {
             Ok(()) => {
                 checkpoints += u64::from(plan.checkpoint_dir.is_some());
-                // Open calls were written out (without an end) at the finish,
-                // or are in the last checkpoint: no floor.
-                commit(&mut sources, &final_marks, &[]);
+                // Everything read is durable now, but the group's offsets
+                // stay at what is still held: the calls kept open for the
+                // checkpoint and the sessions of logged-in agents. Whoever
+                // reads next (this member from its checkpoint, or another
+                // after a rebalance or without one) replays from there and
+                // has the same state.
+                commit(&mut sources, &final_marks, &held);
                 commits += 1;
             }
             Err(error) => {
@@ -701,6 +717,21 @@ fn acknowledged(workers: &[SinkWorker], flush: &FlushPoint) -> u64 {
         .map(|w| w.state.acked.load(Ordering::Acquire))
         .min()
         .unwrap_or_else(|| flush.delivered.load(Ordering::Acquire))
+}
+
+/// Per stream (origin number), the first record of state the stopped
+/// pipeline still holds: calls kept open, logged-in agents' sessions.
+fn held_state<O>(done: &ctistream_core::pipeline::PipelineDone<O>) -> Vec<(u32, u64)> {
+    let mut held = Vec::new();
+    for side in done.call_sides() {
+        side.open_floors(&mut held);
+    }
+    for side in done.agent_sides() {
+        side.open_floors(&mut held);
+    }
+    held.sort_unstable();
+    held.dedup_by_key(|(stream, _)| *stream);
+    held
 }
 
 /// Commits one mark per source, none past its streams' `floors` (origin
