@@ -12,7 +12,7 @@ use ctistream_core::state::{
     AgentChange, CallRecord, CollectOutputs, Outputs, OwnedAgentChange, write_agent_snapshots,
 };
 use ctistream_core::{Format, Frame, FrameReader, Framing, Timestamp};
-use scenario::{genesys, traffic};
+use scenario::{call_lines, genesys, traffic};
 
 /// Two input streams, the call threads split between them by key (lines
 /// without a key on stream 0).
@@ -115,19 +115,6 @@ fn snapshots<O>(done: &PipelineDone<O>) -> String {
     String::from_utf8(text).unwrap()
 }
 
-fn lines(records: &[CallRecord]) -> Vec<String> {
-    let mut lines: Vec<String> = records
-        .iter()
-        .map(|record| {
-            let mut line = Vec::new();
-            record.write_json(&mut line);
-            String::from_utf8(line).unwrap()
-        })
-        .collect();
-    lines.sort();
-    lines
-}
-
 /// A stream handed from one reader to the next, as a Kafka partition moves
 /// in a rebalance: the first reader's commit stops at its oldest open call
 /// (the floor), and the next reads again from there. What the first wrote
@@ -162,7 +149,7 @@ fn streams_read_again_from_their_floors_replay_what_their_first_reader_wrote() {
         }
         let whole = whole.finish();
         let whole_agents = snapshots(&whole);
-        let (whole, whole_changes) = (lines(&whole.outputs.records), whole.outputs.changes);
+        let (whole, whole_changes) = (call_lines(&whole.outputs), whole.outputs.changes);
 
         let cut = frames.len() / 2;
         let mut first = Pipeline::start(config(), Handover::default());
@@ -178,7 +165,7 @@ fn streams_read_again_from_their_floors_replay_what_their_first_reader_wrote() {
         let through = frames[cut - 1].line;
         assert!(floors[1] < through, "calls were open at the cut");
         assert!(floors[0] < floors[1], "agents logged in before the oldest open call");
-        let written_first = std::mem::take(&mut first.outputs.kept.records);
+        let written_first = call_lines(&first.outputs.kept);
         let changes_first = std::mem::take(&mut first.outputs.kept.changes);
 
         let mut next = Pipeline::start(config(), CollectOutputs::default());
@@ -211,8 +198,8 @@ fn streams_read_again_from_their_floors_replay_what_their_first_reader_wrote() {
             "{shards} shards: each agent change once"
         );
         let next = next.outputs;
-        let mut both = lines(&written_first);
-        both.extend(lines(&next.records));
+        let mut both = written_first;
+        both.extend(call_lines(&next));
         both.sort();
         let missing: Vec<&String> = whole.iter().filter(|line| !both.contains(line)).collect();
         let extra: Vec<&String> = both.iter().filter(|line| !whole.contains(line)).collect();
