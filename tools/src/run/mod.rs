@@ -493,40 +493,7 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
 
     // Drain: every record in, then every output out, then durable, then commit.
     let final_marks: Vec<u64> = sources.iter_mut().map(|s| s.source.mark()).collect();
-    // Calls open on streams another reader took over are that reader's to
-    // write whole, and agents logged in there its to report; written here
-    // too they would come twice (calls once open, agents stale).
-    let taken_over: Vec<u32> = sources
-        .iter()
-        .flat_map(|running| {
-            running
-                .streams
-                .iter()
-                .filter(|(stream, _)| running.source.released(**stream))
-                .map(|(_, origin)| *origin)
-        })
-        .collect();
-    let left = pipeline.release_streams(&taken_over);
-    // The state built from them is gone: the last checkpoint must not say
-    // they were read (their new reader's commits go on without this member).
-    for running in &mut sources {
-        let own: Vec<u32> = running
-            .streams
-            .keys()
-            .copied()
-            .filter(|stream| running.source.released(*stream))
-            .collect();
-        running.source.forget_streams(&own);
-    }
-    if left.calls > 0 || left.agents > 0 {
-        eprintln!(
-            "ctistream: {} open call(s) and {} logged-in agent(s) left to the readers that \
-             took over {} stream(s)",
-            left.calls,
-            left.agents,
-            taken_over.len()
-        );
-    }
+    release_taken_over(&mut pipeline, &mut sources);
     // With a checkpoint, a run stopped by a signal keeps its open calls in
     // the last checkpoint, for the run that resumes from it; a run whose
     // input ended writes them out (open), as it would without one.
@@ -717,6 +684,35 @@ fn acknowledged(workers: &[SinkWorker], flush: &FlushPoint) -> u64 {
         .map(|w| w.state.acked.load(Ordering::Acquire))
         .min()
         .unwrap_or_else(|| flush.delivered.load(Ordering::Acquire))
+}
+
+/// Leaves the streams another reader took over (Kafka partitions revoked)
+/// to it: the calls open on them are that reader's to write whole and the
+/// agents logged in there its to report (written here too they would come
+/// twice: calls once open, agents stale), and the sources forget them, so
+/// the last checkpoint does not say they were read.
+fn release_taken_over(pipeline: &mut Pipeline<SinkOutputs>, sources: &mut [Running]) {
+    let mut taken_over = Vec::new();
+    for running in sources.iter_mut() {
+        let (origins, streams): (Vec<u32>, Vec<u32>) = running
+            .streams
+            .iter()
+            .filter(|(stream, _)| running.source.released(**stream))
+            .map(|(stream, origin)| (*origin, *stream))
+            .unzip();
+        taken_over.extend(origins);
+        running.source.forget_streams(&streams);
+    }
+    let left = pipeline.release_streams(&taken_over);
+    if left.calls > 0 || left.agents > 0 {
+        eprintln!(
+            "ctistream: {} open call(s) and {} logged-in agent(s) left to the readers that \
+             took over {} stream(s)",
+            left.calls,
+            left.agents,
+            taken_over.len()
+        );
+    }
 }
 
 /// Per stream (origin number), the first record of state the stopped
