@@ -184,51 +184,9 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         None => None,
     };
     // Sinks first: a bad output fails before any input is consumed.
-    let mut workers: Vec<SinkWorker> = Vec::new();
-    let mut worker_of: Vec<(String, usize)> = Vec::new();
-    let mut lane_for = |endpoint: Option<&endpoint::Endpoint>| -> anyhow::Result<Option<usize>> {
-        let Some(endpoint) = endpoint else { return Ok(None) };
-        let id = endpoint.identity();
-        if let Some((_, index)) = worker_of.iter().find(|(seen, _)| *seen == id) {
-            return Ok(Some(*index));
-        }
-        let mut sink = connect::sink(endpoint)?;
-        // What was written after the checkpoint is written again.
-        if let Some(at) = resumed.as_ref().and_then(|saved| saved.sink_position(&id)) {
-            sink.rewind_to(at)
-                .with_context(|| format!("sink {id}: rewinding to the checkpoint"))?;
-        }
-        workers.push(SinkWorker::start(sink));
-        worker_of.push((id, workers.len() - 1));
-        Ok(Some(workers.len() - 1))
-    };
-    let sinks = &plan.sinks;
-    let agents_lane = lane_for(sinks.agents.as_ref())?;
-    let stats_lane = lane_for(sinks.stats.as_ref())?;
-    let routes = Routes {
-        calls: lane_for(sinks.calls.as_ref())?,
-        changes: lane_for(sinks.changes.as_ref())?,
-        interactions: lane_for(sinks.interactions.as_ref())?,
-        rejects: lane_for(sinks.rejects.as_ref())?,
-    };
-    let mut sources: Vec<Running> = Vec::with_capacity(plan.sources.len());
-    for (index, endpoint) in plan.sources.iter().enumerate() {
-        let mut source = connect::source(endpoint, plan)?;
-        let saved = resumed.as_ref().and_then(|saved| saved.sources[index].1.as_deref());
-        if let Some(at) = saved {
-            source
-                .resume_from(at)
-                .with_context(|| format!("source {endpoint}: resuming at the checkpoint"))?;
-        }
-        sources.push(Running {
-            source,
-            streams: FxHashMap::default(),
-            resumed: FxHashMap::default(),
-            ended: false,
-            records: Arc::default(),
-            up: true,
-        });
-    }
+    let OpenSinks { workers, worker_of, agents_lane, stats_lane, routes } =
+        open_sinks(plan, resumed.as_ref())?;
+    let mut sources = open_sources(plan, resumed.as_ref())?;
     // What listens where (a port 0 in the plan becomes a real one here).
     for worker in &workers {
         eprintln!("ready: sink {}", worker.name);
@@ -684,6 +642,72 @@ fn acknowledged(workers: &[SinkWorker], flush: &FlushPoint) -> u64 {
         .map(|w| w.state.acked.load(Ordering::Acquire))
         .min()
         .unwrap_or_else(|| flush.delivered.load(Ordering::Acquire))
+}
+
+/// The sink threads of a run and which outputs go to which.
+struct OpenSinks {
+    workers: Vec<SinkWorker>,
+    /// Each sink's URL and its worker (one worker per distinct sink).
+    worker_of: Vec<(String, usize)>,
+    agents_lane: Option<usize>,
+    stats_lane: Option<usize>,
+    routes: Routes,
+}
+
+/// Opens every sink of the plan once (two outputs to one URL share it), each
+/// rewound to its position in the checkpoint resumed from, on a thread.
+fn open_sinks(plan: &RunPlan, resumed: Option<&RunCheckpoint>) -> anyhow::Result<OpenSinks> {
+    let mut workers: Vec<SinkWorker> = Vec::new();
+    let mut worker_of: Vec<(String, usize)> = Vec::new();
+    let mut lane_for = |endpoint: Option<&endpoint::Endpoint>| -> anyhow::Result<Option<usize>> {
+        let Some(endpoint) = endpoint else { return Ok(None) };
+        let id = endpoint.identity();
+        if let Some((_, index)) = worker_of.iter().find(|(seen, _)| *seen == id) {
+            return Ok(Some(*index));
+        }
+        let mut sink = connect::sink(endpoint)?;
+        // What was written after the checkpoint is written again.
+        if let Some(at) = resumed.and_then(|saved| saved.sink_position(&id)) {
+            sink.rewind_to(at)
+                .with_context(|| format!("sink {id}: rewinding to the checkpoint"))?;
+        }
+        workers.push(SinkWorker::start(sink));
+        worker_of.push((id, workers.len() - 1));
+        Ok(Some(workers.len() - 1))
+    };
+    let sinks = &plan.sinks;
+    let agents_lane = lane_for(sinks.agents.as_ref())?;
+    let stats_lane = lane_for(sinks.stats.as_ref())?;
+    let routes = Routes {
+        calls: lane_for(sinks.calls.as_ref())?,
+        changes: lane_for(sinks.changes.as_ref())?,
+        interactions: lane_for(sinks.interactions.as_ref())?,
+        rejects: lane_for(sinks.rejects.as_ref())?,
+    };
+    Ok(OpenSinks { workers, worker_of, agents_lane, stats_lane, routes })
+}
+
+/// Opens every source of the plan, each at its position in the checkpoint
+/// resumed from.
+fn open_sources(plan: &RunPlan, resumed: Option<&RunCheckpoint>) -> anyhow::Result<Vec<Running>> {
+    let mut sources: Vec<Running> = Vec::with_capacity(plan.sources.len());
+    for (index, endpoint) in plan.sources.iter().enumerate() {
+        let mut source = connect::source(endpoint, plan)?;
+        if let Some(at) = resumed.and_then(|saved| saved.sources[index].1.as_deref()) {
+            source
+                .resume_from(at)
+                .with_context(|| format!("source {endpoint}: resuming at the checkpoint"))?;
+        }
+        sources.push(Running {
+            source,
+            streams: FxHashMap::default(),
+            resumed: FxHashMap::default(),
+            ended: false,
+            records: Arc::default(),
+            up: true,
+        });
+    }
+    Ok(sources)
 }
 
 /// Leaves the streams another reader took over (Kafka partitions revoked)
