@@ -479,6 +479,15 @@ struct CallThread {
     active: u64,
     /// The input stream and position of the event that opened the thread.
     first: (u32, u64),
+    /// Its first event on each other input stream it reached (keys that
+    /// split a call thread over partitions): those streams are held back
+    /// there too, or a reader replaying them would rebuild part of it.
+    elsewhere: SmallVec<[(u32, u64); 1]>,
+}
+
+/// Counts one more open thread whose records begin at `(stream, position)`.
+fn hold(open_starts: &mut FxHashMap<u32, BTreeMap<u64, u32>>, (stream, position): (u32, u64)) {
+    *open_starts.entry(stream).or_default().entry(position).or_default() += 1;
 }
 
 /// Hashes bytes to a connection id (FxHash: fast, and only used to tell a
@@ -682,10 +691,10 @@ impl CallTable {
                     events: 0,
                     active: self.activity,
                     first: (event.stream, event.position),
+                    elsewhere: SmallVec::new(),
                 };
                 self.open += 1;
-                let starts = self.open_starts.entry(event.stream).or_default();
-                *starts.entry(event.position).or_default() += 1;
+                hold(&mut self.open_starts, thread.first);
                 match self.free.pop() {
                     Some(id) => {
                         self.threads[id as usize] = Some(thread);
@@ -710,6 +719,12 @@ impl CallTable {
         let thread = self.threads[id as usize].as_mut()?;
         self.activity += 1;
         thread.active = self.activity;
+        if event.stream != thread.first.0
+            && !thread.elsewhere.iter().any(|(stream, _)| *stream == event.stream)
+        {
+            thread.elsewhere.push((event.stream, event.position));
+            hold(&mut self.open_starts, (event.stream, event.position));
+        }
         // Who had the leg before: the party on the event's own connection,
         // or, for a rename (EventPartyChanged), on the one it leaves.
         let party_agent = |thread: &CallThread, conn: u64| {
@@ -821,16 +836,18 @@ impl CallTable {
     fn remove(&mut self, id: u32) -> Option<CallThread> {
         let thread = self.threads[id as usize].take()?;
         self.open -= 1;
-        let (stream, position) = thread.first;
-        if let Some(starts) = self.open_starts.get_mut(&stream) {
-            if let Some(count) = starts.get_mut(&position) {
-                *count -= 1;
-                if *count == 0 {
-                    starts.remove(&position);
+        for &start in std::iter::once(&thread.first).chain(&thread.elsewhere) {
+            let (stream, position) = start;
+            if let Some(starts) = self.open_starts.get_mut(&stream) {
+                if let Some(count) = starts.get_mut(&position) {
+                    *count -= 1;
+                    if *count == 0 {
+                        starts.remove(&position);
+                    }
                 }
-            }
-            if starts.is_empty() {
-                self.open_starts.remove(&stream);
+                if starts.is_empty() {
+                    self.open_starts.remove(&stream);
+                }
             }
         }
         self.free.push(id);
@@ -1317,7 +1334,6 @@ impl CallTable {
         self.activity += 1;
         thread.active = self.activity;
         thread.aliases.clear();
-        let (stream, position) = thread.first;
         let id = match self.free.pop() {
             Some(id) => id,
             None => {
@@ -1329,9 +1345,11 @@ impl CallTable {
             let clock = self.streams.entry(stream).or_default();
             clock.complete.push(Reverse((at, id, thread.active)));
         }
+        for &start in std::iter::once(&thread.first).chain(&thread.elsewhere) {
+            hold(&mut self.open_starts, start);
+        }
         self.threads[id as usize] = Some(thread);
         self.open += 1;
-        *self.open_starts.entry(stream).or_default().entry(position).or_default() += 1;
         for key in keys {
             self.add_alias(id, &key);
         }
