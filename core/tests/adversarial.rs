@@ -728,7 +728,7 @@ fn a_million_distinct_agents_dns_and_queues_stay_within_their_caps() {
     const CAP: usize = 10_000;
     let config = ReducerConfig {
         calls: CallConfig { max_bindings: CAP, ..CallConfig::default() },
-        agents: AgentConfig { max_agents: CAP },
+        agents: AgentConfig { max_agents: CAP, ..AgentConfig::default() },
         stats: StatsConfig { max_queues: 2_000, ..StatsConfig::default() },
         ..ReducerConfig::default()
     };

@@ -9,7 +9,8 @@ mod scenario;
 
 use ctistream_core::pipeline::{Origin, Pipeline, PipelineConfig, PipelineDone};
 use ctistream_core::state::{
-    AgentChange, CallRecord, CollectOutputs, Outputs, OwnedAgentChange, write_agent_snapshots,
+    AgentChange, AgentConfig, CallRecord, CollectOutputs, Outputs, OwnedAgentChange, ReducerConfig,
+    write_agent_snapshots,
 };
 use ctistream_core::{Format, Frame, FrameReader, Framing, Timestamp};
 use scenario::{call_lines, genesys, traffic};
@@ -108,6 +109,13 @@ impl Outputs for Handover {
     }
 }
 
+/// The reducer as `ctistream run` sets it up: agents keep where their
+/// sessions began.
+fn with_sessions() -> ReducerConfig {
+    let agents = AgentConfig { sessions: true, ..AgentConfig::default() };
+    ReducerConfig { agents, ..ReducerConfig::default() }
+}
+
 /// The agent snapshots at the end, as written.
 fn snapshots<O>(done: &PipelineDone<O>) -> String {
     let mut text = Vec::new();
@@ -165,6 +173,7 @@ fn hand_over(streams: &[u32], origin: impl Fn(&Frame) -> Option<Origin>) {
             format: Format::Genesys,
             batch: 16,
             ring: 4,
+            reducer: with_sessions(),
             ..PipelineConfig::default()
         };
         let mut whole = Pipeline::start(config(), CollectOutputs::default());
@@ -270,7 +279,12 @@ fn a_released_stream_takes_the_agents_logged_in_on_it_along() {
     let frames: Vec<Frame> =
         FrameReader::new(text.as_bytes(), Framing::Lines).map(Result::unwrap).collect();
     let run = |release: &[u32]| {
-        let config = PipelineConfig { shards: 2, format: Format::Genesys, ..Default::default() };
+        let config = PipelineConfig {
+            shards: 2,
+            format: Format::Genesys,
+            reducer: with_sessions(),
+            ..Default::default()
+        };
         let mut pipeline = Pipeline::start(config, CollectOutputs::default());
         for frame in &frames[..frames.len() / 2] {
             let call = frame.key.as_deref().is_some_and(|key| !key.starts_with(b"t1:a"));

@@ -55,13 +55,12 @@ fn reduce(
 pub fn check_reducer(script: &Script) {
     let rendered = script.render(Numbering::Pool);
     let mut checked_records = 0;
-    let (mut reducer, mut out) =
-        reduce(&rendered.records, ReducerConfig::default(), |_, _, out| {
-            for record in &out.records[checked_records..] {
-                check_record(record, &rendered);
-            }
-            checked_records = out.records.len();
-        });
+    let (mut reducer, mut out) = reduce(&rendered.records, with_sessions(), |_, _, out| {
+        for record in &out.records[checked_records..] {
+            check_record(record, &rendered);
+        }
+        checked_records = out.records.len();
+    });
     check_changes(&out.changes);
     check_agents(&reducer, &out.changes);
 
@@ -87,13 +86,20 @@ pub fn check_reducer(script: &Script) {
     assert_eq!(out.records.len(), emitted, "the flush found calls that had all ended");
 }
 
+/// The reducer as `ctistream run` sets it up: agents keep where their
+/// sessions began (checked by [`check_sessions`]).
+fn with_sessions() -> ReducerConfig {
+    let agents = state::AgentConfig { sessions: true, ..state::AgentConfig::default() };
+    ReducerConfig { agents, ..ReducerConfig::default() }
+}
+
 /// The agents' commit floors are, per stream, the earliest record a
 /// logged-in agent's session holds: the table's index of them stays true
 /// through logins, logouts, legs and evictions.
 fn check_sessions(agents: &state::AgentTable) {
     let mut want: BTreeMap<u32, u64> = BTreeMap::new();
     for agent in agents.iter() {
-        for &(stream, position) in agent.session_starts() {
+        for &(stream, position) in agents.session_starts(agent.tenant(), agent.agent()) {
             let floor = want.entry(stream).or_insert(position);
             *floor = (*floor).min(position);
         }

@@ -201,12 +201,37 @@ pub struct AgentState {
     last: Timestamp,
     calls_handled: u32,
     totals: Totals,
-    /// While an agent event has the agent logged in: per input stream, the
-    /// position of the first record that changed the agent since (the login
-    /// on its own stream, the first call leg on a call stream). The state
-    /// is rebuilt by reading each stream again from there, so commits stop
-    /// there ([`AgentTable::open_floors`]). Empty when logged out.
-    session: SmallVec<[(u32, u64); 2]>,
+}
+
+/// While an agent event has an agent logged in: per input stream, the
+/// position of the first record that changed the agent since (the login on
+/// its own stream, the first call leg on a call stream). The agent's state
+/// is rebuilt by reading each stream again from there, so commits stop
+/// there ([`AgentTable::open_floors`]). Kept beside the agents, not in
+/// them: a table that does not track sessions pays nothing for them.
+type SessionStarts = SmallVec<[(u32, u64); 2]>;
+
+/// Notes `origin` in `starts` if it is the session's first record on its
+/// stream.
+fn note_start(starts: &mut SessionStarts, origin: Origin, sessions: &mut Sessions) {
+    if !starts.iter().any(|(stream, _)| *stream == origin.source) {
+        starts.push((origin.source, origin.line));
+        sessions.open((origin.source, origin.line));
+    }
+}
+
+/// An agent taken out of a table ([`AgentTable::take_all`]) with its
+/// session, to be put into one ([`AgentTable::adopt`]).
+pub(crate) struct MovedAgent {
+    pub(crate) state: AgentState,
+    session: Option<SessionStarts>,
+}
+
+impl MovedAgent {
+    /// Maps the agent's names into another table's (its session holds none).
+    pub(crate) fn remap(&mut self, to: impl FnMut(Sym) -> Sym) {
+        self.state.remap(to);
+    }
 }
 
 /// A status change, as the changes output reports it.
@@ -282,15 +307,7 @@ impl AgentState {
             last: at,
             calls_handled: 0,
             totals: Totals::default(),
-            session: SmallVec::new(),
         }
-    }
-
-    /// While an agent event has the agent logged in: per input stream, the
-    /// position of the first record that changed it since (see
-    /// [`AgentTable::open_floors`]); empty otherwise.
-    pub fn session_starts(&self) -> &[(u32, u64)] {
-        &self.session
     }
 
     /// The status now.
@@ -557,15 +574,11 @@ pub struct AgentTable {
     /// Per input stream, the positions where the sessions of logged-in
     /// agents began (with how many began there).
     sessions: Sessions,
-}
-
-/// Notes `origin` in `session` if it is the session's first record on its
-/// stream.
-fn note_stream(session: &mut SmallVec<[(u32, u64); 2]>, sessions: &mut Sessions, origin: Origin) {
-    if !session.iter().any(|(stream, _)| *stream == origin.source) {
-        session.push((origin.source, origin.line));
-        sessions.open((origin.source, origin.line));
-    }
+    /// Whether sessions are tracked ([`with_sessions`](Self::with_sessions)).
+    track_sessions: bool,
+    /// The session of each agent logged in by an agent event, by (tenant,
+    /// agent), while sessions are tracked.
+    by_agent: rustc_hash::FxHashMap<(Sym, Sym), SessionStarts>,
 }
 
 /// Per input stream, session starts and how many sessions began at each.
@@ -652,7 +665,34 @@ impl AgentTable {
             evicted: 0,
             gone: Vec::new(),
             sessions: Sessions::default(),
+            track_sessions: false,
+            by_agent: rustc_hash::FxHashMap::default(),
         }
+    }
+
+    /// While an agent event has the agent logged in (and sessions are
+    /// tracked): per input stream, the position of the first record that
+    /// changed it since (see [`open_floors`](Self::open_floors)); empty
+    /// otherwise.
+    pub fn session_starts(&self, tenant: Sym, agent: Sym) -> &[(u32, u64)] {
+        self.by_agent.get(&(tenant, agent)).map_or(&[], |starts| &starts[..])
+    }
+
+    /// Ends the session of (tenant, agent), if it has one.
+    fn end_session(&mut self, tenant: Sym, agent: Sym) {
+        if let Some(starts) = self.by_agent.remove(&(tenant, agent)) {
+            for start in starts {
+                self.sessions.close(start);
+            }
+        }
+    }
+
+    /// The table tracking agents' sessions for the commit floors
+    /// ([`open_floors`](Self::open_floors)) or not (then none are held back,
+    /// and an agent costs no more than its state).
+    pub fn with_sessions(mut self, track: bool) -> AgentTable {
+        self.track_sessions = track;
+        self
     }
 
     /// Agents forgotten to stay within [`AgentConfig::max_agents`](super::AgentConfig::max_agents).
@@ -686,11 +726,9 @@ impl AgentTable {
                 .find_entry(agent_hash(tenant, agent), |s| s.tenant == tenant && s.agent == agent);
             if let Ok(entry) = found {
                 let (state, _) = entry.remove();
-                for &start in &state.session {
-                    self.sessions.close(start);
-                }
                 self.gone.push((state.tenant, state.queue, state.status));
                 self.evicted += 1;
+                self.end_session(tenant, agent);
             }
         }
     }
@@ -775,20 +813,18 @@ impl AgentTable {
     /// notes the first record of each stream that changes the agent (call
     /// legs too, in `leg_with`), and ends where an agent event logs it out.
     fn note_session(&mut self, who: &AgentRef, logs_in: bool) {
-        let hash = agent_hash(who.tenant, who.agent);
-        let Some(state) =
-            self.agents.find_mut(hash, |s| s.tenant == who.tenant && s.agent == who.agent)
-        else {
+        if !self.track_sessions {
             return;
-        };
-        if state.logged_in {
-            if logs_in || !state.session.is_empty() {
-                note_stream(&mut state.session, &mut self.sessions, who.origin);
-            }
-        } else {
-            for start in state.session.drain(..) {
-                self.sessions.close(start);
-            }
+        }
+        let logged_in = self.get(who.tenant, who.agent).is_some_and(|state| state.logged_in);
+        let key = (who.tenant, who.agent);
+        if !logged_in {
+            self.end_session(who.tenant, who.agent);
+        } else if logs_in {
+            let starts = self.by_agent.entry(key).or_default();
+            note_start(starts, who.origin, &mut self.sessions);
+        } else if let Some(starts) = self.by_agent.get_mut(&key) {
+            note_start(starts, who.origin, &mut self.sessions);
         }
     }
 
@@ -987,8 +1023,8 @@ impl AgentTable {
         }
         // A leg never logs an agent in or out; it may be the session's
         // first record on its stream.
-        if !state.session.is_empty() {
-            note_stream(&mut state.session, &mut self.sessions, who.origin);
+        if let Some(starts) = self.by_agent.get_mut(&(who.tenant, who.agent)) {
+            note_start(starts, who.origin, &mut self.sessions);
         }
         let change = state.settle(who.at, previous_queue, state.reason);
         if created {
@@ -1036,13 +1072,14 @@ impl AgentTable {
     /// speaks for them now): how many.
     pub fn release_streams(&mut self, streams: &[u32]) -> usize {
         let before = self.agents.len();
-        let (sessions, gone) = (&mut self.sessions, &mut self.gone);
+        let (sessions, gone, by_agent) = (&mut self.sessions, &mut self.gone, &mut self.by_agent);
         self.agents.retain(|state| {
-            let Some(&(stream, _)) = state.session.first() else { return true };
-            if !streams.contains(&stream) {
+            let key = (state.tenant, state.agent);
+            let began = by_agent.get(&key).and_then(|starts| starts.first());
+            if !began.is_some_and(|(stream, _)| streams.contains(stream)) {
                 return true;
             }
-            for &start in &state.session {
+            for start in by_agent.remove(&key).unwrap_or_default() {
                 sessions.close(start);
             }
             gone.push((state.tenant, state.queue, state.status));
@@ -1051,25 +1088,33 @@ impl AgentTable {
         before - self.agents.len()
     }
 
-    pub(crate) fn take_all(&mut self) -> Vec<AgentState> {
+    pub(crate) fn take_all(&mut self) -> Vec<MovedAgent> {
         self.sessions = Sessions::default();
-        self.agents.drain().collect()
+        let mut by_agent = std::mem::take(&mut self.by_agent);
+        self.agents
+            .drain()
+            .map(|state| {
+                let session = by_agent.remove(&(state.tenant, state.agent));
+                MovedAgent { state, session }
+            })
+            .collect()
     }
 
     /// Puts in an agent taken from another table, its names already this
-    /// table's; an agent already here is replaced.
-    pub(crate) fn adopt(&mut self, state: AgentState) {
-        let hash = agent_hash(state.tenant, state.agent);
-        for &start in &state.session {
-            self.sessions.open(start);
-        }
-        match self.agents.find_mut(hash, |s| s.tenant == state.tenant && s.agent == state.agent) {
-            Some(slot) => {
-                for &start in &slot.session {
-                    self.sessions.close(start);
-                }
-                *slot = state;
+    /// table's (its session comes along); an agent already here is replaced.
+    pub(crate) fn adopt(&mut self, moved: MovedAgent) {
+        let MovedAgent { state, session } = moved;
+        let (tenant, agent) = (state.tenant, state.agent);
+        self.end_session(tenant, agent);
+        if let Some(starts) = session {
+            for &start in &starts {
+                self.sessions.open(start);
             }
+            self.by_agent.insert((tenant, agent), starts);
+        }
+        let hash = agent_hash(tenant, agent);
+        match self.agents.find_mut(hash, |s| s.tenant == tenant && s.agent == agent) {
+            Some(slot) => *slot = state,
             None => {
                 self.agents.insert_unique(hash, state, |s| agent_hash(s.tenant, s.agent));
             }
@@ -1122,7 +1167,7 @@ mod tests {
         let mut names = Interner::default();
         let tenant = names.intern(b"t1");
         let (a1, a2) = (names.intern(b"a1"), names.intern(b"a2"));
-        let mut table = AgentTable::new(2);
+        let mut table = AgentTable::new(2).with_sessions(true);
         let who = |agent, stream, line| AgentRef {
             tenant,
             agent,
@@ -1161,10 +1206,10 @@ mod tests {
         assert_eq!(table.evicted(), 1);
         assert_eq!(floors(&table), [(0, 31)], "the least recent agent, a1, went");
         // Taken out and put back (a reshard), the sessions come along.
-        let states = table.take_all();
+        let moved = table.take_all();
         assert_eq!(floors(&table), []);
-        for state in states {
-            table.adopt(state);
+        for agent in moved {
+            table.adopt(agent);
         }
         assert_eq!(floors(&table), [(0, 31)]);
     }

@@ -51,7 +51,7 @@ impl AgentSide {
         stats.set_overflow(names.intern(OVERFLOW_QUEUE.as_bytes()));
         AgentSide {
             names,
-            agents: AgentTable::new(agents.max_agents),
+            agents: AgentTable::new(agents.max_agents).with_sessions(agents.sessions),
             stats,
             counters: AgentSideCounters::default(),
             compact_at: super::COMPACT_FLOOR,
@@ -67,9 +67,9 @@ impl AgentSide {
         let old = std::mem::take(&mut self.names);
         let mut names = Interner::default();
         self.stats = self.stats.renamed(&old, &mut names);
-        for mut state in self.agents.take_all() {
-            state.remap(|sym| names.intern(old.name(sym).as_bytes()));
-            self.agents.adopt(state);
+        for mut moved in self.agents.take_all() {
+            moved.remap(|sym| names.intern(old.name(sym).as_bytes()));
+            self.agents.adopt(moved);
         }
         self.names = names;
         self.compact_at = super::compact_floor(self.names.len());
@@ -236,12 +236,12 @@ impl AgentSide {
         let mut news: Vec<AgentSide> =
             (0..shards).map(|_| AgentSide::new(config.stats, config.agents)).collect();
         for old in &mut olds {
-            for mut state in old.agents.take_all() {
+            for mut moved in old.agents.take_all() {
                 let (tenant, agent) =
-                    (old.names.name(state.tenant()), old.names.name(state.agent()));
+                    (old.names.name(moved.state.tenant()), old.names.name(moved.state.agent()));
                 let new = &mut news[owner(tenant.as_bytes(), agent.as_bytes()).min(shards - 1)];
-                state.remap(|sym| new.names.intern(old.names.name(sym).as_bytes()));
-                new.agents.adopt(state);
+                moved.remap(|sym| new.names.intern(old.names.name(sym).as_bytes()));
+                new.agents.adopt(moved);
             }
             let first = &mut news[0];
             first.agents.absorb_counts(&old.agents);

@@ -295,11 +295,17 @@ pub struct AgentConfig {
     /// recently active agents are forgotten (they no longer count in the
     /// statistics) and counted ([`ReduceCounters::evicted_agents`]).
     pub max_agents: usize,
+    /// Whether each logged-in agent keeps where its session began, so that
+    /// sources commit no further ([`AgentTable::open_floors`]) and a reader
+    /// of the same streams after a crash or a rebalance replays the session
+    /// and has the same agents. On in `ctistream run`; off by default (a
+    /// batch reduce has nothing to commit), and then it costs nothing.
+    pub sessions: bool,
 }
 
 impl Default for AgentConfig {
     fn default() -> Self {
-        AgentConfig { max_agents: 1_000_000 }
+        AgentConfig { max_agents: 1_000_000, sessions: false }
     }
 }
 

@@ -28,7 +28,7 @@ use ctistream_core::connect::{
 use ctistream_core::pipeline::{
     EncodedState, Latency, Origin, Pipeline, PipelineConfig, PipelineState,
 };
-use ctistream_core::state::{self, CallSide};
+use ctistream_core::state::{self, AgentConfig, CallSide, ReducerConfig};
 use ctistream_core::{Framing, Timestamp};
 use rustc_hash::FxHashMap;
 
@@ -215,7 +215,12 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         shards: plan.shards,
         format: plan.format,
         decode: plan.decode.clone(),
-        reducer: plan.reducer,
+        // Agents keep where their sessions began: sources commit no further,
+        // and whoever reads the streams next replays them.
+        reducer: ReducerConfig {
+            agents: AgentConfig { sessions: true, ..plan.reducer.agents },
+            ..plan.reducer
+        },
         ..PipelineConfig::default()
     };
     let records_before = resumed.as_ref().map_or(0, |saved| saved.records);
