@@ -122,12 +122,12 @@ pub fn write(path: &Path, payload: &[u8]) -> Result<(), CheckpointError> {
     write_parts(path, &[payload])
 }
 
-/// [`write`] with the payload given as `parts` one after another, written
+/// [`write()`] with the payload given as `parts` one after another, written
 /// as they are: a state of hundreds of megabytes is not copied into one
 /// buffer first.
 ///
 /// # Errors
-/// As [`write`].
+/// As [`write()`].
 pub fn write_parts(path: &Path, parts: &[&[u8]]) -> Result<(), CheckpointError> {
     let io = |error| CheckpointError::Io { path: path.to_owned(), error };
     let temporary = temporary_of(path);
