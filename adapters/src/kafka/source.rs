@@ -89,10 +89,12 @@ impl Connect for KafkaSourceConfig {
     fn connect(&self) -> io::Result<KafkaSource> {
         let name = self.name();
         let config = self.client_config()?;
-        let durable: BaseConsumer = self
-            .durable_config()?
-            .create()
-            .map_err(|e| Error::kafka(format!("{name}: cannot create the consumer"), e))?;
+        let durable: BaseConsumer = self.durable_config()?.create().map_err(|e| {
+            Error::kafka(
+                format!("{name}: cannot create the client of group {}", self.durable_group()),
+                e,
+            )
+        })?;
         let context = GroupContext {
             ledger: Mutex::new(Ledger::default()),
             durable,
