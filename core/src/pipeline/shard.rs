@@ -357,12 +357,8 @@ impl<O: Outputs> Shard<O> {
         while let Some((sent, msg)) = inbox.next(safe) {
             latency.record(Stage::AgentWait, started.duration_since(sent).as_nanos() as u64);
             self.agents.set_replaying(msg.replayed);
-            if msg.replayed {
-                self.agents.apply(msg.message, &mut crate::state::NoOutputs);
-            } else {
-                let mut queued = Queued { items: outputs, born: msg.born };
-                self.agents.apply(msg.message, &mut queued);
-            }
+            let mut queued = Queued { items: outputs, born: msg.born };
+            self.agents.apply(msg.message, &mut queued);
             applied += 1;
         }
         if let Some(per) = (started.elapsed().as_nanos() as u64).checked_div(applied) {

@@ -8,7 +8,6 @@
 //! logged in overrides everything. Time is accounted in event time per
 //! activity; durations never run backwards when events arrive late.
 
-use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
@@ -19,6 +18,7 @@ use crate::event::{AgentStatus, CallType, Timestamp};
 use crate::output::write_json_string;
 use crate::pipeline::Origin;
 
+use super::floors::StreamFloors;
 use super::intern::{Interner, Sym};
 
 /// The agent's own state, before call legs are considered.
@@ -213,10 +213,10 @@ type SessionStarts = SmallVec<[(u32, u64); 2]>;
 
 /// Notes `origin` in `starts` if it is the session's first record on its
 /// stream.
-fn note_start(starts: &mut SessionStarts, origin: Origin, sessions: &mut Sessions) {
+fn note_start(starts: &mut SessionStarts, origin: Origin, sessions: &mut StreamFloors) {
     if !starts.iter().any(|(stream, _)| *stream == origin.source) {
         starts.push((origin.source, origin.line));
-        sessions.open((origin.source, origin.line));
+        sessions.hold((origin.source, origin.line));
     }
 }
 
@@ -573,35 +573,12 @@ pub struct AgentTable {
     gone: Vec<(Sym, Sym, AgentStatus)>,
     /// Per input stream, the positions where the sessions of logged-in
     /// agents began (with how many began there).
-    sessions: Sessions,
+    sessions: StreamFloors,
     /// Whether sessions are tracked ([`with_sessions`](Self::with_sessions)).
     track_sessions: bool,
     /// The session of each agent logged in by an agent event, by (tenant,
     /// agent), while sessions are tracked.
     by_agent: rustc_hash::FxHashMap<(Sym, Sym), SessionStarts>,
-}
-
-/// Per input stream, session starts and how many sessions began at each.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
-struct Sessions(rustc_hash::FxHashMap<u32, BTreeMap<u64, u32>>);
-
-impl Sessions {
-    fn open(&mut self, (stream, position): (u32, u64)) {
-        *self.0.entry(stream).or_default().entry(position).or_default() += 1;
-    }
-
-    fn close(&mut self, (stream, position): (u32, u64)) {
-        let Some(starts) = self.0.get_mut(&stream) else { return };
-        if let Some(count) = starts.get_mut(&position) {
-            *count -= 1;
-            if *count == 0 {
-                starts.remove(&position);
-            }
-        }
-        if starts.is_empty() {
-            self.0.remove(&stream);
-        }
-    }
 }
 
 /// What an agent event does to the agent's own state.
@@ -664,7 +641,7 @@ impl AgentTable {
             max_agents: max_agents.max(1),
             evicted: 0,
             gone: Vec::new(),
-            sessions: Sessions::default(),
+            sessions: StreamFloors::default(),
             track_sessions: false,
             by_agent: rustc_hash::FxHashMap::default(),
         }
@@ -682,7 +659,7 @@ impl AgentTable {
     fn end_session(&mut self, tenant: Sym, agent: Sym) {
         if let Some(starts) = self.by_agent.remove(&(tenant, agent)) {
             for start in starts {
-                self.sessions.close(start);
+                self.sessions.release(start);
             }
         }
     }
@@ -786,45 +763,45 @@ impl AgentTable {
     /// agent did before its current session.) Streams with nothing held are
     /// not listed.
     pub fn open_floors(&self, out: &mut impl Extend<(u32, u64)>) {
-        out.extend(self.sessions.0.iter().filter_map(|(&stream, starts)| {
-            starts.first_key_value().map(|(&position, _)| (stream, position))
-        }));
+        self.sessions.floors(out);
     }
 
     /// Applies an agent event.
     pub fn apply(&mut self, who: AgentRef, op: AgentOp, reason: Sym) -> Option<StatusChange> {
         let change = self.apply_op(who, op, reason);
-        let logs_in = matches!(
-            op,
-            AgentOp::Login
-                | AgentOp::LoginTransient
-                | AgentOp::Ready
-                | AgentOp::NotReady
-                | AgentOp::AfterCallWork
-        );
-        self.note_session(&who, logs_in);
+        self.note_session(&who, op);
         change
     }
 
-    /// Keeps the session of `who`'s agent after an agent event: a session
-    /// begins at an event that logs the agent in (`logs_in`: a login or a
+    /// Keeps the session of `who`'s agent after an agent event `op`: a
+    /// session begins at an event that logs the agent in (a login or a
     /// ready, not-ready or after-call-work state; not a flag or a touch,
     /// which a reader starting there would apply to an agent logged out),
     /// notes the first record of each stream that changes the agent (call
     /// legs too, in `leg_with`), and ends where an agent event logs it out.
-    fn note_session(&mut self, who: &AgentRef, logs_in: bool) {
+    /// (An agent with a session is logged in: only a logout or an eviction
+    /// logs it out, and both end the session; so the agent's state need not
+    /// be looked up again.)
+    fn note_session(&mut self, who: &AgentRef, op: AgentOp) {
         if !self.track_sessions {
             return;
         }
-        let logged_in = self.get(who.tenant, who.agent).is_some_and(|state| state.logged_in);
         let key = (who.tenant, who.agent);
-        if !logged_in {
-            self.end_session(who.tenant, who.agent);
-        } else if logs_in {
-            let starts = self.by_agent.entry(key).or_default();
-            note_start(starts, who.origin, &mut self.sessions);
-        } else if let Some(starts) = self.by_agent.get_mut(&key) {
-            note_start(starts, who.origin, &mut self.sessions);
+        match op {
+            AgentOp::Logout => self.end_session(who.tenant, who.agent),
+            AgentOp::Login
+            | AgentOp::LoginTransient
+            | AgentOp::Ready
+            | AgentOp::NotReady
+            | AgentOp::AfterCallWork => {
+                let starts = self.by_agent.entry(key).or_default();
+                note_start(starts, who.origin, &mut self.sessions);
+            }
+            AgentOp::Flag { .. } | AgentOp::Touch => {
+                if let Some(starts) = self.by_agent.get_mut(&key) {
+                    note_start(starts, who.origin, &mut self.sessions);
+                }
+            }
         }
     }
 
@@ -1023,7 +1000,9 @@ impl AgentTable {
         }
         // A leg never logs an agent in or out; it may be the session's
         // first record on its stream.
-        if let Some(starts) = self.by_agent.get_mut(&(who.tenant, who.agent)) {
+        if self.track_sessions
+            && let Some(starts) = self.by_agent.get_mut(&(who.tenant, who.agent))
+        {
             note_start(starts, who.origin, &mut self.sessions);
         }
         let change = state.settle(who.at, previous_queue, state.reason);
@@ -1080,7 +1059,7 @@ impl AgentTable {
                 return true;
             }
             for start in by_agent.remove(&key).unwrap_or_default() {
-                sessions.close(start);
+                sessions.release(start);
             }
             gone.push((state.tenant, state.queue, state.status));
             false
@@ -1089,7 +1068,7 @@ impl AgentTable {
     }
 
     pub(crate) fn take_all(&mut self) -> Vec<MovedAgent> {
-        self.sessions = Sessions::default();
+        self.sessions = StreamFloors::default();
         let mut by_agent = std::mem::take(&mut self.by_agent);
         self.agents
             .drain()
@@ -1108,7 +1087,7 @@ impl AgentTable {
         self.end_session(tenant, agent);
         if let Some(starts) = session {
             for &start in &starts {
-                self.sessions.open(start);
+                self.sessions.hold(start);
             }
             self.by_agent.insert((tenant, agent), starts);
         }

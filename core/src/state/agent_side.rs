@@ -116,8 +116,7 @@ impl AgentSide {
     /// [`Pipeline::replay`](crate::pipeline::Pipeline::replay)): they change
     /// the agents and the counts of agents by status, but the changes are
     /// neither counted nor added to the queues' after-call-work time again
-    /// (the stream's earlier reader did that). Their outputs are the
-    /// caller's to drop.
+    /// (the stream's earlier reader did that), and they write nothing.
     pub fn set_replaying(&mut self, replaying: bool) {
         self.replaying = replaying;
     }
@@ -217,9 +216,11 @@ impl AgentSide {
             }
             _ => 0,
         };
-        self.counters.agent_changes += u64::from(!self.replaying);
         self.stats.agent_change(&change, acw_ms);
-        out.agent_change(&AgentChange::of(&change, &self.names));
+        if !self.replaying {
+            self.counters.agent_changes += 1;
+            out.agent_change(&AgentChange::of(&change, &self.names));
+        }
     }
 
     /// The agent sides of `shards` shards holding the agents of `olds`, each

@@ -22,7 +22,7 @@
 //! `ConferenceConnID` is known joins that thread.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BinaryHeap;
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
@@ -33,6 +33,7 @@ use crate::event::{CallState, CallType, TEvent, Timestamp};
 use crate::output::write_json_string;
 
 use super::agent::{LegState, LegUpdate, push_int};
+use super::floors::StreamFloors;
 use super::intern::{Interner, Sym};
 
 /// How a call ended (PROTOCOLS.md "Call detail record").
@@ -485,11 +486,6 @@ struct CallThread {
     elsewhere: SmallVec<[(u32, u64); 1]>,
 }
 
-/// Counts one more open thread whose records begin at `(stream, position)`.
-fn hold(open_starts: &mut FxHashMap<u32, BTreeMap<u64, u32>>, (stream, position): (u32, u64)) {
-    *open_starts.entry(stream).or_default().entry(position).or_default() += 1;
-}
-
 /// Hashes bytes to a connection id (FxHash: fast, and only used to tell a
 /// handful of connections of one thread apart).
 pub fn conn_hash(bytes: &[u8]) -> u64 {
@@ -583,7 +579,7 @@ pub struct CallTable {
     /// Per input stream: its clock and the threads lingering on it.
     streams: FxHashMap<u32, StreamClock>,
     /// Per input stream: where its open threads began (position → threads).
-    open_starts: FxHashMap<u32, BTreeMap<u64, u32>>,
+    open_starts: StreamFloors,
     open: usize,
     /// Events applied so far: the activity clock of `CallThread::active`.
     activity: u64,
@@ -614,7 +610,7 @@ impl CallTable {
             free: Vec::new(),
             index: HashTable::new(),
             streams: FxHashMap::default(),
-            open_starts: FxHashMap::default(),
+            open_starts: StreamFloors::default(),
             open: 0,
             activity: 0,
             evicted: 0,
@@ -634,9 +630,7 @@ impl CallTable {
     /// Per input stream, the position of the first event of its oldest open
     /// thread (see [`CallSide::open_floors`](super::CallSide::open_floors)).
     pub fn open_floors(&self, out: &mut impl Extend<(u32, u64)>) {
-        out.extend(self.open_starts.iter().filter_map(|(&stream, starts)| {
-            starts.first_key_value().map(|(&position, _)| (stream, position))
-        }));
+        self.open_starts.floors(out);
     }
 
     fn find(&self, tenant: Sym, key: &[u8]) -> Option<u32> {
@@ -694,7 +688,7 @@ impl CallTable {
                     elsewhere: SmallVec::new(),
                 };
                 self.open += 1;
-                hold(&mut self.open_starts, thread.first);
+                self.open_starts.hold(thread.first);
                 match self.free.pop() {
                     Some(id) => {
                         self.threads[id as usize] = Some(thread);
@@ -723,7 +717,7 @@ impl CallTable {
             && !thread.elsewhere.iter().any(|(stream, _)| *stream == event.stream)
         {
             thread.elsewhere.push((event.stream, event.position));
-            hold(&mut self.open_starts, (event.stream, event.position));
+            self.open_starts.hold((event.stream, event.position));
         }
         // Who had the leg before: the party on the event's own connection,
         // or, for a rename (EventPartyChanged), on the one it leaves.
@@ -837,18 +831,7 @@ impl CallTable {
         let thread = self.threads[id as usize].take()?;
         self.open -= 1;
         for &start in std::iter::once(&thread.first).chain(&thread.elsewhere) {
-            let (stream, position) = start;
-            if let Some(starts) = self.open_starts.get_mut(&stream) {
-                if let Some(count) = starts.get_mut(&position) {
-                    *count -= 1;
-                    if *count == 0 {
-                        starts.remove(&position);
-                    }
-                }
-                if starts.is_empty() {
-                    self.open_starts.remove(&stream);
-                }
-            }
+            self.open_starts.release(start);
         }
         self.free.push(id);
         for &hash in &thread.aliases {
@@ -1346,7 +1329,7 @@ impl CallTable {
             clock.complete.push(Reverse((at, id, thread.active)));
         }
         for &start in std::iter::once(&thread.first).chain(&thread.elsewhere) {
-            hold(&mut self.open_starts, start);
+            self.open_starts.hold(start);
         }
         self.threads[id as usize] = Some(thread);
         self.open += 1;

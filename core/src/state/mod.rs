@@ -21,6 +21,7 @@ mod binding;
 mod call;
 mod call_side;
 mod dedupe;
+mod floors;
 mod interaction;
 mod intern;
 mod message;
