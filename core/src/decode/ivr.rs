@@ -63,8 +63,7 @@ pub(crate) fn decode<'a>(
         let limit = u32::MAX as usize;
         return Err(DecodeError::new(ErrorKind::RecordTooLarge { limit }, 0));
     }
-    let text = std::str::from_utf8(payload)
-        .map_err(|error| DecodeError::new(ErrorKind::InvalidUtf8, error.valid_up_to()))?;
+    let text = super::json::utf8(payload)?;
     let mut lexer = Lexer::new(text);
     let root = lexer.root()?;
     let meta = if root.name.eq_ignore_ascii_case(b"GctiMsg") {

@@ -43,14 +43,16 @@ macro_rules! code_enum {
             }
 
             /// The variant named `name` (ASCII case-insensitive), if any.
+            #[allow(non_upper_case_globals)] // a const per variant, named as it
             pub fn from_name(name: &[u8]) -> Option<Self> {
                 // Exact spelling first: one jump on length and a compare, the
-                // common case on the hot path. Then any letter case.
-                if let Ok(text) = std::str::from_utf8(name) {
-                    match text {
-                        $( $wire => return Some($name::$variant), )+
-                        _ => {}
-                    }
+                // common case on the hot path (on the bytes: checking them
+                // for UTF-8 first cost more than the match). Then any letter
+                // case.
+                $( const $variant: &[u8] = $wire.as_bytes(); )+
+                match name {
+                    $( $variant => return Some($name::$variant), )+
+                    _ => {}
                 }
                 $( if name.eq_ignore_ascii_case($wire.as_bytes()) { return Some($name::$variant); } )+
                 None
@@ -114,12 +116,12 @@ macro_rules! name_enum {
 
             /// The variant for a wire name (exact spelling first, then any letter case);
             /// unknown names become `Other`.
+            #[allow(non_upper_case_globals)] // a const per variant, named as it
             pub fn from_name(name: &[u8]) -> Self {
-                if let Ok(text) = std::str::from_utf8(name) {
-                    match text {
-                        $( $wire => return $name::$variant, )+
-                        _ => {}
-                    }
+                $( const $variant: &[u8] = $wire.as_bytes(); )+
+                match name {
+                    $( $variant => return $name::$variant, )+
+                    _ => {}
                 }
                 $( if name.eq_ignore_ascii_case($wire.as_bytes()) { return $name::$variant; } )+
                 $name::Other
@@ -157,3 +159,25 @@ macro_rules! name_enum {
 }
 
 pub(crate) use {code_enum, name_enum};
+
+#[cfg(test)]
+mod tests {
+    use crate::event::{CallType, SdkEvent};
+
+    #[test]
+    fn names_match_exactly_then_in_any_letter_case_and_nothing_else() {
+        assert_eq!(CallType::from_name(b"Inbound"), Some(CallType::Inbound));
+        assert_eq!(CallType::from_name(b"iNBOUND"), Some(CallType::Inbound));
+        assert_eq!(CallType::from_name(b"Inbound "), None);
+        assert_eq!(CallType::from_name(b"Inboun"), None);
+        assert_eq!(CallType::from_name(b""), None);
+        assert_eq!(CallType::from_name(b"Inb\xffound"), None, "invalid UTF-8 is no name");
+        assert_eq!(SdkEvent::from_name(b"Inb\xffound"), SdkEvent::Other);
+        for &known in CallType::ALL {
+            assert_eq!(CallType::from_name(known.name().as_bytes()), Some(known));
+        }
+        for &known in SdkEvent::ALL {
+            assert_eq!(SdkEvent::from_name(known.name().to_lowercase().as_bytes()), known);
+        }
+    }
+}
