@@ -36,6 +36,15 @@ fn a_small_bench_reports_every_run_and_the_ratios() {
         let value: f64 = line[ratio.len()..].parse().unwrap();
         assert!(value.is_finite() && value > 0.0, "{line}");
     }
+    // Where the 50%-load run's time goes, stage by stage.
+    let stages =
+        text.split("pipeline at 50% load, per stage:\n").nth(1).unwrap_or_else(|| panic!("{text}"));
+    for stage in ["ring_wait", "decode", "reduce", "agent_wait", "end_to_end"] {
+        let row = stages.lines().find(|line| line.starts_with(stage));
+        let count =
+            row.and_then(|row| row.split_whitespace().nth(1)).and_then(|n| n.parse::<u64>().ok());
+        assert!(count.is_some_and(|count| count > 0), "{stage} missing or empty:\n{stages}");
+    }
     let svg = std::fs::read_to_string(&plot).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     assert_eq!(svg.matches("<polyline").count(), 5, "all but the floor and decode have latencies");

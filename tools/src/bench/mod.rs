@@ -85,6 +85,9 @@ pub struct BenchReport {
     /// Floor, decode, single thread, pipeline, pipeline at half its peak,
     /// lean, naive, in that order.
     pub runs: Vec<Run>,
+    /// The pipeline's per-stage latency table at half its peak (where the
+    /// end-to-end time goes).
+    pub half_load_stages: String,
 }
 
 impl BenchReport {
@@ -166,7 +169,9 @@ pub fn bench(options: &BenchOptions, mut note: impl FnMut(&str)) -> anyhow::Resu
     // Latency is judged below capacity: at half the peak just measured.
     let half = peak.rate() / 2.0;
     runs.push(peak);
-    runs.push(pipeline_at(&data, options.shards.max(1), Some(half), PIPELINE_HALF));
+    let (half_load, half_load_stages) =
+        pipeline_at(&data, options.shards.max(1), Some(half), PIPELINE_HALF);
+    runs.push(half_load);
     note(LEAN);
     let lean = lean::run(&data);
     runs.push(Run {
@@ -200,6 +205,7 @@ pub fn bench(options: &BenchOptions, mut note: impl FnMut(&str)) -> anyhow::Resu
         calls: summary.calls,
         shards: options.shards.max(1),
         runs,
+        half_load_stages,
     };
     if let Some(dir) = &options.histograms_out {
         write_hgrm(&report, dir)?;
@@ -311,14 +317,19 @@ impl Outputs for SerializeOutputs {
 
 /// The full pipeline: framing on this thread, decode and reduce on the shards.
 fn pipeline(data: &Bytes, shards: usize) -> Run {
-    pipeline_at(data, shards, None, PIPELINE)
+    pipeline_at(data, shards, None, PIPELINE).0
 }
 
 /// The pipeline fed at `pace` records per second (as fast as it goes with
 /// `None`). A paced source hands over what it has before it waits, as a live
 /// source does when its input goes quiet, so records do not wait for a batch
-/// to fill.
-fn pipeline_at(data: &Bytes, shards: usize, pace: Option<f64>, name: &'static str) -> Run {
+/// to fill. With the run, its per-stage latency table.
+fn pipeline_at(
+    data: &Bytes,
+    shards: usize,
+    pace: Option<f64>,
+    name: &'static str,
+) -> (Run, String) {
     let started = Instant::now();
     let config = PipelineConfig { shards, format: Format::Genesys, ..PipelineConfig::default() };
     let mut pipeline = Pipeline::start(config, SerializeOutputs::default());
@@ -342,7 +353,7 @@ fn pipeline_at(data: &Bytes, shards: usize, pace: Option<f64>, name: &'static st
     let done = pipeline.finish();
     let elapsed = started.elapsed();
     let latency = done.latency.histogram(Stage::EndToEnd).clone();
-    Run { name, events, elapsed, latency: Some(latency) }
+    (Run { name, events, elapsed, latency: Some(latency) }, done.latency.table())
 }
 
 fn write_hgrm(report: &BenchReport, dir: &std::path::Path) -> anyhow::Result<()> {
@@ -431,7 +442,8 @@ impl fmt::Display for BenchReport {
         writeln!(f, "ratio_vs_naive={:.2}", self.ratio_vs_naive())?;
         writeln!(f, "ratio_vs_lean={:.2}", self.ratio_vs_lean())?;
         writeln!(f, "fraction_of_floor={:.2}", self.fraction_of_floor())?;
-        writeln!(f, "decode_vs_simd_json={:.2}", self.decode_vs_simd_json())
+        writeln!(f, "decode_vs_simd_json={:.2}", self.decode_vs_simd_json())?;
+        write!(f, "pipeline at 50% load, per stage:\n{}", self.half_load_stages)
     }
 }
 
