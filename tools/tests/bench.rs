@@ -30,12 +30,18 @@ fn a_small_bench_reports_every_run_and_the_ratios() {
     ] {
         assert!(text.contains(run), "{run:?} missing:\n{text}");
     }
-    for ratio in ["ratio_vs_naive=", "ratio_vs_lean=", "fraction_of_floor="] {
+    for ratio in
+        ["ratio_vs_naive=", "ratio_vs_lean=", "fraction_of_floor=", "machine_stall_p99_us="]
+    {
         let line =
             text.lines().find(|line| line.starts_with(ratio)).unwrap_or_else(|| panic!("{text}"));
         let value: f64 = line[ratio.len()..].parse().unwrap();
         assert!(value.is_finite() && value > 0.0, "{line}");
     }
+    assert!(
+        text.contains("machine stall floor: a thread that only spins did not run for"),
+        "{text}"
+    );
     // Where the 50%-load run's time goes, stage by stage.
     let stages =
         text.split("pipeline at 50% load, per stage:\n").nth(1).unwrap_or_else(|| panic!("{text}"));
@@ -54,6 +60,7 @@ fn a_small_bench_reports_every_run_and_the_ratios() {
         "ctistream_pipeline__50__load",
         "lean_baseline",
         "naive_baseline",
+        "machine_stall_floor",
     ] {
         let hgrm = std::fs::read_to_string(histograms.join(format!("{name}.hgrm"))).unwrap();
         assert!(hgrm.contains("Percentile") && hgrm.contains("#[Max"), "{name}");

@@ -9,6 +9,7 @@ mod lean;
 pub mod memory;
 mod naive;
 mod plot;
+pub mod stalls;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -88,6 +89,9 @@ pub struct BenchReport {
     /// The pipeline's per-stage latency table at half its peak (where the
     /// end-to-end time goes).
     pub half_load_stages: String,
+    /// The machine's own latency floor, probed for as long as the 50%-load
+    /// run took.
+    pub stalls: stalls::Stalls,
 }
 
 impl BenchReport {
@@ -123,6 +127,7 @@ const SIMD_JSON: &str = "simd-json tape, 1 core";
 const REDUCER: &str = "ctistream 1 thread, no rings";
 const PIPELINE: &str = "ctistream pipeline";
 const PIPELINE_HALF: &str = "ctistream pipeline, 50% load";
+const STALLS: &str = "machine stall floor";
 const LEAN: &str = "lean baseline";
 const NAIVE: &str = "naive baseline";
 
@@ -171,6 +176,9 @@ pub fn bench(options: &BenchOptions, mut note: impl FnMut(&str)) -> anyhow::Resu
     runs.push(peak);
     let (half_load, half_load_stages) =
         pipeline_at(&data, options.shards.max(1), Some(half), PIPELINE_HALF);
+    note(STALLS);
+    let stalls =
+        stalls::probe(half_load.elapsed.clamp(Duration::from_secs(1), Duration::from_secs(5)));
     runs.push(half_load);
     note(LEAN);
     let lean = lean::run(&data);
@@ -206,6 +214,7 @@ pub fn bench(options: &BenchOptions, mut note: impl FnMut(&str)) -> anyhow::Resu
         shards: options.shards.max(1),
         runs,
         half_load_stages,
+        stalls,
     };
     if let Some(dir) = &options.histograms_out {
         write_hgrm(&report, dir)?;
@@ -366,6 +375,9 @@ fn write_hgrm(report: &BenchReport, dir: &std::path::Path) -> anyhow::Result<()>
         std::fs::write(&path, percentile_distribution(histogram))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    let path = dir.join("machine_stall_floor.hgrm");
+    std::fs::write(&path, percentile_distribution(&report.stalls.wait))
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 
@@ -443,6 +455,23 @@ impl fmt::Display for BenchReport {
         writeln!(f, "ratio_vs_lean={:.2}", self.ratio_vs_lean())?;
         writeln!(f, "fraction_of_floor={:.2}", self.fraction_of_floor())?;
         writeln!(f, "decode_vs_simd_json={:.2}", self.decode_vs_simd_json())?;
+        let stalls = &self.stalls;
+        let wait_us = |q: f64| stalls.wait.value_at_quantile(q) as f64 / 1000.0;
+        let steal = match stalls.steal {
+            Some(steal) => format!(" (the host took {:.1}% of the CPUs' time)", steal * 100.0),
+            None => String::new(),
+        };
+        writeln!(
+            f,
+            "{STALLS}: a thread that only spins did not run for {:.1}% of {:.1} s{steal}; a record \
+             arriving at a random moment waits for it p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs",
+            stalls.stalled_fraction() * 100.0,
+            stalls.elapsed.as_secs_f64(),
+            wait_us(0.5),
+            wait_us(0.99),
+            wait_us(0.999),
+        )?;
+        writeln!(f, "machine_stall_p99_us={:.1}", wait_us(0.99))?;
         write!(f, "pipeline at 50% load, per stage:\n{}", self.half_load_stages)
     }
 }
