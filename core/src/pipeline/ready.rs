@@ -14,7 +14,7 @@ use arc_swap::ArcSwap;
 use rustc_hash::FxHashMap;
 
 use crate::event::{AgentStatus, Timestamp};
-use crate::state::AgentSide;
+use crate::state::{AgentSide, Sym};
 
 use super::latency::{Latency, Stage};
 
@@ -47,18 +47,23 @@ impl ReadyView {
 
     fn build(side: &AgentSide) -> ReadyView {
         let names = side.names();
-        let mut queues: FxHashMap<(String, String), Vec<ReadyAgent>> = FxHashMap::default();
+        // Grouped by symbols first: the queue's names are copied once per
+        // queue, not once per ready agent.
+        let mut by_sym: FxHashMap<(Sym, Sym), Vec<ReadyAgent>> = FxHashMap::default();
         for agent in side.agents().iter().filter(|a| a.status() == AgentStatus::WaitForNextCall) {
-            let key = (names.name(agent.tenant()).to_owned(), names.name(agent.queue()).to_owned());
-            queues.entry(key).or_default().push(ReadyAgent {
+            by_sym.entry((agent.tenant(), agent.queue())).or_default().push(ReadyAgent {
                 agent: names.name(agent.agent()).to_owned(),
                 dn: names.name(agent.dn()).to_owned(),
                 idle_since: agent.since(),
             });
         }
-        for agents in queues.values_mut() {
-            agents.sort_by(|a, b| (a.idle_since, &a.agent).cmp(&(b.idle_since, &b.agent)));
-        }
+        let queues = by_sym
+            .into_iter()
+            .map(|((tenant, queue), mut agents)| {
+                agents.sort_by(|a, b| (a.idle_since, &a.agent).cmp(&(b.idle_since, &b.agent)));
+                ((names.name(tenant).to_owned(), names.name(queue).to_owned()), agents)
+            })
+            .collect();
         ReadyView { queues }
     }
 }
