@@ -211,40 +211,9 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
     let outputs = SinkOutputs::new(lanes, routes, flush.clone(), names.clone(), rejects.clone());
     let output_count = outputs.outputs.clone();
     let reject_sender = routes.rejects.map(|lane| workers[lane].sender.clone());
-    let config = PipelineConfig {
-        shards: plan.shards,
-        format: plan.format,
-        decode: plan.decode.clone(),
-        // Agents keep where their sessions began: sources commit no further,
-        // and whoever reads the streams next replays them.
-        reducer: ReducerConfig {
-            agents: AgentConfig { sessions: true, ..plan.reducer.agents },
-            ..plan.reducer
-        },
-        ..PipelineConfig::default()
-    };
     let records_before = resumed.as_ref().map_or(0, |saved| saved.records);
     let fresh = resumed.is_none();
-    let mut pipeline = match resumed {
-        Some(saved) => {
-            let dir = plan.checkpoint_dir.as_deref().unwrap_or(std::path::Path::new("."));
-            let place = checkpoint::path_in(dir);
-            let state = PipelineState::decode(&saved.pipeline)
-                .with_context(|| format!("{}: the reducer state", place.display()))?;
-            if state.shards() != plan.shards {
-                eprintln!(
-                    "resuming: the state of {} shards is spread over {}",
-                    state.shards(),
-                    plan.shards
-                );
-            }
-            let pipeline = Pipeline::resume(config, outputs, state)
-                .with_context(|| format!("{}: cannot resume", place.display()))?;
-            eprintln!("resumed: {} ({records_before} records read before it)", place.display());
-            pipeline
-        }
-        None => Pipeline::start(config, outputs),
-    };
+    let mut pipeline = open_pipeline(plan, resumed, outputs)?;
     let metrics = Metrics::new(
         sources.iter().map(|s| (s.source.name().to_owned(), s.records.clone())).collect(),
         workers.iter().map(|w| (w.name.clone(), w.state.clone(), w.health.clone())).collect(),
@@ -306,43 +275,22 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         // Wait only when the last round brought nothing, split over the sources.
         let quiet = last_input.elapsed() > Duration::from_millis(5);
         let wait = if quiet { Duration::from_millis(20) / live as u32 } else { Duration::ZERO };
-        let mut round = 0usize;
-        for running in sources.iter_mut().filter(|s| !s.ended) {
-            let polled = running.source.poll(wait, &mut intake);
-            let polled = match polled {
-                Ok(polled) => polled,
-                Err(error) => {
-                    failure = Some(
-                        anyhow::Error::new(error)
-                            .context(format!("source {} failed", running.source.name())),
-                    );
-                    break;
-                }
-            };
-            if polled == Polled::Ended {
-                running.ended = true;
+        let polled = poll_sources(
+            &mut sources,
+            wait,
+            &mut intake,
+            &mut pipeline,
+            &names,
+            &rejects,
+            reject_sender.as_ref(),
+        );
+        let round = match polled {
+            Ok(round) => round,
+            Err(error) => {
+                failure = Some(error);
+                break "a source failed".to_owned();
             }
-            let ingest = now();
-            let polled_records = intake.records.len();
-            for record in intake.records.drain(..) {
-                let source = origin_number(running, record.stream, &names);
-                let origin = Origin { source, line: record.position };
-                if record.replayed {
-                    pipeline.replay(record.payload, record.key, origin, ingest);
-                } else {
-                    pipeline.push(record.payload, record.key, origin, ingest);
-                }
-            }
-            round += polled_records;
-            for reject in intake.rejects.drain(..) {
-                let source = origin_number(running, reject.stream, &names);
-                report_framing_reject(&reject, source, &names, &rejects, reject_sender.as_ref());
-            }
-            running.records.fetch_add(polled_records as u64, Ordering::Relaxed);
-        }
-        if failure.is_some() {
-            break "a source failed".to_owned();
-        }
+        };
         records += round as u64;
         if round > 0 {
             last_input = Instant::now();
@@ -483,22 +431,8 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         pipeline.finish()
     };
     let held = held_state(&done);
-    let watermark = done.calls.iter().map(CallSide::watermark).max().unwrap_or(Timestamp(0));
-    let mut snapshots = Vec::new();
-    if let Some(lane) = agents_lane {
-        let mut text = Vec::new();
-        state::write_agent_snapshots(&done.agent_sides(), &mut text);
-        snapshots.push((lane, text, ["tenant", "agent"]));
-    }
-    if let Some(lane) = stats_lane {
-        let mut text = Vec::new();
-        state::write_stats(&done.call_sides(), &done.agent_sides(), watermark, &mut text);
-        snapshots.push((lane, text, ["tenant", "queue"]));
-    }
+    push_snapshots(&mut done, agents_lane, stats_lane);
     let outputs = &mut done.outputs;
-    for (lane, text, key) in &snapshots {
-        outputs.push_lines(*lane, text, key);
-    }
     outputs.flush_all(u64::MAX);
     let open_calls = outputs.open_calls;
     // The lanes' senders go with the outputs, so the sink threads see the end.
@@ -570,6 +504,106 @@ pub fn run_until(plan: &RunPlan, stop: &AtomicBool) -> anyhow::Result<RunSummary
         elapsed: started.elapsed(),
         latency,
     })
+}
+
+/// The pipeline of the plan, started fresh or resumed from the state of
+/// `resumed` (spread over the plan's shards if it had another count).
+fn open_pipeline(
+    plan: &RunPlan,
+    resumed: Option<RunCheckpoint>,
+    outputs: SinkOutputs,
+) -> anyhow::Result<Pipeline<SinkOutputs>> {
+    let config = PipelineConfig {
+        shards: plan.shards,
+        format: plan.format,
+        decode: plan.decode.clone(),
+        // Agents keep where their sessions began: sources commit no further,
+        // and whoever reads the streams next replays them.
+        reducer: ReducerConfig {
+            agents: AgentConfig { sessions: true, ..plan.reducer.agents },
+            ..plan.reducer
+        },
+        ..PipelineConfig::default()
+    };
+    let Some(saved) = resumed else {
+        return Ok(Pipeline::start(config, outputs));
+    };
+    let dir = plan.checkpoint_dir.as_deref().unwrap_or(std::path::Path::new("."));
+    let place = checkpoint::path_in(dir);
+    let state = PipelineState::decode(&saved.pipeline)
+        .with_context(|| format!("{}: the reducer state", place.display()))?;
+    if state.shards() != plan.shards {
+        eprintln!(
+            "resuming: the state of {} shards is spread over {}",
+            state.shards(),
+            plan.shards
+        );
+    }
+    let pipeline = Pipeline::resume(config, outputs, state)
+        .with_context(|| format!("{}: cannot resume", place.display()))?;
+    eprintln!("resumed: {} ({} records read before it)", place.display(), saved.records);
+    Ok(pipeline)
+}
+
+/// Polls every live source once, waiting up to `wait` in each, and pushes
+/// what it read into the pipeline (framing rejects to the reject log and
+/// lane): how many records.
+fn poll_sources(
+    sources: &mut [Running],
+    wait: Duration,
+    intake: &mut PollIntake,
+    pipeline: &mut Pipeline<SinkOutputs>,
+    names: &OriginNames,
+    rejects: &SharedRejects,
+    reject_sender: Option<&crossbeam::channel::Sender<LineBatch>>,
+) -> anyhow::Result<usize> {
+    let mut round = 0usize;
+    for running in sources.iter_mut().filter(|s| !s.ended) {
+        let polled = running.source.poll(wait, intake).map_err(|error| {
+            anyhow::Error::new(error).context(format!("source {} failed", running.source.name()))
+        })?;
+        if polled == Polled::Ended {
+            running.ended = true;
+        }
+        let ingest = now();
+        let polled_records = intake.records.len();
+        for record in intake.records.drain(..) {
+            let source = origin_number(running, record.stream, names);
+            let origin = Origin { source, line: record.position };
+            if record.replayed {
+                pipeline.replay(record.payload, record.key, origin, ingest);
+            } else {
+                pipeline.push(record.payload, record.key, origin, ingest);
+            }
+        }
+        round += polled_records;
+        for reject in intake.rejects.drain(..) {
+            let source = origin_number(running, reject.stream, names);
+            report_framing_reject(&reject, source, names, rejects, reject_sender);
+        }
+        running.records.fetch_add(polled_records as u64, Ordering::Relaxed);
+    }
+    Ok(round)
+}
+
+/// Hands the agent snapshots and queue statistics of the finished pipeline
+/// to their lanes, if the plan has them.
+fn push_snapshots(
+    done: &mut ctistream_core::pipeline::PipelineDone<SinkOutputs>,
+    agents_lane: Option<usize>,
+    stats_lane: Option<usize>,
+) {
+    if let Some(lane) = agents_lane {
+        let mut text = Vec::new();
+        state::write_agent_snapshots(&done.agent_sides(), &mut text);
+        done.outputs.push_lines(lane, &text, &["tenant", "agent"]);
+    }
+    if let Some(lane) = stats_lane {
+        let watermark = done.calls.iter().map(CallSide::watermark).max().unwrap_or(Timestamp(0));
+        let mut text = Vec::new();
+        state::write_stats(&done.call_sides(), &done.agent_sides(), watermark, &mut text);
+        done.outputs.push_lines(lane, &text, &["tenant", "queue"]);
+    }
 }
 
 /// The state of the pipeline after the records pushed so far, with the
