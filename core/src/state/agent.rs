@@ -220,6 +220,19 @@ fn note_start(starts: &mut SessionStarts, origin: Origin, sessions: &mut StreamF
     }
 }
 
+/// Ends the session of `key`'s agent, if it has one: its starts no longer
+/// hold their streams back. (A free function: `release_streams` calls it
+/// while the agent table itself is borrowed.)
+fn close_session(
+    by_agent: &mut rustc_hash::FxHashMap<(Sym, Sym), SessionStarts>,
+    sessions: &mut StreamFloors,
+    key: (Sym, Sym),
+) {
+    for start in by_agent.remove(&key).unwrap_or_default() {
+        sessions.release(start);
+    }
+}
+
 /// An agent taken out of a table ([`AgentTable::take_all`]) with its
 /// session, to be put into one ([`AgentTable::adopt`]).
 pub(crate) struct MovedAgent {
@@ -657,11 +670,7 @@ impl AgentTable {
 
     /// Ends the session of (tenant, agent), if it has one.
     fn end_session(&mut self, tenant: Sym, agent: Sym) {
-        if let Some(starts) = self.by_agent.remove(&(tenant, agent)) {
-            for start in starts {
-                self.sessions.release(start);
-            }
-        }
+        close_session(&mut self.by_agent, &mut self.sessions, (tenant, agent));
     }
 
     /// The table tracking agents' sessions for the commit floors
@@ -1058,9 +1067,7 @@ impl AgentTable {
             if !began.is_some_and(|(stream, _)| streams.contains(stream)) {
                 return true;
             }
-            for start in by_agent.remove(&key).unwrap_or_default() {
-                sessions.release(start);
-            }
+            close_session(by_agent, sessions, key);
             gone.push((state.tenant, state.queue, state.status));
             false
         });
