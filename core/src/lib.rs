@@ -63,8 +63,8 @@ pub use crate::decode::{
 pub use crate::error::{DecodeError, DecodeResult, ErrorKind, JsonError};
 pub use crate::event::{
     AgentStatus, AgentWorkMode, Attr, CallState, CallType, Category, Cause, DEFAULT_TENANT,
-    Dialect, DnRole, Event, EventKind, IvrMessage, IvrStatus, OrsEvent, OrsNamespace, OwnedEvent,
-    SdkAgentState, SdkCallType, SdkEvent, Span, TEvent, Timestamp, Value, split_key,
+    Dialect, DnRole, Event, EventBuilder, EventKind, IvrMessage, IvrStatus, OrsEvent, OrsNamespace,
+    OwnedEvent, SdkAgentState, SdkCallType, SdkEvent, Span, TEvent, Timestamp, Value, split_key,
 };
 pub use crate::frame::{
     DEFAULT_MAX_RECORD, Frame, FrameError, FrameReader, FrameStats, Framing, MemoryFrames,

@@ -8,6 +8,7 @@
 //! when a caller must keep an event beyond the record's life.
 
 mod attr;
+mod builder;
 mod code_enum;
 mod enums;
 mod kind;
@@ -19,6 +20,7 @@ use bytes::Bytes;
 use smallvec::SmallVec;
 
 pub use attr::{Attr, Span, Value};
+pub use builder::EventBuilder;
 pub use enums::{AgentStatus, AgentWorkMode, CallState, CallType, Cause, DnRole, SdkCallType};
 pub use kind::{
     Category, Dialect, EventKind, IvrMessage, IvrStatus, OrsEvent, OrsNamespace, SdkAgentState,

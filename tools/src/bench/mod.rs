@@ -66,7 +66,10 @@ impl Run {
 /// What a baseline reports back.
 #[derive(Debug)]
 struct BaselineRun {
+    /// Records read, `rejected` among them.
     events: u64,
+    /// Records the baseline could not read.
+    rejected: u64,
     elapsed: Duration,
     latency: Option<Histogram<u64>>,
     call_records: u64,
@@ -199,10 +202,18 @@ pub fn bench(options: &BenchOptions, mut note: impl FnMut(&str)) -> anyhow::Resu
     // Both baselines reduce to call records; a workload they could not read
     // would make every ratio meaningless.
     anyhow::ensure!(
-        lean.call_records > 0 && naive.call_records > 0 && lean.events == summary.events,
-        "the baselines did not read the workload ({} of {} events, {} and {} call records)",
+        lean.call_records > 0
+            && naive.call_records > 0
+            && lean.events == summary.events
+            && naive.events == summary.events
+            && lean.rejected + naive.rejected == 0,
+        "the baselines did not read the workload ({} and {} of {} events, {} and {} rejected, \
+         {} and {} call records)",
         lean.events,
+        naive.events,
         summary.events,
+        lean.rejected,
+        naive.rejected,
         lean.call_records,
         naive.call_records
     );
@@ -276,10 +287,14 @@ fn simd_json_tape(data: &Bytes) -> Run {
 /// ctistream's decoder and reducer on this thread, no pipeline: what the
 /// pipeline's shards, rings and messages cost shows against this.
 fn single_thread(data: &Bytes) -> Run {
+    single_thread_into(data, &mut SerializeOutputs::default())
+}
+
+/// [`single_thread`] with its outputs going to `outputs`.
+fn single_thread_into(data: &Bytes, outputs: &mut impl Outputs) -> Run {
     let started = Instant::now();
     let decoder = Decoder::new(Format::Genesys);
     let mut reducer = Reducer::new(ReducerConfig::default());
-    let mut outputs = SerializeOutputs::default();
     let mut events = 0u64;
     let mut latency = new_histogram();
     let mut batch_start = Instant::now();
@@ -287,7 +302,7 @@ fn single_thread(data: &Bytes) -> Run {
     let mut ingest = now();
     for frame in MemoryFrames::new(data.clone(), Framing::Lines).flatten() {
         if let Ok(event) = decoder.decode(&frame.payload, frame.key.as_deref()) {
-            reducer.apply(&event, ingest, &mut outputs);
+            reducer.apply(&event, ingest, outputs);
             events += 1;
             in_batch += 1;
         }
@@ -299,7 +314,7 @@ fn single_thread(data: &Bytes) -> Run {
             ingest = now();
         }
     }
-    reducer.finish(&mut outputs);
+    reducer.finish(outputs);
     if in_batch > 0 {
         let _ = latency.record_n(batch_start.elapsed().as_nanos() as u64, in_batch);
     }
@@ -478,6 +493,8 @@ impl fmt::Display for BenchReport {
 
 #[cfg(test)]
 mod tests {
+    use ctistream_core::state::CollectOutputs;
+
     use super::*;
 
     fn workload(calls: usize) -> Bytes {
@@ -496,17 +513,58 @@ mod tests {
     }
 
     #[test]
-    fn the_baselines_agree_with_each_other_and_count_every_event() {
+    fn the_lean_baseline_runs_the_same_reducers_to_the_same_outputs() {
         let data = workload(2000);
         let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
-        let lean = lean::run(&data);
-        let naive = naive::run(&data);
-        assert_eq!((lean.events, naive.events), (lines, lines));
-        // The same rules give the same call records; every generated call
-        // thread ends (consultations are threads of their own here).
-        assert_eq!(lean.call_records, naive.call_records);
-        assert!(lean.call_records >= 2000, "{}", lean.call_records);
+        let mut from_lean = CollectOutputs::default();
+        let lean = lean::reduce(&data, &mut from_lean);
+        let mut from_ctistream = CollectOutputs::default();
+        let ctistream = single_thread_into(&data, &mut from_ctistream);
+        assert_eq!((lean.events, lean.rejected, ctistream.events), (lines, 0, lines));
         assert_eq!(lean.latency.as_ref().unwrap().len(), lines);
+        // Every generated call ends in a record (consultations are threads of
+        // their own), and sonic-rs's reading of each record reduces to exactly
+        // what ctistream's decoder gives.
+        assert!(from_lean.records.len() >= 2000, "{}", from_lean.records.len());
+        let json = |records: &[CallRecord]| {
+            let mut out = Vec::new();
+            records.iter().for_each(|record| record.write_json(&mut out));
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(json(&from_lean.records), json(&from_ctistream.records));
+        assert_eq!(from_lean.changes.len(), from_ctistream.changes.len());
+        assert!(from_lean.changes.iter().zip(&from_ctistream.changes).all(|(a, b)| {
+            let (mut a_json, mut b_json) = (Vec::new(), Vec::new());
+            a.view().write_json(&mut a_json);
+            b.view().write_json(&mut b_json);
+            a_json == b_json
+        }));
+    }
+
+    #[test]
+    fn the_lean_baseline_refuses_what_the_decoder_refuses() {
+        let data = b"t1:ct-1\t{\"id\":\"EventRinging\",\"CallThreadID\":\"ct-1\"}\n\
+            t1:ct-1\t{\"id\":\"EventNoSuchThing\",\"ThisDN\":\"1\"}\n\
+            t1:ct-1\t{\"id\":\"EventRinging\",\"CallThreadID\":\"ct-1\",\"ThisDN\":\"1\",\"CallType\":\"Sideways\"}\n\
+            t1:ct-1\t{\"id\":\"EventRinging\",\"time\":\"yesterday\",\"CallThreadID\":\"ct-1\",\"ThisDN\":\"1\"}\n\
+            t1:ct-1\t{\"id\":\"EventRinging\",\"CallThreadID\":\"ct-1\",\"ThisDN\":\"1\"}\n";
+        let decoder = Decoder::new(Format::Genesys);
+        let refused_by_decoder = MemoryFrames::new(Bytes::from_static(data), Framing::Lines)
+            .flatten()
+            .filter(|frame| decoder.decode(&frame.payload, frame.key.as_deref()).is_err())
+            .count();
+        let lean = lean::reduce(data, &mut CollectOutputs::default());
+        assert_eq!((lean.events, lean.rejected), (5, 4));
+        assert_eq!(refused_by_decoder, 4);
+    }
+
+    #[test]
+    fn the_naive_baseline_reads_every_event_and_ends_every_call() {
+        let data = workload(2000);
+        let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
+        let naive = naive::run(&data);
+        assert_eq!((naive.events, naive.rejected), (lines, 0));
+        assert!(naive.call_records >= 2000, "{}", naive.call_records);
         assert_eq!(naive.latency.as_ref().unwrap().len(), lines);
     }
 

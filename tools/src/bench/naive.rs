@@ -3,9 +3,17 @@
 //! to a worker that keeps agents and call threads in `HashMap<String, _>` and
 //! formats its outputs with `format!`.
 //!
-//! It reduces the same events to the same kind of outputs as the lean
-//! baseline (see `super::lean` for the rules): agent status snapshots and a
-//! call record when a call thread's last party leaves.
+//! It reduces the events to the same kinds of output as ctistream — agent
+//! status snapshots and a call record when a call thread ends — by the rules a
+//! first version has: an agent event or a call event on an agent's DN sets the
+//! agent's status (login and not ready: not ready; ready: ready; logout: logged
+//! out; ringing; established and retrieved: talking; held; released: after-call
+//! work), counting calls answered; a call thread counts parties in (ringing,
+//! dialing, route request) and out (released, abandoned, busy, route used) and
+//! writes a call record — answered or not, with its agents — when the count
+//! falls to zero. That is less than ctistream's reducers do (no legs,
+//! durations, transfers, statistics, dedupe or reordering), which favours this
+//! baseline in the comparison.
 
 use std::collections::HashMap;
 use std::sync::mpsc;
@@ -125,19 +133,26 @@ pub fn run(data: &[u8]) -> BaselineRun {
         }
         (latency, records, snapshot.len())
     });
-    let mut events = 0u64;
-    for line in data.split(|&b| b == b'\n') {
-        let Ok(line) = std::str::from_utf8(line) else { continue };
-        let (key, json) = line.split_once('\t').unwrap_or(("", line));
-        let Ok(event) = serde_json::from_str::<Value>(json) else { continue };
-        let tenant = key.split(':').next().unwrap_or("").to_string();
+    let (mut events, mut rejected) = (0u64, 0u64);
+    for line in data.split(|&b| b == b'\n').filter(|line| !line.is_empty()) {
         events += 1;
+        let Ok(line) = std::str::from_utf8(line) else {
+            rejected += 1;
+            continue;
+        };
+        let (key, json) = line.split_once('\t').unwrap_or(("", line));
+        let Ok(event) = serde_json::from_str::<Value>(json) else {
+            rejected += 1;
+            continue;
+        };
+        let tenant = key.split(':').next().unwrap_or("").to_string();
         let _ = sender.send(Message { tenant, event, read: Instant::now() });
     }
     drop(sender);
     let (latency, records, _) = worker.join().expect("the naive worker does not panic");
     BaselineRun {
         events,
+        rejected,
         elapsed: started.elapsed(),
         latency: Some(latency),
         call_records: records,
