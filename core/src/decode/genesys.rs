@@ -2,7 +2,7 @@
 //! event name in `"id"` and T-Library attributes without the `Attribute` prefix.
 
 use crate::error::{DecodeError, DecodeResult, ErrorKind};
-use crate::event::{Attr, Dialect, Event, EventKind, EventMeta, TEvent, Timestamp, Value};
+use crate::event::{Attr, Dialect, Event, EventKind, TEvent, Timestamp, Value};
 
 use super::json::{for_each_member, unescape_json};
 use super::{DecodeOptions, tlib};
@@ -13,7 +13,8 @@ pub(crate) fn decode<'a>(
     key: Option<&'a [u8]>,
     options: &DecodeOptions,
 ) -> DecodeResult<Event<'a>> {
-    let mut meta = EventMeta::new(Dialect::Genesys, EventKind::TLib(TEvent::Other(0)));
+    let mut event = Event::start(payload, key, Dialect::Genesys, EventKind::TLib(TEvent::Other(0)));
+    let meta = event.meta_mut();
     let mut named = false;
     let (mut secs, mut micros) = (None, None);
     for_each_member(payload, options.max_depth, |scanner, name| {
@@ -45,8 +46,6 @@ pub(crate) fn decode<'a>(
             meta.time = Some(Timestamp::from_secs_micros(secs, micros.unwrap_or(0)));
         }
     }
-    let mut event = Event::from_parts(payload, meta);
-    event.set_key(key);
     tlib::check(&event)?;
     Ok(event)
 }

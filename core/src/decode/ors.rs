@@ -39,7 +39,8 @@ pub(crate) fn decode<'a>(
     key: Option<&'a [u8]>,
     options: &DecodeOptions,
 ) -> DecodeResult<Event<'a>> {
-    let mut meta = EventMeta::new(Dialect::Ors, EventKind::Ors(OrsEvent::Added));
+    let mut event = Event::start(payload, key, Dialect::Ors, EventKind::Ors(OrsEvent::Added));
+    let meta = event.meta_mut();
     let mut name: Option<(OrsEvent, Option<Value>)> = None;
     let mut data: Option<Span> = None;
     for_each_member(payload, options.max_depth, |scanner, member| {
@@ -55,19 +56,17 @@ pub(crate) fn decode<'a>(
         }
         Ok(())
     })?;
-    let Some((event, action)) = name else {
+    let Some((name, action)) = name else {
         return Err(DecodeError::new(ErrorKind::MissingEventName, 0));
     };
-    meta.kind = EventKind::Ors(event);
+    meta.kind = EventKind::Ors(name);
     if let Some(action) = action {
         meta.set(Attr::Action, action);
     }
     if let Some(data) = data {
-        data_members(payload, data, options.max_depth, &mut meta)?;
+        data_members(payload, data, options.max_depth, meta)?;
     }
-    check(&meta, payload, data)?;
-    let mut event = Event::from_parts(payload, meta);
-    event.set_key(key);
+    check(meta, payload, data)?;
     Ok(event)
 }
 

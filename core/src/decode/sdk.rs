@@ -33,7 +33,8 @@ pub(crate) fn decode<'a>(
     key: Option<&'a [u8]>,
     options: &DecodeOptions,
 ) -> DecodeResult<Event<'a>> {
-    let mut meta = EventMeta::new(Dialect::Sdk, EventKind::Sdk(SdkEvent::Other));
+    let mut event = Event::start(payload, key, Dialect::Sdk, EventKind::Sdk(SdkEvent::Other));
+    let meta = event.meta_mut();
     let mut named = false;
     // Fallbacks that only apply when the preferred member is absent, whatever
     // the member order: `cno` for `agentNo`, `bindEndpoint` for `exten`.
@@ -95,16 +96,16 @@ pub(crate) fn decode<'a>(
     }
     let blank =
         |meta: &EventMeta, attr| meta.get(attr).is_none_or(|value| is_blank(value, payload));
-    if let (Some(value), true) = (cno, blank(&meta, Attr::AgentNo)) {
+    if let (Some(value), true) = (cno, blank(meta, Attr::AgentNo)) {
         meta.set(Attr::AgentNo, value);
     }
-    if let (Some(value), true) = (endpoint, blank(&meta, Attr::ThisDN)) {
+    if let (Some(value), true) = (endpoint, blank(meta, Attr::ThisDN)) {
         meta.set(Attr::ThisDN, value);
     }
     // An agent state change must say whose state changed: from the payload, or
     // from the record key (`tenant:agent`).
     if meta.kind == EventKind::Sdk(SdkEvent::AgentStatus)
-        && blank(&meta, Attr::AgentNo)
+        && blank(meta, Attr::AgentNo)
         && key.is_none()
     {
         return Err(DecodeError::new(
@@ -112,8 +113,6 @@ pub(crate) fn decode<'a>(
             0,
         ));
     }
-    let mut event = Event::from_parts(payload, meta);
-    event.set_key(key);
     Ok(event)
 }
 

@@ -47,18 +47,17 @@ pub(crate) fn decode<'a>(
     let header = lines.next().unwrap_or_default();
     let tevent = header_event(header)?;
     let clock = header_clock(header)?;
-    let mut meta = EventMeta::new(Dialect::Tlog, EventKind::TLib(tevent));
+    let mut event = Event::start(payload, key, Dialect::Tlog, EventKind::TLib(tevent));
+    let meta = event.meta_mut();
     let mut epoch = EpochTime::default();
     while let Some(line) = lines.next() {
-        attribute_line(payload, line, &mut lines, &mut meta, &mut epoch)?;
+        attribute_line(payload, line, &mut lines, meta, &mut epoch)?;
     }
     // The event's own time is exact; the line's time of day is when it was logged.
     meta.time = epoch.timestamp().or_else(|| {
         let day = options.log_date.map_or(0, |date| date.0);
         clock.map(|micros| Timestamp(day.saturating_add(micros)))
     });
-    let mut event = Event::from_parts(payload, meta);
-    event.set_key(key);
     tlib::check(&event)?;
     Ok(event)
 }

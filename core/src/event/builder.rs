@@ -5,7 +5,7 @@
 use crate::decode::tlib;
 use crate::error::{DecodeError, DecodeResult, ErrorKind};
 
-use super::{Attr, Dialect, Event, EventKind, EventMeta, Span, Timestamp, Value};
+use super::{Attr, Dialect, Event, EventKind, Span, Timestamp, Value};
 
 /// Builds an [`Event`] from fields found by another parser.
 ///
@@ -37,26 +37,24 @@ use super::{Attr, Dialect, Event, EventKind, EventMeta, Span, Timestamp, Value};
 /// ```
 #[derive(Debug)]
 pub struct EventBuilder<'a> {
-    payload: &'a [u8],
-    key: Option<&'a [u8]>,
-    meta: EventMeta,
+    event: Event<'a>,
 }
 
 impl<'a> EventBuilder<'a> {
     /// Starts an event of `kind` read from `payload`.
     pub fn new(payload: &'a [u8], dialect: Dialect, kind: EventKind) -> EventBuilder<'a> {
-        EventBuilder { payload, key: None, meta: EventMeta::new(dialect, kind) }
+        EventBuilder { event: Event::start(payload, None, dialect, kind) }
     }
 
     /// The record key (a Kafka message key, `tenant:id`), as a decoder is given it.
     pub fn key(&mut self, key: Option<&'a [u8]>) -> &mut Self {
-        self.key = key;
+        self.event.set_key(key);
         self
     }
 
     /// The event time.
     pub fn time(&mut self, time: Timestamp) -> &mut Self {
-        self.meta.time = Some(time);
+        self.event.meta_mut().time = Some(time);
         self
     }
 
@@ -83,13 +81,13 @@ impl<'a> EventBuilder<'a> {
             },
             None => Value::Text(span),
         };
-        self.meta.set(attr, value);
+        self.event.meta_mut().set(attr, value);
         Ok(self)
     }
 
     /// Sets `attr` to an integer (a sequence number, a server, an enumeration code).
     pub fn int(&mut self, attr: Attr, value: i64) -> &mut Self {
-        self.meta.set(attr, Value::Int(value));
+        self.event.meta_mut().set(attr, Value::Int(value));
         self
     }
 
@@ -100,7 +98,7 @@ impl<'a> EventBuilder<'a> {
     /// When `json` is not a slice of the record.
     pub fn json(&mut self, attr: Attr, json: &'a [u8]) -> &mut Self {
         let span = self.span_of(json);
-        self.meta.set(attr, Value::Json(span));
+        self.event.meta_mut().set(attr, Value::Json(span));
         self
     }
 
@@ -110,19 +108,18 @@ impl<'a> EventBuilder<'a> {
     /// A T-Library event without the attributes a decoder would require of it
     /// (`EventRinging without ThisDN`, a call event without a call identity).
     pub fn build(self) -> DecodeResult<Event<'a>> {
-        let mut event = Event::from_parts(self.payload, self.meta);
-        event.set_key(self.key);
-        tlib::check(&event)?;
-        Ok(event)
+        tlib::check(&self.event)?;
+        Ok(self.event)
     }
 
     /// Where `part` lies in the record.
     fn span_of(&self, part: &[u8]) -> Span {
         // Address arithmetic only: both are live slices, and the bounds check
         // below is what makes the span mean the same bytes.
-        let start = (part.as_ptr() as usize).wrapping_sub(self.payload.as_ptr() as usize);
+        let payload = self.event.payload();
+        let start = (part.as_ptr() as usize).wrapping_sub(payload.as_ptr() as usize);
         assert!(
-            start <= self.payload.len() && part.len() <= self.payload.len() - start,
+            start <= payload.len() && part.len() <= payload.len() - start,
             "EventBuilder: a value is not a slice of the record"
         );
         Span::new(start, start + part.len())

@@ -134,6 +134,23 @@ impl<'a> Event<'a> {
         Event { payload, key: None, meta }
     }
 
+    /// An event of `kind` with no attributes yet, for a decoder to fill in place
+    /// through [`Event::meta_mut`]: the event is large (its attribute index is
+    /// inline), and filling a separate `EventMeta` would cost a copy of it.
+    pub(crate) fn start(
+        payload: &'a [u8],
+        key: Option<&'a [u8]>,
+        dialect: Dialect,
+        kind: EventKind,
+    ) -> Event<'a> {
+        Event { payload, key, meta: EventMeta::new(dialect, kind) }
+    }
+
+    /// The index and kind, for a decoder filling the event in place.
+    pub(crate) fn meta_mut(&mut self) -> &mut EventMeta {
+        &mut self.meta
+    }
+
     pub(crate) fn set_key(&mut self, key: Option<&'a [u8]>) {
         self.key = key;
     }
