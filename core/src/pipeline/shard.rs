@@ -233,8 +233,10 @@ impl<O: Outputs> Shard<O> {
                 let start = sampled.then(Instant::now);
                 self.call.set_counting(record.primary);
                 self.call.set_replaying(record.replayed);
+                // Matched by reference: the event is large (its attribute
+                // index is inline) and moving it out of the result is a copy.
                 match self.decoder.decode(&record.payload, record.key.as_deref()) {
-                    Ok(event) => {
+                    Ok(ref event) => {
                         let decoded = start.map(|start| (start, Instant::now()));
                         if record.primary {
                             *kinds.entry((event.dialect(), event.kind())).or_default() += 1;
@@ -242,7 +244,7 @@ impl<O: Outputs> Shard<O> {
                         let (index, shards) = (self.index, self.shards);
                         let mut queued = Queued { items: &mut outputs, born: record.born };
                         self.call.apply(
-                            &event,
+                            event,
                             record.origin,
                             record.ingest,
                             &mut messages,
@@ -325,7 +327,7 @@ impl<O: Outputs> Shard<O> {
             if messages.is_empty() {
                 continue;
             }
-            let items = std::mem::take(messages);
+            let items = take_batch(messages);
             match &self.to_agents[target] {
                 Some(sender) => {
                     // While the target's ring is full, drain our own inbox: the
@@ -381,8 +383,15 @@ impl<O: Outputs> Shard<O> {
         if outputs.is_empty() {
             return;
         }
-        let batch = Batch { items: std::mem::take(outputs), sent: Instant::now() };
+        let batch = Batch { items: take_batch(outputs), sent: Instant::now() };
         let sink = &self.sink;
         self.output.send(batch, || sink.try_run());
     }
+}
+
+/// Takes a batch out of `items`, leaving room for another as large: a batch
+/// grown from empty would reallocate and copy itself several times over.
+fn take_batch<T>(items: &mut Vec<T>) -> Vec<T> {
+    let room = items.len();
+    std::mem::replace(items, Vec::with_capacity(room))
 }
