@@ -10,6 +10,7 @@ use std::sync::PoisonError;
 use std::time::Instant;
 
 use anyhow::Context;
+use ctistream_adapters::file::sync_written;
 use ctistream_core::pipeline::{Latency, Origin, Pipeline, PipelineConfig};
 use ctistream_core::state::{
     self, AgentChange, CallRecord, CallSide, InteractionRecord, InteractionSummary, Outputs,
@@ -101,7 +102,7 @@ impl NdjsonFile {
             return Err(error).with_context(|| format!("cannot write {path}"));
         }
         self.out.flush().with_context(|| format!("cannot write {path}"))?;
-        self.out.get_ref().sync_all().with_context(|| format!("cannot sync {path}"))
+        sync_written(self.out.get_ref()).with_context(|| format!("cannot sync {path}"))
     }
 }
 

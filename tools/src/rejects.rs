@@ -6,6 +6,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use anyhow::Context;
+use ctistream_adapters::file::sync_written;
 use ctistream_core::write_json_string;
 
 /// How much of a rejected record is kept in `raw`.
@@ -69,6 +70,6 @@ impl RejectsWriter {
     /// When flushing or syncing fails.
     pub fn finish(mut self) -> io::Result<()> {
         self.out.flush()?;
-        self.out.get_ref().sync_all()
+        sync_written(self.out.get_ref())
     }
 }

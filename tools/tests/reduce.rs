@@ -94,6 +94,21 @@ fn mixed_sample_reduces_into_every_output() {
 }
 
 #[test]
+fn outputs_can_be_devices_that_hold_nothing_to_sync() {
+    // `/dev/null` refuses fsync (EINVAL); throwing outputs away is still a
+    // normal way to time a run.
+    let sample = sample();
+    let mut args = vec!["reduce", sample.to_str().unwrap()];
+    for flag in ["--agents-out", "--calls-out", "--changes-out", "--stats-out", "--rejects-out"] {
+        args.extend([flag, "/dev/null"]);
+    }
+    let output = ctistream(&args);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary = String::from_utf8(output.stderr).unwrap();
+    assert!(summary.contains("accepted 19  rejected 4"), "{summary}");
+}
+
+#[test]
 fn outputs_that_cannot_be_created_fail_before_reading() {
     let output = ctistream(&[
         "reduce",

@@ -27,6 +27,16 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use ctistream_core::{Frame, FrameError, FrameReader, FrameStats, Framing, MemoryFrames};
 
+/// Makes what was written to `file` durable. A regular file is fsynced; a
+/// device or a pipe (`/dev/null`, `/dev/stdout`, a FIFO) holds nothing to make
+/// durable and refuses fsync with `EINVAL`, so it is left alone.
+///
+/// # Errors
+/// When the file's type cannot be read or the fsync fails.
+pub fn sync_written(file: &File) -> io::Result<()> {
+    if file.metadata()?.file_type().is_file() { file.sync_all() } else { Ok(()) }
+}
+
 /// Where a file source reads from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileSourceConfig {
