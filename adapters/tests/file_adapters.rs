@@ -377,6 +377,21 @@ fn rotated_files(path: &Path) -> Vec<PathBuf> {
 }
 
 #[test]
+fn a_sink_on_a_device_writes_through_without_fsync_and_refuses_rotation() {
+    // /dev/null refuses fsync (EINVAL): throwing an output away must not fail
+    // every flush.
+    let mut sink = FileSinkConfig::new("/dev/null").connect().unwrap();
+    sink.write(b"", b"{\"a\":1}").unwrap();
+    sink.flush().unwrap();
+    let saved = sink.durable_position().unwrap();
+    sink.write(b"", b"{\"a\":2}").unwrap();
+    sink.rewind_to(&saved).unwrap();
+    sink.flush().unwrap();
+    let error = FileSinkConfig::new("/dev/null").rotate_at(100).connect().unwrap_err();
+    assert_eq!(error.to_string(), "cannot rotate /dev/null: not a regular file");
+}
+
+#[test]
 fn sink_rotation_keeps_every_line_whole_and_in_order() {
     let dir = temp();
     let path = dir.path().join("out.ndjson");

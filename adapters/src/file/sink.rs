@@ -11,6 +11,10 @@
 //! the kernel may have dropped the data it could not write, and a later
 //! `fsync` that succeeds would not bring it back, so the sink refuses all
 //! later flushes rather than acknowledge data that may be gone.
+//!
+//! A path that is a device or a pipe (`/dev/null`, a FIFO) is written through
+//! as a stream: there is nothing to fsync (the kernel refuses), to rotate or to
+//! truncate, so a rewind to a checkpoint cannot take lines back there.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -53,14 +57,25 @@ impl Connect for FileSinkConfig {
     type Running = FileSink;
 
     /// Opens (or creates) the file for appending.
+    ///
+    /// # Errors
+    /// When the file cannot be opened, or rotation is asked of a path that is
+    /// not a regular file.
     fn connect(&self) -> io::Result<FileSink> {
         let file = open_append(&self.path).map_err(|error| self.context("cannot open", error))?;
-        let size = file.metadata().map_err(|error| self.context("cannot open", error))?.len();
+        let metadata = file.metadata().map_err(|error| self.context("cannot open", error))?;
+        let regular = metadata.file_type().is_file();
+        if !regular && self.rotate_bytes.is_some() {
+            let why = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+            return Err(self.context("cannot rotate", why));
+        }
+        let size = metadata.len();
         let last = last_rotation(&self.path).map_err(|error| self.context("cannot list", error))?;
         Ok(FileSink {
             name: format!("file:{}", self.path.display()),
             config: self.clone(),
             file,
+            regular,
             size,
             buffer: Vec::with_capacity(BUFFER),
             next_rotation: last + 1,
@@ -88,6 +103,8 @@ pub struct FileSink {
     config: FileSinkConfig,
     /// The file at the path.
     file: File,
+    /// Whether it is a regular file (not a device or a pipe: see the module).
+    regular: bool,
     /// Its size counting what is still buffered.
     size: u64,
     /// Lines not yet written to `file`.
@@ -169,6 +186,9 @@ impl FileSink {
     /// Writes out the buffer and fsyncs the file.
     fn sync(&mut self) -> io::Result<()> {
         self.write_buffer()?;
+        if !self.regular {
+            return Ok(());
+        }
         if let Err(error) = self.file.sync_data() {
             self.sync_failed = Some(error.to_string());
             return Err(self.failed("cannot fsync", error));
@@ -249,6 +269,10 @@ impl Sink for FileSink {
     /// removed and the file that was `PATH` then becomes `PATH` again,
     /// truncated to the length it had.
     fn rewind_to(&mut self, saved: &[u8]) -> io::Result<()> {
+        if !self.regular {
+            // What a stream was given cannot be taken back.
+            return Ok(());
+        }
         let at = FileSinkPosition::decode(saved).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
