@@ -41,7 +41,7 @@ pub(crate) type AttrIndex = SmallVec<[(Attr, Value); INLINE_ATTRS]>;
 pub const DEFAULT_TENANT: &str = "default";
 
 /// Everything about an event except the bytes it borrows.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct EventMeta {
     pub(crate) dialect: Dialect,
     pub(crate) kind: EventKind,
@@ -50,6 +50,20 @@ pub(crate) struct EventMeta {
     /// One bit per [`Attr`] present, so lookups of absent attributes and
     /// duplicate checks cost one test.
     pub(crate) present: u128,
+}
+
+impl Clone for EventMeta {
+    /// The index copied as one block: `SmallVec`'s own `clone` pushes the
+    /// attributes one by one.
+    fn clone(&self) -> EventMeta {
+        EventMeta {
+            dialect: self.dialect,
+            kind: self.kind,
+            time: self.time,
+            attrs: SmallVec::from_slice(&self.attrs),
+            present: self.present,
+        }
+    }
 }
 
 impl EventMeta {
@@ -144,6 +158,17 @@ impl<'a> Event<'a> {
         kind: EventKind,
     ) -> Event<'a> {
         Event { payload, key, meta: EventMeta::new(dialect, kind) }
+    }
+
+    /// An event of `payload` whose index was decoded before (by the router,
+    /// for a record every shard reads).
+    pub(crate) fn with_meta(payload: &'a [u8], key: Option<&'a [u8]>, meta: EventMeta) -> Event<'a> {
+        Event { payload, key, meta }
+    }
+
+    /// The decoded index and kind.
+    pub(crate) fn meta(&self) -> &EventMeta {
+        &self.meta
     }
 
     /// The index and kind, for a decoder filling the event in place.

@@ -72,7 +72,7 @@ use crossbeam::sync::Parker;
 use rustc_hash::FxHashMap;
 
 use crate::decode::{DecodeOptions, Decoder, Format};
-use crate::event::{Dialect, EventKind, Timestamp};
+use crate::event::{Dialect, Event, EventKind, Timestamp};
 use crate::state::{AgentSide, CallSide, Outputs, ReduceCounters, ReducerConfig};
 
 pub use latency::{Latency, SAMPLE_EVERY, Stage};
@@ -84,7 +84,7 @@ pub use shard::Origin;
 use progress::Progress;
 use ready::ReadyPublisher;
 use saved::ShardState;
-use shard::{Batch, Record, Shard, ShardDone};
+use shard::{Batch, Record, RecordBatch, Records, Shard, ShardDone};
 use stage::{Sink, Token};
 
 /// How the pipeline is built.
@@ -131,7 +131,9 @@ pub struct Pipeline<O: Outputs + Send + 'static> {
     router: Router,
     dialect: Option<Dialect>,
     threads: Threads<O>,
-    batches: Vec<Vec<Record>>,
+    batches: Vec<Records>,
+    /// Decodes broadcast records once, for every shard.
+    decoder: Decoder,
     batch: usize,
     shed: bool,
     shed_count: u64,
@@ -150,8 +152,8 @@ pub struct Pipeline<O: Outputs + Send + 'static> {
 /// The running part of a pipeline: shard threads, their rings and the sink.
 /// [`Pipeline::pause`] stops them and starts new ones on the same state.
 struct Threads<O> {
-    senders: Vec<ring::Sender<Batch<Record>>>,
-    spent: Vec<Arc<ArrayQueue<Vec<Record>>>>,
+    senders: Vec<ring::Sender<RecordBatch>>,
+    spent: Vec<Arc<ArrayQueue<Records>>>,
     dispatched: Arc<Progress>,
     shards: Vec<JoinHandle<ShardDone>>,
     sink: Arc<Token<O>>,
@@ -278,7 +280,8 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             router,
             dialect: config.format.dialect(),
             threads,
-            batches: (0..shards).map(|_| Vec::with_capacity(config.batch)).collect(),
+            batches: (0..shards).map(|_| Records::with_capacity(config.batch)).collect(),
+            decoder: Decoder::with_options(config.format, config.decode.clone()),
             batch: config.batch.max(1),
             shed: config.shed,
             shed_count: 0,
@@ -403,17 +406,22 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             born,
             primary,
             replayed,
+            decoded: None,
         };
         let full = match self.router.route(&payload, key.as_deref(), self.dialect) {
             Route::One(shard) => {
-                self.batches[shard].push(record(true));
-                self.batches[shard].len() >= self.batch
+                self.batches[shard].push(record(true), None);
+                self.batches[shard].items.len() >= self.batch
             }
             Route::All => {
+                // Decoded here once rather than on every shard. A record that
+                // does not decode goes as it is: its primary shard rejects it.
+                let event = self.decoder.decode(&payload, key.as_deref()).ok();
+                let meta = event.as_ref().map(Event::meta);
                 for (shard, batch) in self.batches.iter_mut().enumerate() {
-                    batch.push(record(shard == 0));
+                    batch.push(record(shard == 0), meta);
                 }
-                self.batches.iter().any(|batch| batch.len() >= self.batch)
+                self.batches.iter().any(|batch| batch.items.len() >= self.batch)
             }
         };
         if full {
@@ -439,7 +447,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         let threads = &self.threads;
         let targets = threads.senders.iter().zip(self.batches.iter_mut()).zip(&threads.spent);
         for ((sender, batch), spent) in targets {
-            if batch.is_empty() {
+            if batch.items.is_empty() {
                 continue;
             }
             // A spent batch from this shard, emptied here (see `Shard::spent`).
@@ -448,13 +456,13 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
                     used.clear();
                     used
                 }
-                None => Vec::with_capacity(self.batch),
+                None => Records::with_capacity(self.batch),
             };
-            let items = std::mem::replace(batch, fresh);
-            let batch = Batch { items, sent: now };
+            let records = std::mem::replace(batch, fresh);
+            let batch = RecordBatch { records, sent: now };
             if self.shed {
                 if let Err(dropped) = sender.try_send(batch) {
-                    self.shed_count += dropped.items.len() as u64;
+                    self.shed_count += dropped.records.items.len() as u64;
                 }
             } else {
                 sender.send(batch, || false);

@@ -19,7 +19,8 @@ use crossbeam::sync::Parker;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::decode::Decoder;
-use crate::event::{Dialect, EventKind, Timestamp};
+use crate::error::DecodeResult;
+use crate::event::{Dialect, Event, EventKind, EventMeta, Timestamp};
 use crate::state::{
     AgentChange, AgentMsg, AgentSide, CallRecord, CallSide, InteractionRecord, Name, Outputs,
 };
@@ -54,6 +55,62 @@ pub(crate) struct Record {
     pub(crate) primary: bool,
     /// Applied to the state without outputs ([`Pipeline::replay`](super::Pipeline::replay)).
     pub(crate) replayed: bool,
+    /// Where in its batch's [`Records::decoded`] the router left this record's
+    /// event, when it decoded it (broadcast records: once, not on every shard).
+    pub(crate) decoded: Option<u32>,
+}
+
+/// A batch of records on its way to a shard, stamped when it left.
+#[derive(Debug)]
+pub(crate) struct RecordBatch {
+    pub(crate) records: Records,
+    pub(crate) sent: Instant,
+}
+
+/// The records of a batch for one shard, with the events the router decoded for
+/// some of them. Both vectors go back to the router to be reused.
+#[derive(Debug, Default)]
+pub(crate) struct Records {
+    pub(crate) items: Vec<Record>,
+    pub(crate) decoded: Vec<EventMeta>,
+}
+
+impl Records {
+    pub(crate) fn with_capacity(records: usize) -> Records {
+        Records { items: Vec::with_capacity(records), decoded: Vec::new() }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.items.clear();
+        self.decoded.clear();
+    }
+
+    /// Adds `record`, with the event the router decoded for it if any.
+    pub(crate) fn push(&mut self, mut record: Record, decoded: Option<&EventMeta>) {
+        record.decoded = decoded.map(|meta| {
+            if self.decoded.capacity() == 0 {
+                // Room for a quarter of the batch at once (agent events are
+                // about a fifth of contact-center traffic): an index is ~600
+                // bytes, and growing by doubling would copy it over and over.
+                self.decoded.reserve(self.items.capacity() / 4);
+            }
+            self.decoded.push(meta.clone());
+            (self.decoded.len() - 1) as u32
+        });
+        self.items.push(record);
+    }
+
+    /// The event of `record`, one of ours: the router's, or decoded here.
+    fn event<'r>(&self, record: &'r Record, decoder: &Decoder) -> DecodeResult<Event<'r>> {
+        match record.decoded {
+            Some(at) => Ok(Event::with_meta(
+                &record.payload,
+                record.key.as_deref(),
+                self.decoded[at as usize].clone(),
+            )),
+            None => decoder.decode(&record.payload, record.key.as_deref()),
+        }
+    }
 }
 
 /// A batch between two stages, stamped when it left.
@@ -120,7 +177,7 @@ impl Outputs for Queued<'_> {
 pub(crate) struct Shard<O> {
     pub(crate) index: usize,
     pub(crate) shards: usize,
-    pub(crate) input: Receiver<Batch<Record>>,
+    pub(crate) input: Receiver<RecordBatch>,
     /// To the other shards' agent sides (`None` at this shard's own index).
     pub(crate) to_agents: Vec<Option<Sender<Batch<Msg>>>>,
     /// From the other shards (`None` at this shard's own index).
@@ -138,7 +195,7 @@ pub(crate) struct Shard<O> {
     /// records' `Bytes` are then counted down on the thread that counted them
     /// up, instead of bouncing the block's reference count between cores, and
     /// the router reuses the vectors.
-    pub(crate) spent: Arc<ArrayQueue<Vec<Record>>>,
+    pub(crate) spent: Arc<ArrayQueue<Records>>,
     /// Where this shard's latency is reported, at its own index.
     pub(crate) report: Arc<Vec<ArcSwap<Latency>>>,
     /// Every output of records numbered up to this has been queued for the
@@ -223,10 +280,10 @@ impl<O: Outputs> Shard<O> {
             latency.record_n(
                 Stage::RingWait,
                 taken.duration_since(batch.sent).as_nanos() as u64,
-                batch.items.len() as u64,
+                batch.records.items.len() as u64,
             );
             let mut last = 0;
-            for record in &batch.items {
+            for record in &batch.records.items {
                 last = record.seq;
                 processed += 1;
                 let sampled = processed % SAMPLE_EVERY == 1;
@@ -235,7 +292,7 @@ impl<O: Outputs> Shard<O> {
                 self.call.set_replaying(record.replayed);
                 // Matched by reference: the event is large (its attribute
                 // index is inline) and moving it out of the result is a copy.
-                match self.decoder.decode(&record.payload, record.key.as_deref()) {
+                match batch.records.event(record, &self.decoder) {
                     Ok(ref event) => {
                         let decoded = start.map(|start| (start, Instant::now()));
                         if record.primary {
@@ -277,7 +334,7 @@ impl<O: Outputs> Shard<O> {
                 }
             }
             // If the router's return queue is full, the batch is dropped here.
-            let _ = self.spent.push(batch.items);
+            let _ = self.spent.push(batch.records);
             self.send_messages(&mut outbox, &mut inbox);
             // Messages first, then the mark (see `progress`).
             self.progress[self.index].publish(last);
