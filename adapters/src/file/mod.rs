@@ -27,14 +27,22 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use ctistream_core::{Frame, FrameError, FrameReader, FrameStats, Framing, MemoryFrames};
 
-/// Makes what was written to `file` durable. A regular file is fsynced; a
-/// device or a pipe (`/dev/null`, `/dev/stdout`, a FIFO) holds nothing to make
-/// durable and refuses fsync with `EINVAL`, so it is left alone.
+/// Makes the data written to `file` durable (`fdatasync`). What is not a
+/// regular file and refuses that with `EINVAL` — `/dev/null`, a terminal, a
+/// pipe: nothing there to make durable — counts as synced.
 ///
 /// # Errors
-/// When the file's type cannot be read or the fsync fails.
+/// When the sync fails otherwise.
 pub fn sync_written(file: &File) -> io::Result<()> {
-    if file.metadata()?.file_type().is_file() { file.sync_all() } else { Ok(()) }
+    match file.sync_data() {
+        Err(error)
+            if error.kind() == io::ErrorKind::InvalidInput
+                && !file.metadata().is_ok_and(|m| m.file_type().is_file()) =>
+        {
+            Ok(())
+        }
+        synced => synced,
+    }
 }
 
 /// Where a file source reads from.

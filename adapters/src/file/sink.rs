@@ -103,7 +103,8 @@ pub struct FileSink {
     config: FileSinkConfig,
     /// The file at the path.
     file: File,
-    /// Whether it is a regular file (not a device or a pipe: see the module).
+    /// Whether it is a regular file, which can be rotated and truncated (not a
+    /// device or a pipe: see the module).
     regular: bool,
     /// Its size counting what is still buffered.
     size: u64,
@@ -186,10 +187,7 @@ impl FileSink {
     /// Writes out the buffer and fsyncs the file.
     fn sync(&mut self) -> io::Result<()> {
         self.write_buffer()?;
-        if !self.regular {
-            return Ok(());
-        }
-        if let Err(error) = self.file.sync_data() {
+        if let Err(error) = super::sync_written(&self.file) {
             self.sync_failed = Some(error.to_string());
             return Err(self.failed("cannot fsync", error));
         }

@@ -1,6 +1,6 @@
 //! Events built by the embedder's own parser: a record that ctistream's decoders
 //! do not read (or read with another parser) still reaches the reducers as an
-//! [`Event`] that holds the same values a decoder would have given it.
+//! [`Event`].
 
 use crate::decode::tlib;
 use crate::error::{DecodeError, DecodeResult, ErrorKind};
@@ -9,11 +9,14 @@ use super::{Attr, Dialect, Event, EventKind, Span, Timestamp, Value};
 
 /// Builds an [`Event`] from fields found by another parser.
 ///
-/// Text values are slices of the record (a parser that borrows its strings from
-/// the input, such as serde with `&str` fields, gives exactly these), so the
-/// event borrows the record as a decoded one does. Enumeration names become
-/// their codes as in decoding, and [`EventBuilder::build`] checks the attributes
-/// a T-Library event must carry.
+/// Text values are slices of the record without escapes (a parser that borrows
+/// its strings from the input, such as serde with `&str` fields, gives exactly
+/// these: it cannot borrow a string with escapes), so the event borrows the
+/// record as a decoded one does and holds what a decoder would give for the
+/// same text. Enumeration names become their codes as in decoding, and
+/// [`EventBuilder::build`] checks the attributes a T-Library event must carry;
+/// events of the other dialects get no such check (their decoders' checks
+/// depend on the layout of their records).
 ///
 /// # Examples
 ///
@@ -107,6 +110,7 @@ impl<'a> EventBuilder<'a> {
     /// # Errors
     /// A T-Library event without the attributes a decoder would require of it
     /// (`EventRinging without ThisDN`, a call event without a call identity).
+    /// Other kinds are not checked.
     pub fn build(self) -> DecodeResult<Event<'a>> {
         tlib::check(&self.event)?;
         Ok(self.event)
@@ -122,6 +126,8 @@ impl<'a> EventBuilder<'a> {
             start <= payload.len() && part.len() <= payload.len() - start,
             "EventBuilder: a value is not a slice of the record"
         );
+        // Spans hold 32-bit offsets (records are capped far below that).
+        assert!(start + part.len() <= u32::MAX as usize, "EventBuilder: a record over 4 GiB");
         Span::new(start, start + part.len())
     }
 }

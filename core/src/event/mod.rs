@@ -162,7 +162,11 @@ impl<'a> Event<'a> {
 
     /// An event of `payload` whose index was decoded before (by the router,
     /// for a record every shard reads).
-    pub(crate) fn with_meta(payload: &'a [u8], key: Option<&'a [u8]>, meta: EventMeta) -> Event<'a> {
+    pub(crate) fn with_meta(
+        payload: &'a [u8],
+        key: Option<&'a [u8]>,
+        meta: EventMeta,
+    ) -> Event<'a> {
         Event { payload, key, meta }
     }
 

@@ -42,6 +42,7 @@ const DATE: DigitPairs = DigitPairs::of(*b"0000-00-");
 const CLOCK: DigitPairs = DigitPairs::of(*b"00:00:00");
 
 impl DigitPairs {
+    /// The layout spelt as text, `0` for every digit.
     const fn of(layout: [u8; 8]) -> DigitPairs {
         let (mut digit_high, mut separators, mut i) = ([0u8; 8], [0u8; 8], 0);
         while i < 8 {
@@ -66,8 +67,10 @@ impl DigitPairs {
     fn pairs(&self, word: u64) -> Option<Pairs> {
         // Digits become 0..=9 and right separators 0. A byte is a digit when
         // its high bit is clear both before and after adding 0x76 (118): only
-        // 0..=9 stay below 0x80; a byte at or above 0x80 is caught before the
-        // add, so no carry crosses into a byte that is then judged.
+        // 0..=9 stay below 0x80. Only a byte at or above 0x8a carries into its
+        // neighbour, and such a byte fails by itself (its high bit is set in a
+        // digit's place, or it is not 0 in a separator's), so a neighbour the
+        // carry made look right never decides the answer.
         let x = word ^ self.pattern;
         let off_digits = (x | x.wrapping_add(0x7676_7676_7676_7676)) & self.digit_high;
         if off_digits | (x & self.separators) != 0 {
@@ -84,7 +87,7 @@ struct Pairs(u64);
 impl Pairs {
     /// The number whose first digit stood at byte `at`.
     #[inline(always)]
-    fn byte(&self, at: u32) -> u8 {
+    fn number_at(&self, at: u32) -> u8 {
         (self.0 >> (8 * at)) as u8
     }
 }
@@ -123,11 +126,14 @@ impl Timestamp {
         if day_tens > 9 || day_ones > 9 {
             return None;
         }
-        let year = i64::from(date.byte(0)) * 100 + i64::from(date.byte(2));
-        let month = i64::from(date.byte(5));
+        let year = i64::from(date.number_at(0)) * 100 + i64::from(date.number_at(2));
+        let month = i64::from(date.number_at(5));
         let day = i64::from(day_tens * 10 + day_ones);
-        let (hour, minute, second) =
-            (i64::from(clock.byte(0)), i64::from(clock.byte(3)), i64::from(clock.byte(6)));
+        let (hour, minute, second) = (
+            i64::from(clock.number_at(0)),
+            i64::from(clock.number_at(3)),
+            i64::from(clock.number_at(6)),
+        );
         if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
             return None;
         }
@@ -248,7 +254,9 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 /// for the years RFC 3339 writes (0 to 9999).
 #[inline]
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    debug_assert!((0..=9999).contains(&year) && (1..=12).contains(&month));
+    debug_assert!(
+        (0..=9999).contains(&year) && (1..=12).contains(&month) && (1..=31).contains(&day)
+    );
     // Counted from one 400-year era earlier, so that every quantity is
     // non-negative and the divisions are plain unsigned ones.
     let y = (year + 400 - i64::from(month <= 2)) as u64;
@@ -336,10 +344,11 @@ mod tests {
     }
 
     #[test]
-    fn every_digit_and_separator_position_is_checked() {
+    fn every_position_is_checked_against_every_digit_and_separator() {
         let good = b"2026-11-20T09:15:02Z";
         for at in 0..19 {
-            for byte in [b'/', b':', b';', b'-', b'A', 0x80, 0xb0, 0xff, 0x00] {
+            let others = [b'/', b':', b';', b'-', b'A', b'T', 0x80, 0xb0, 0xba, 0xff, 0x00];
+            for byte in (b'0'..=b'9').chain(others) {
                 let mut text = *good;
                 if text[at] == byte {
                     continue;
@@ -356,8 +365,14 @@ mod tests {
     }
 
     #[test]
-    fn civil_round_trip_over_four_centuries() {
-        for days in (-200_000..200_000).step_by(37) {
+    fn days_from_civil_over_every_year_rfc_3339_writes() {
+        // Fixed points, computed independently: 0000-01-01 is 719,528 days
+        // before the epoch (proleptic Gregorian), 9999-12-31 is 2,932,896 after.
+        assert_eq!(days_from_civil(0, 1, 1), -719_528);
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(9999, 12, 31), 2_932_896);
+        for days in (-719_528..=2_932_896).step_by(37) {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
         }

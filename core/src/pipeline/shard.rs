@@ -384,9 +384,9 @@ impl<O: Outputs> Shard<O> {
             if messages.is_empty() {
                 continue;
             }
-            let items = take_batch(messages);
             match &self.to_agents[target] {
                 Some(sender) => {
+                    let items = take_batch(messages);
                     // While the target's ring is full, drain our own inbox: the
                     // target may be waiting on a full ring to us.
                     let from = &self.from_shards;
@@ -395,7 +395,8 @@ impl<O: Outputs> Shard<O> {
                         false
                     });
                 }
-                None => inbox.pending[self.index].extend(items.into_iter().map(|msg| (now, msg))),
+                // Our own: moved across, the vector kept for the next batch.
+                None => inbox.pending[self.index].extend(messages.drain(..).map(|msg| (now, msg))),
             }
         }
     }

@@ -7,8 +7,13 @@
 //! then ctistream's decoder and pipeline against sonic-rs on one thread.
 //!
 //! The struct names the attributes of the generated Voice Microservices
-//! workload; a string with escapes (none in that workload) cannot be borrowed
-//! and its record is counted as rejected, as are records the builder refuses.
+//! workload, with the types that workload uses; it is not a full reading of
+//! the dialect. Refused and counted as rejected: what ctistream's decoder
+//! refuses (an unknown event name, a time that is not RFC 3339, an unknown
+//! enumeration name, a missing DN or call identity), and also what this
+//! struct cannot read although the decoder accepts it (a string with escapes,
+//! which cannot be borrowed; an integer `id` or `time`; `TimeinSecs`;
+//! enumeration codes; a string `Server`). The generated workload has none.
 
 use std::time::Instant;
 
@@ -67,9 +72,7 @@ struct LeanEvent<'a> {
 
 impl<'a> LeanEvent<'a> {
     /// The event these fields describe, borrowing `json`.
-    /// Refused as ctistream's decoder refuses it: an unknown event name, a
-    /// time that is not RFC 3339, an unknown enumeration name, a missing DN or
-    /// call identity.
+    /// `None` for a record to count as rejected (see the module).
     fn build(&self, json: &'a [u8], key: Option<&'a [u8]>) -> Option<Event<'a>> {
         let kind = TEvent::from_name(self.id.as_bytes())?;
         let mut event = EventBuilder::new(json, Dialect::Genesys, EventKind::TLib(kind));
@@ -103,12 +106,18 @@ impl<'a> LeanEvent<'a> {
                 event.int(attr, value);
             }
         }
-        if let Some(std::borrow::Cow::Borrowed(raw)) = self.reasons.as_ref().map(|r| r.as_raw_cow())
-        {
+        if let Some(reasons) = &self.reasons {
+            // Raw JSON borrowed from the line, as the decoder keeps it.
+            let std::borrow::Cow::Borrowed(raw) = reasons.as_raw_cow() else { return None };
             event.json(Attr::Reasons, raw.as_bytes());
         }
         event.build().ok()
     }
+}
+
+/// The event of one line's JSON, `None` when it is refused (see the module).
+pub(super) fn read<'a>(json: &'a [u8], key: Option<&'a [u8]>) -> Option<Event<'a>> {
+    sonic_rs::from_slice::<LeanEvent<'_>>(json).ok()?.build(json, key)
 }
 
 /// Runs the lean baseline over keyed genesys lines, serializing call records
@@ -141,10 +150,7 @@ pub(super) fn reduce(data: &[u8], outputs: &mut impl Outputs) -> BaselineRun {
                 None => (None, line),
             };
             in_batch += 1;
-            let event = sonic_rs::from_slice::<LeanEvent<'_>>(json)
-                .ok()
-                .and_then(|fields| fields.build(json, key));
-            match event {
+            match read(json, key) {
                 Some(event) => reducer.apply(&event, ingest, outputs),
                 None => rejected += 1,
             }
