@@ -76,7 +76,7 @@ use crate::event::{Dialect, Event, EventKind, Timestamp};
 use crate::state::{AgentSide, CallSide, Outputs, ReduceCounters, ReducerConfig};
 
 pub use latency::{Latency, SAMPLE_EVERY, Stage};
-pub use ready::{PUBLISH_EVERY, ReadyAgent, ReadyHandle, ReadyView};
+pub use ready::{BUILD_SHARE, PUBLISH_EVERY, ReadyAgent, ReadyHandle, ReadyView};
 pub use route::{Route, Router};
 pub use saved::{EncodedState, PipelineState, StateError};
 pub use shard::Origin;

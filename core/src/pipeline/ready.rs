@@ -3,7 +3,9 @@
 //!
 //! Each shard owns some agents; it rebuilds the view of its agents at most
 //! every [`PUBLISH_EVERY`] when something changed, and swaps it in with
-//! `arc-swap`. A reader loads every shard's current `Arc` without a lock and
+//! `arc-swap`. A rebuild passes over all of the shard's agents, so with very
+//! many agents it waits longer: never less than [`BUILD_SHARE`] times its own
+//! last cost, which keeps rebuilding under a tenth of the shard's time. A reader loads every shard's current `Arc` without a lock and
 //! reads consistent per-shard snapshots. How old a view is when published is
 //! recorded in the `ready_view` latency histogram.
 
@@ -18,8 +20,17 @@ use crate::state::{AgentSide, Sym};
 
 use super::latency::{Latency, Stage};
 
-/// The longest a view lags its agents while they change.
+/// The longest a view lags its agents while they change, unless rebuilding it
+/// costs more than a tenth of that (see [`BUILD_SHARE`]).
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(20);
+
+/// A view is rebuilt at most once per this many times the last rebuild's cost.
+pub const BUILD_SHARE: u32 = 10;
+
+/// How long after a rebuild that took `cost` the next may start.
+fn publish_interval(cost: Duration) -> Duration {
+    PUBLISH_EVERY.max(cost.saturating_mul(BUILD_SHARE))
+}
 
 /// A ready agent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,6 +129,8 @@ pub(crate) struct ReadyPublisher {
     shard: usize,
     published_changes: u64,
     last: Instant,
+    /// How long the last rebuild took.
+    cost: Duration,
     dirty_since: Option<Instant>,
 }
 
@@ -128,6 +141,7 @@ impl ReadyPublisher {
             shard,
             published_changes: 0,
             last: Instant::now(),
+            cost: Duration::ZERO,
             dirty_since: None,
         }
     }
@@ -141,13 +155,28 @@ impl ReadyPublisher {
         }
         let now = Instant::now();
         let dirty_since = *self.dirty_since.get_or_insert(now);
-        if !force && now.duration_since(self.last) < PUBLISH_EVERY {
+        if !force && now.duration_since(self.last) < publish_interval(self.cost) {
             return;
         }
         self.handle.shards[self.shard].store(Arc::new(ReadyView::build(side)));
+        self.cost = now.elapsed();
         latency.record(Stage::ReadyView, dirty_since.elapsed().as_nanos() as u64);
         self.published_changes = changes;
         self.last = now;
         self.dirty_since = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_costly_rebuild_waits_ten_times_its_cost_and_a_cheap_one_the_usual_interval() {
+        assert_eq!(publish_interval(Duration::ZERO), PUBLISH_EVERY);
+        assert_eq!(publish_interval(Duration::from_micros(300)), PUBLISH_EVERY);
+        assert_eq!(publish_interval(Duration::from_millis(2)), PUBLISH_EVERY);
+        assert_eq!(publish_interval(Duration::from_millis(5)), Duration::from_millis(50));
+        assert_eq!(publish_interval(Duration::MAX), Duration::MAX);
     }
 }
