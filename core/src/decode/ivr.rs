@@ -72,9 +72,7 @@ pub(crate) fn decode<'a>(
         message(&mut lexer, &root, 1)?
     };
     lexer.epilogue()?;
-    let mut event = Event::from_parts(payload, meta);
-    event.set_key(key);
-    Ok(event)
+    Ok(Event::with_meta(payload, key, meta))
 }
 
 impl Event<'_> {

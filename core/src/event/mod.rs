@@ -144,10 +144,6 @@ impl OwnedEvent {
 }
 
 impl<'a> Event<'a> {
-    pub(crate) fn from_parts(payload: &'a [u8], meta: EventMeta) -> Event<'a> {
-        Event { payload, key: None, meta }
-    }
-
     /// An event of `kind` with no attributes yet, for a decoder to fill in place
     /// through [`Event::meta_mut`]: the event is large (its attribute index is
     /// inline), and filling a separate `EventMeta` would cost a copy of it.
@@ -160,8 +156,8 @@ impl<'a> Event<'a> {
         Event { payload, key, meta: EventMeta::new(dialect, kind) }
     }
 
-    /// An event of `payload` whose index was decoded before (by the router,
-    /// for a record every shard reads).
+    /// An event of `payload` whose index was built apart from it (by the IVR
+    /// decoder's element walk, or by the router for a record every shard reads).
     pub(crate) fn with_meta(
         payload: &'a [u8],
         key: Option<&'a [u8]>,

@@ -5,8 +5,9 @@
 //! every [`PUBLISH_EVERY`] when something changed, and swaps it in with
 //! `arc-swap`. A rebuild passes over all of the shard's agents, so with very
 //! many agents it waits longer: never less than [`BUILD_SHARE`] times its own
-//! last cost, which keeps rebuilding under a tenth of the shard's time. A reader loads every shard's current `Arc` without a lock and
-//! reads consistent per-shard snapshots. How old a view is when published is
+//! last cost, which keeps rebuilding under a tenth of the shard's time. A
+//! reader loads every shard's current `Arc` without a lock and reads
+//! consistent per-shard snapshots. How old a view is when published is
 //! recorded in the `ready_view` latency histogram.
 
 use std::sync::Arc;
