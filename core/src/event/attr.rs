@@ -48,7 +48,11 @@ impl Span {
 }
 
 /// An attribute value as it stands in the record.
+// The tag is a whole word for the same reason as `Span`'s alignment: a value
+// is copied as two words, and a tag written as one byte but read back as a
+// word (right after a decoder returned it) stalled store-to-load forwarding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
 pub enum Value {
     /// Text with no escapes: the span is the text itself.
     Text(Span),
