@@ -114,7 +114,18 @@ impl Interner {
 
     #[inline]
     fn find_bytes(&self, bytes: &[u8]) -> Option<Sym> {
-        self.index.find(hash(bytes), |&sym| self.name(sym).as_bytes() == bytes).copied()
+        // Compared as bytes of the arena: slicing the arena as text would
+        // check character boundaries on every probe.
+        let arena = self.arena.as_bytes();
+        let starts = &self.starts;
+        self.index
+            .find(hash(bytes), |&sym| {
+                let index = sym.0 as usize;
+                let start = starts.get(index).map_or(0, |&start| start as usize);
+                let end = starts.get(index + 1).map_or(arena.len(), |&end| end as usize);
+                end - start == bytes.len() && arena.get(start..end) == Some(bytes)
+            })
+            .copied()
     }
 
     /// The text of a symbol.
