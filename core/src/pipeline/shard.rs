@@ -222,8 +222,10 @@ impl Inbox {
     fn drain(&mut self, from: &[Option<Receiver<Batch<Msg>>>]) {
         for (source, queue) in from.iter().zip(self.pending.iter_mut()) {
             if let Some(source) = source {
-                while let Some(batch) = source.try_recv() {
-                    queue.extend(batch.items.into_iter().map(|msg| (batch.sent, msg)));
+                while let Some(mut batch) = source.try_recv() {
+                    let sent = batch.sent;
+                    queue.extend(batch.items.drain(..).map(|msg| (sent, msg)));
+                    source.give_back(batch);
                 }
             }
         }
@@ -386,7 +388,7 @@ impl<O: Outputs> Shard<O> {
             }
             match &self.to_agents[target] {
                 Some(sender) => {
-                    let items = take_batch(messages);
+                    let items = take_batch(messages, sender.take_spare().map(|spare| spare.items));
                     // While the target's ring is full, drain our own inbox: the
                     // target may be waiting on a full ring to us.
                     let from = &self.from_shards;
@@ -441,15 +443,19 @@ impl<O: Outputs> Shard<O> {
         if outputs.is_empty() {
             return;
         }
-        let batch = Batch { items: take_batch(outputs), sent: Instant::now() };
+        let spare = self.output.take_spare().map(|spare| spare.items);
+        let batch = Batch { items: take_batch(outputs, spare), sent: Instant::now() };
         let sink = &self.sink;
         self.output.send(batch, || sink.try_run());
     }
 }
 
-/// Takes a batch out of `items`, leaving room for another as large: a batch
-/// grown from empty would reallocate and copy itself several times over.
-fn take_batch<T>(items: &mut Vec<T>) -> Vec<T> {
-    let room = items.len();
-    std::mem::replace(items, Vec::with_capacity(room))
+/// Takes a batch out of `items`, leaving in its place `spare` (an emptied
+/// batch the consumer gave back) or, while none has come back, room for
+/// another as large: a batch grown from empty would reallocate and copy
+/// itself several times over.
+fn take_batch<T>(items: &mut Vec<T>, spare: Option<Vec<T>>) -> Vec<T> {
+    debug_assert!(spare.as_ref().is_none_or(Vec::is_empty));
+    let next = spare.unwrap_or_else(|| Vec::with_capacity(items.len()));
+    std::mem::replace(items, next)
 }

@@ -74,8 +74,8 @@ impl<O: Outputs> Sink<O> {
         let mut delivered = 0;
         let now = Instant::now();
         for index in 0..self.inputs.len() {
-            while let Some(batch) = self.inputs[index].try_recv() {
-                for item in batch.items {
+            while let Some(mut batch) = self.inputs[index].try_recv() {
+                for item in batch.items.drain(..) {
                     delivered += 1;
                     let born = match item {
                         OutputItem::Change(change, born) => {
@@ -110,6 +110,7 @@ impl<O: Outputs> Sink<O> {
                     self.latency
                         .record(Stage::EndToEnd, now.duration_since(born).as_nanos() as u64);
                 }
+                self.inputs[index].give_back(batch);
             }
         }
         if delivered == 0 {
