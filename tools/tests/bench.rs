@@ -30,9 +30,13 @@ fn a_small_bench_reports_every_run_and_the_ratios() {
     ] {
         assert!(text.contains(run), "{run:?} missing:\n{text}");
     }
-    for ratio in
-        ["ratio_vs_naive=", "ratio_vs_lean=", "fraction_of_floor=", "machine_stall_p99_us="]
-    {
+    for ratio in [
+        "ratio_vs_naive=",
+        "ratio_vs_lean=",
+        "fraction_of_floor=",
+        "machine_stall_p99_us=",
+        "machine_wakeup_p99_us=",
+    ] {
         let line =
             text.lines().find(|line| line.starts_with(ratio)).unwrap_or_else(|| panic!("{text}"));
         let value: f64 = line[ratio.len()..].parse().unwrap();
@@ -40,6 +44,10 @@ fn a_small_bench_reports_every_run_and_the_ratios() {
     }
     assert!(
         text.contains("machine stall floor: a thread that only spins did not run for"),
+        "{text}"
+    );
+    assert!(
+        text.contains("machine wake-up floor: a parked thread runs, after another wakes it, in"),
         "{text}"
     );
     // Where the 50%-load run's time goes, stage by stage.
@@ -61,6 +69,7 @@ fn a_small_bench_reports_every_run_and_the_ratios() {
         "lean_baseline",
         "naive_baseline",
         "machine_stall_floor",
+        "machine_wakeup_floor",
     ] {
         let hgrm = std::fs::read_to_string(histograms.join(format!("{name}.hgrm"))).unwrap();
         assert!(hgrm.contains("Percentile") && hgrm.contains("#[Max"), "{name}");

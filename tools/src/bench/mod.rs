@@ -10,6 +10,7 @@ pub mod memory;
 mod naive;
 mod plot;
 pub mod stalls;
+pub mod wakeups;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -95,6 +96,8 @@ pub struct BenchReport {
     /// The machine's own latency floor, probed for as long as the 50%-load
     /// run took.
     pub stalls: stalls::Stalls,
+    /// How long a parked thread takes to run once woken, on this machine.
+    pub wakeups: wakeups::Wakeups,
 }
 
 impl BenchReport {
@@ -131,6 +134,9 @@ const REDUCER: &str = "ctistream 1 thread, no rings";
 const PIPELINE: &str = "ctistream pipeline";
 const PIPELINE_HALF: &str = "ctistream pipeline, 50% load";
 const STALLS: &str = "machine stall floor";
+const WAKEUPS: &str = "machine wake-up floor";
+/// Wake-ups timed by the probe: about a second at their spacing.
+const WAKEUP_COUNT: u32 = 4_000;
 const LEAN: &str = "lean baseline";
 const NAIVE: &str = "naive baseline";
 
@@ -182,6 +188,9 @@ pub fn bench(options: &BenchOptions, mut note: impl FnMut(&str)) -> anyhow::Resu
     note(STALLS);
     let stalls =
         stalls::probe(half_load.elapsed.clamp(Duration::from_secs(1), Duration::from_secs(5)));
+    note(WAKEUPS);
+    // Spaced as the 50%-load run's batches reach a shard (a few hundred µs).
+    let wakeups = wakeups::probe(WAKEUP_COUNT, Duration::from_micros(250));
     runs.push(half_load);
     note(LEAN);
     let lean = lean::run(&data);
@@ -226,6 +235,7 @@ pub fn bench(options: &BenchOptions, mut note: impl FnMut(&str)) -> anyhow::Resu
         runs,
         half_load_stages,
         stalls,
+        wakeups,
     };
     if let Some(dir) = &options.histograms_out {
         write_hgrm(&report, dir)?;
@@ -357,13 +367,17 @@ fn pipeline_at(
     let started = Instant::now();
     let config = PipelineConfig { shards, format: Format::Genesys, ..PipelineConfig::default() };
     let mut pipeline = Pipeline::start(config, SerializeOutputs::default());
+    // Paced from here, not from `started`: records due while the threads
+    // were still starting would arrive as one burst, and the backlog they
+    // leave (several milliseconds of it) was what the run's p99 measured.
+    let paced_from = Instant::now();
     let mut ingest = now();
     let mut events = 0u64;
     for frame in MemoryFrames::new(data.clone(), Framing::Lines).flatten() {
         events += 1;
         if events % 64 == 0 {
             if let Some(rate) = pace {
-                let due = started + Duration::from_secs_f64(events as f64 / rate);
+                let due = paced_from + Duration::from_secs_f64(events as f64 / rate);
                 let ahead = due.saturating_duration_since(Instant::now());
                 if !ahead.is_zero() {
                     pipeline.flush();
@@ -392,6 +406,9 @@ fn write_hgrm(report: &BenchReport, dir: &std::path::Path) -> anyhow::Result<()>
     }
     let path = dir.join("machine_stall_floor.hgrm");
     std::fs::write(&path, percentile_distribution(&report.stalls.wait))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let path = dir.join("machine_wakeup_floor.hgrm");
+    std::fs::write(&path, percentile_distribution(&report.wakeups.delay))
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
@@ -487,6 +504,19 @@ impl fmt::Display for BenchReport {
             wait_us(0.999),
         )?;
         writeln!(f, "machine_stall_p99_us={:.1}", wait_us(0.99))?;
+        let delay = &self.wakeups.delay;
+        let delay_us = |q: f64| delay.value_at_quantile(q) as f64 / 1000.0;
+        writeln!(
+            f,
+            "{WAKEUPS}: a parked thread runs, after another wakes it, in p50 {:.1} µs, p99 {:.1} \
+             µs, p99.9 {:.1} µs ({} wake-ups); a pipeline stage waiting for work at part load \
+             pays this",
+            delay_us(0.5),
+            delay_us(0.99),
+            delay_us(0.999),
+            delay.len(),
+        )?;
+        writeln!(f, "machine_wakeup_p99_us={:.1}", delay_us(0.99))?;
         write!(f, "pipeline at 50% load, per stage:\n{}", self.half_load_stages)
     }
 }
