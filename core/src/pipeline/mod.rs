@@ -397,10 +397,13 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         let born = *self.round_start.get_or_insert_with(Instant::now);
         let seq = self.seq;
         self.source_count += 1;
-        let record = |primary| Record {
+        // The payload and key are moved into the record, not cloned and then
+        // dropped: every record of a file shares one reference count, and each
+        // clone or drop is an atomic operation on it.
+        let record = |payload, key, primary| Record {
             seq,
-            payload: payload.clone(),
-            key: key.clone(),
+            payload,
+            key,
             origin,
             ingest,
             born,
@@ -410,7 +413,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         };
         let full = match self.router.route(&payload, key.as_deref(), self.dialect) {
             Route::One(shard) => {
-                self.batches[shard].push(record(true), None);
+                self.batches[shard].push(record(payload, key, true), None);
                 self.batches[shard].items.len() >= self.batch
             }
             Route::All => {
@@ -419,7 +422,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
                 let event = self.decoder.decode(&payload, key.as_deref()).ok();
                 let meta = event.as_ref().map(Event::meta);
                 for (shard, batch) in self.batches.iter_mut().enumerate() {
-                    batch.push(record(shard == 0), meta);
+                    batch.push(record(payload.clone(), key.clone(), shard == 0), meta);
                 }
                 self.batches.iter().any(|batch| batch.items.len() >= self.batch)
             }
