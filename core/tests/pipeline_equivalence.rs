@@ -238,8 +238,10 @@ fn a_routing_thread_reads_the_ready_view_while_the_pipeline_runs() {
 #[derive(Default)]
 struct MarkLog {
     calls: Vec<String>,
-    /// (watermark, call records delivered before it).
-    marks: Vec<(u64, usize)>,
+    /// Agent changes delivered so far.
+    changes: usize,
+    /// (watermark, call records delivered before it, agent changes before it).
+    marks: Vec<(u64, usize, usize)>,
     /// The latest watermark, for the pushing thread to watch.
     latest: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
@@ -249,8 +251,12 @@ impl state::Outputs for MarkLog {
         self.calls.push(record.call.clone());
     }
 
+    fn agent_change(&mut self, _: &state::AgentChange<'_>) {
+        self.changes += 1;
+    }
+
     fn delivered(&mut self, through: u64) {
-        self.marks.push((through, self.calls.len()));
+        self.marks.push((through, self.calls.len(), self.changes));
         self.latest.store(through, std::sync::atomic::Ordering::Release);
     }
 }
@@ -269,12 +275,35 @@ fn a_watermark_comes_after_every_call_record_its_records_caused() {
             ends.insert(call.into_owned(), index as u64 + 1);
         }
     }
+    // Without linger a call's record is emitted by the record that ends it.
+    let reducer = ReducerConfig {
+        calls: state::CallConfig { linger_ms: 0, ..state::CallConfig::default() },
+        ..ReducerConfig::default()
+    };
+    // How many agent changes the first n records cause, one thread.
+    let changes_after = {
+        #[derive(Default)]
+        struct Count(usize);
+        impl state::Outputs for Count {
+            fn agent_change(&mut self, _: &state::AgentChange<'_>) {
+                self.0 += 1;
+            }
+        }
+        let decoder = Decoder::new(Format::Genesys);
+        let mut single = Reducer::new(reducer);
+        let mut count = Count::default();
+        let mut after = vec![0];
+        for frame in &frames {
+            let event = decoder.decode(&frame.payload, None).unwrap();
+            single.apply(&event, Timestamp(0), &mut count);
+            after.push(count.0);
+        }
+        after
+    };
+    assert!(*changes_after.last().unwrap() > 10, "the traffic changes agents");
+    // Batches of 1 and 7 records also send outputs in batches of 2 and 14
+    // while held-back agent messages are applied, before the mark.
     for (shards, batch) in [(1, 16), (2, 7), (3, 1)] {
-        // Without linger a call's record is emitted by the record that ends it.
-        let reducer = ReducerConfig {
-            calls: state::CallConfig { linger_ms: 0, ..state::CallConfig::default() },
-            ..ReducerConfig::default()
-        };
         let config = PipelineConfig { shards, batch, reducer, ..PipelineConfig::default() };
         let log = MarkLog::default();
         let latest = log.latest.clone();
@@ -308,7 +337,15 @@ fn a_watermark_comes_after_every_call_record_its_records_caused() {
         for window in log.marks.windows(2) {
             assert!(window[0].0 < window[1].0, "shards={shards}: marks only move forward");
         }
-        for &(through, seen) in &log.marks {
+        for &(through, _, changes) in &log.marks {
+            let caused = changes_after[through as usize];
+            assert!(
+                changes >= caused,
+                "shards={shards}: records up to {through} change agents {caused} times, \
+                 {changes} delivered by that mark"
+            );
+        }
+        for &(through, seen, _) in &log.marks {
             let before: std::collections::HashSet<&String> = log.calls[..seen].iter().collect();
             for (call, &end) in &ends {
                 if end <= through {

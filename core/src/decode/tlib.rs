@@ -8,6 +8,8 @@ use crate::event::{Attr, Category, Event, EventKind, TEvent, Value};
 use super::json::unescape_json;
 
 /// The T-Library attribute `name` (without the `Attribute` prefix), if indexed.
+// Always inlined, like `normalize`: called once per member of every record,
+// and an out-of-line call cost 5% of the genesys decode.
 #[inline(always)]
 pub(crate) fn attr_by_name(name: &[u8]) -> Option<Attr> {
     Some(match name {

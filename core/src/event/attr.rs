@@ -51,6 +51,7 @@ impl Span {
 // The tag is a whole word for the same reason as `Span`'s alignment: a value
 // is copied as two words, and a tag written as one byte but read back as a
 // word (right after a decoder returned it) stalled store-to-load forwarding.
+// A layout detail for speed, not part of the API: no code relies on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u64)]
 pub enum Value {

@@ -67,7 +67,6 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use crossbeam::queue::ArrayQueue;
 use crossbeam::sync::Parker;
 use rustc_hash::FxHashMap;
 
@@ -98,7 +97,8 @@ pub struct PipelineConfig {
     pub decode: DecodeOptions,
     /// Reducer settings.
     pub reducer: ReducerConfig,
-    /// Records (and messages) per batch.
+    /// Records (and messages) per batch; outputs go to the sink in batches of
+    /// about twice this.
     pub batch: usize,
     /// Batches each ring holds.
     pub ring: usize,
@@ -153,7 +153,6 @@ pub struct Pipeline<O: Outputs + Send + 'static> {
 /// [`Pipeline::pause`] stops them and starts new ones on the same state.
 struct Threads<O> {
     senders: Vec<ring::Sender<RecordBatch>>,
-    spent: Vec<Arc<ArrayQueue<Records>>>,
     dispatched: Arc<Progress>,
     shards: Vec<JoinHandle<ShardDone>>,
     sink: Arc<Token<O>>,
@@ -397,9 +396,10 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         let born = *self.round_start.get_or_insert_with(Instant::now);
         let seq = self.seq;
         self.source_count += 1;
-        // The payload and key are moved into the record, not cloned and then
-        // dropped: every record of a file shares one reference count, and each
-        // clone or drop is an atomic operation on it.
+        // A record routed to one shard takes the payload and key by move, not
+        // a clone and a drop: every record of a file shares one reference
+        // count, and each clone or drop is an atomic operation on it. (A
+        // broadcast record is cloned per shard: its decoded event borrows it.)
         let record = |payload, key, primary| Record {
             seq,
             payload,
@@ -448,16 +448,18 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             self.source.record_n(Stage::Source, per, self.source_count);
         }
         let threads = &self.threads;
-        let targets = threads.senders.iter().zip(self.batches.iter_mut()).zip(&threads.spent);
-        for ((sender, batch), spent) in targets {
+        for (sender, batch) in threads.senders.iter().zip(self.batches.iter_mut()) {
             if batch.items.is_empty() {
                 continue;
             }
-            // A spent batch from this shard, emptied here (see `Shard::spent`).
-            let fresh = match spent.pop() {
+            // A batch the shard gave back as it was, emptied here: its
+            // records' `Bytes` are counted down on the thread that counted
+            // them up, instead of bouncing the file's reference count between
+            // cores, and the vectors are reused.
+            let fresh = match sender.take_spare() {
                 Some(mut used) => {
-                    used.clear();
-                    used
+                    used.records.clear();
+                    used.records
                 }
                 None => Records::with_capacity(self.batch),
             };
@@ -614,14 +616,11 @@ fn spawn<O: Outputs + Send + 'static>(
         delivered: 0,
     }));
     let mut senders = Vec::with_capacity(shards);
-    let mut spent_queues = Vec::with_capacity(shards);
     let mut handles = Vec::with_capacity(shards);
     let parts = parkers.into_iter().zip(to_agents).zip(from_shards).zip(output_senders).zip(sides);
     for (index, ((((parker, to_agents), from_shards), output), side)) in parts.enumerate() {
         let (to_shard, from_router) = ring::channel(config.ring, parker.unparker().clone());
-        let spent = Arc::new(ArrayQueue::new(config.ring.max(1) + 2));
         senders.push(to_shard);
-        spent_queues.push(spent.clone());
         let mut ready = ReadyPublisher::new(ready.clone(), index);
         // A resumed shard's agents are ready (or not) before any new event.
         ready.publish(&side.agents, &mut Latency::new(), true);
@@ -640,7 +639,7 @@ fn spawn<O: Outputs + Send + 'static>(
             output,
             sink: sink.clone(),
             ready,
-            spent,
+            output_batch: 2 * config.batch.max(1),
             report: reports.clone(),
             through: 0,
             marked: 0,
@@ -652,7 +651,7 @@ fn spawn<O: Outputs + Send + 'static>(
             .expect("start a shard thread");
         handles.push(handle);
     }
-    Threads { senders, spent: spent_queues, dispatched, shards: handles, sink, flush_open }
+    Threads { senders, dispatched, shards: handles, sink, flush_open }
 }
 
 #[cfg(test)]

@@ -68,10 +68,10 @@ struct Shared<T> {
     closed: AtomicBool,
     /// Times the producer found the ring full.
     full: AtomicU64,
-    /// Emptied items the consumer gave back for the producer to fill again:
-    /// batches allocated on one thread and freed on another made the
-    /// allocator hand back and re-fault fresh pages (a tenth of a two-shard
-    /// run went to the kernel zeroing them).
+    /// Items the consumer is done with, given back for the producer to fill
+    /// again: batches allocated on one thread and freed on another made the
+    /// allocator hand back and re-fault fresh pages. (Record batches come
+    /// back unemptied: the router drops their records itself.)
     spare: ArrayQueue<T>,
 }
 
@@ -165,7 +165,7 @@ impl<T> Sender<T> {
         self.shared.full.load(Ordering::Relaxed)
     }
 
-    /// An item the consumer emptied and gave back, if one is waiting.
+    /// An item the consumer gave back, if one is waiting.
     pub(crate) fn take_spare(&self) -> Option<T> {
         self.shared.spare.pop()
     }
@@ -191,8 +191,8 @@ impl<T> Receiver<T> {
         item
     }
 
-    /// Gives an emptied item back to the producer to reuse its allocation;
-    /// dropped here when the producer already has a ring's worth waiting.
+    /// Gives an item back to the producer to reuse its allocation; dropped
+    /// here when the producer already has a ring's worth waiting.
     pub(crate) fn give_back(&self, item: T) {
         let _ = self.shared.spare.push(item);
     }

@@ -10,11 +10,10 @@ use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use crossbeam::queue::ArrayQueue;
 use crossbeam::sync::Parker;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
@@ -191,11 +190,9 @@ pub(crate) struct Shard<O> {
     pub(crate) output: Sender<Batch<OutputItem>>,
     pub(crate) sink: Arc<Token<O>>,
     pub(crate) ready: ReadyPublisher,
-    /// Spent record batches go back to the router, which drops them: the
-    /// records' `Bytes` are then counted down on the thread that counted them
-    /// up, instead of bouncing the block's reference count between cores, and
-    /// the router reuses the vectors.
-    pub(crate) spent: Arc<ArrayQueue<Records>>,
+    /// Outputs handed to the sink at most about this many at a time while
+    /// agent messages are applied (twice the record batch).
+    pub(crate) output_batch: usize,
     /// Where this shard's latency is reported, at its own index.
     pub(crate) report: Arc<Vec<ArcSwap<Latency>>>,
     /// Every output of records numbered up to this has been queued for the
@@ -335,8 +332,10 @@ impl<O: Outputs> Shard<O> {
                     Err(_) => {}
                 }
             }
-            // If the router's return queue is full, the batch is dropped here.
-            let _ = self.spent.push(batch.records);
+            // Back to the router as it is, to be emptied there (see
+            // `Pipeline::flush`); dropped here only if the router already
+            // holds a ring's worth.
+            self.input.give_back(batch);
             self.send_messages(&mut outbox, &mut inbox);
             // Messages first, then the mark (see `progress`).
             self.progress[self.index].publish(last);
@@ -416,17 +415,26 @@ impl<O: Outputs> Shard<O> {
         inbox.drain(&self.from_shards);
         let started = Instant::now();
         let mut applied = 0u64;
+        let mut sending = Duration::ZERO;
         while let Some((sent, msg)) = inbox.next(safe) {
             latency.record(Stage::AgentWait, started.duration_since(sent).as_nanos() as u64);
             self.agents.set_replaying(msg.replayed);
             let mut queued = Queued { items: outputs, born: msg.born };
             self.agents.apply(msg.message, &mut queued);
             applied += 1;
-            if outputs.len() >= OUTPUT_BATCH {
+            // A held-back shard releases thousands of messages at once: their
+            // outputs go out a batch at a time, so batches keep one size and
+            // are refilled as they are (one grown to the burst was
+            // reallocated, copied and paged in afresh each time).
+            if outputs.len() >= self.output_batch {
+                let send_started = Instant::now();
                 self.send_outputs(outputs);
+                sending += send_started.elapsed();
             }
         }
-        if let Some(per) = (started.elapsed().as_nanos() as u64).checked_div(applied) {
+        // Emit is the agent side's work; time in the sink is not counted.
+        let applying = started.elapsed().saturating_sub(sending);
+        if let Some(per) = (applying.as_nanos() as u64).checked_div(applied) {
             latency.record_n(Stage::Emit, per, applied);
             self.ready.publish(&self.agents, latency, false);
         }
@@ -450,19 +458,18 @@ impl<O: Outputs> Shard<O> {
 
     /// Hands the outputs queued so far to the sink, no mark with them.
     fn send_outputs(&mut self, outputs: &mut Vec<OutputItem>) {
-        let spare = self.output.take_spare().map(|spare| spare.items);
+        // A batch that once grew far past the usual size is let go rather
+        // than kept at its peak for the pipeline's life.
+        let spare = self
+            .output
+            .take_spare()
+            .map(|spare| spare.items)
+            .filter(|items| items.capacity() <= 4 * self.output_batch);
         let batch = Batch { items: take_batch(outputs, spare), sent: Instant::now() };
         let sink = &self.sink;
         self.output.send(batch, || sink.try_run());
     }
 }
-
-/// Outputs handed to the sink at most this many at a time while a burst of
-/// agent messages is applied (a held-back shard releases thousands at once):
-/// batches that size are refilled as they are, where one grown to the burst
-/// was reallocated, copied and paged in afresh each time (a tenth of a
-/// two-shard run, in the kernel zeroing pages).
-const OUTPUT_BATCH: usize = 512;
 
 /// Takes a batch out of `items`, leaving in its place `spare` (an emptied
 /// batch the consumer gave back) or, while none has come back, room for

@@ -117,13 +117,9 @@ impl Interner {
         // Compared as bytes of the arena: slicing the arena as text would
         // check character boundaries on every probe.
         let arena = self.arena.as_bytes();
-        let starts = &self.starts;
         self.index
             .find(hash(bytes), |&sym| {
-                let index = sym.0 as usize;
-                let start = starts.get(index).map_or(0, |&start| start as usize);
-                let end = starts.get(index + 1).map_or(arena.len(), |&end| end as usize);
-                end - start == bytes.len() && arena.get(start..end) == Some(bytes)
+                bounds(&self.starts, arena.len(), sym).and_then(|at| arena.get(at)) == Some(bytes)
             })
             .copied()
     }
@@ -184,10 +180,16 @@ impl<'de> serde::Deserialize<'de> for Interner {
 /// The text of `sym`: from its start to the next symbol's (or the arena's end).
 #[inline]
 fn span<'a>(arena: &'a str, starts: &[u32], sym: Sym) -> &'a str {
+    bounds(starts, arena.len(), sym).and_then(|at| arena.get(at)).unwrap_or("")
+}
+
+/// Where `sym`'s name lies in an arena of `arena_len` bytes.
+#[inline]
+fn bounds(starts: &[u32], arena_len: usize, sym: Sym) -> Option<std::ops::Range<usize>> {
     let index = sym.0 as usize;
-    let (Some(&start), end) = (starts.get(index), starts.get(index + 1)) else { return "" };
-    let end = end.map_or(arena.len(), |&end| end as usize);
-    arena.get(start as usize..end).unwrap_or("")
+    let start = *starts.get(index)? as usize;
+    let end = starts.get(index + 1).map_or(arena_len, |&end| end as usize);
+    Some(start..end)
 }
 
 #[cfg(test)]

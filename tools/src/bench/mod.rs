@@ -137,6 +137,8 @@ const STALLS: &str = "machine stall floor";
 const WAKEUPS: &str = "machine wake-up floor";
 /// Wake-ups timed by the probe: about a second at their spacing.
 const WAKEUP_COUNT: u32 = 4_000;
+/// Spaced as the 50%-load run's batches reach a shard (a few hundred µs).
+const WAKEUP_SPACING: Duration = Duration::from_micros(250);
 const LEAN: &str = "lean baseline";
 const NAIVE: &str = "naive baseline";
 
@@ -189,8 +191,7 @@ pub fn bench(options: &BenchOptions, mut note: impl FnMut(&str)) -> anyhow::Resu
     let stalls =
         stalls::probe(half_load.elapsed.clamp(Duration::from_secs(1), Duration::from_secs(5)));
     note(WAKEUPS);
-    // Spaced as the 50%-load run's batches reach a shard (a few hundred µs).
-    let wakeups = wakeups::probe(WAKEUP_COUNT, Duration::from_micros(250));
+    let wakeups = wakeups::probe(WAKEUP_COUNT, WAKEUP_SPACING);
     runs.push(half_load);
     note(LEAN);
     let lean = lean::run(&data);
@@ -367,9 +368,9 @@ fn pipeline_at(
     let started = Instant::now();
     let config = PipelineConfig { shards, format: Format::Genesys, ..PipelineConfig::default() };
     let mut pipeline = Pipeline::start(config, SerializeOutputs::default());
-    // Paced from here, not from `started`: records due while the threads
-    // were still starting would arrive as one burst, and the backlog they
-    // leave (several milliseconds of it) was what the run's p99 measured.
+    // Paced from here, not from `started`: records due while the pipeline
+    // was being set up (its state, rings and threads) arrived as one burst,
+    // and the backlog they left was much of what the run's p99 measured.
     let paced_from = Instant::now();
     let mut ingest = now();
     let mut events = 0u64;
@@ -509,12 +510,15 @@ impl fmt::Display for BenchReport {
         writeln!(
             f,
             "{WAKEUPS}: a parked thread runs, after another wakes it, in p50 {:.1} µs, p99 {:.1} \
-             µs, p99.9 {:.1} µs ({} wake-ups); a pipeline stage waiting for work at part load \
-             pays this",
+             µs, p99.9 {:.1} µs, max {:.1} µs ({} wake-ups, {} longer than their {} µs \
+             spacing); a pipeline stage waiting for work at part load pays this",
             delay_us(0.5),
             delay_us(0.99),
             delay_us(0.999),
+            delay.max() as f64 / 1000.0,
             delay.len(),
+            self.wakeups.overran,
+            WAKEUP_SPACING.as_micros(),
         )?;
         writeln!(f, "machine_wakeup_p99_us={:.1}", delay_us(0.99))?;
         write!(f, "pipeline at 50% load, per stage:\n{}", self.half_load_stages)
