@@ -29,7 +29,8 @@ pub enum Stage {
     /// From a message leaving a shard to the agent side applying it, per
     /// message (batch-timed), including the wait for record order.
     AgentWait,
-    /// Applying one message on the agent side and emitting its outputs (the sink).
+    /// Applying one message on the agent side and queueing its outputs (time
+    /// spent handing them to the sink is not counted; `end_to_end` includes it).
     Emit,
     /// From ingest to the output it caused.
     EndToEnd,
