@@ -64,8 +64,20 @@ fn reference(frames: &[Frame], format: Format) -> Outcome {
     }
 }
 
-fn sharded(frames: &[Frame], format: Format, shards: usize, batch: usize, ring: usize) -> Outcome {
-    let config = PipelineConfig { shards, format, batch, ring, ..PipelineConfig::default() };
+/// The shape of a sharded run: shards, records per batch, batches per ring,
+/// and from how many waiting batches the router decodes for a shard.
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    shards: usize,
+    batch: usize,
+    ring: usize,
+    decode_ahead: usize,
+}
+
+fn sharded(frames: &[Frame], format: Format, shape: Shape) -> Outcome {
+    let Shape { shards, batch, ring, decode_ahead } = shape;
+    let config =
+        PipelineConfig { shards, format, batch, ring, decode_ahead, ..PipelineConfig::default() };
     let mut pipeline = Pipeline::start(config, CollectOutputs::default());
     for frame in frames {
         let origin = Origin { source: 0, line: frame.line };
@@ -94,14 +106,19 @@ fn every_shard_count_gives_the_reference_outputs() {
         let frames = frames(&text, format);
         let expected = reference(&frames, format);
         assert!(expected.calls.len() >= 12 * 13, "{format}: {} calls", expected.calls.len());
-        for (shards, batch, ring) in [(1, 256, 64), (2, 256, 64), (3, 7, 2), (4, 1, 1), (8, 33, 4)]
-        {
-            let got = sharded(&frames, format, shards, batch, ring);
-            assert_eq!(got.calls, expected.calls, "{format} shards={shards} batch={batch}");
-            assert_eq!(got.agents, expected.agents, "{format} shards={shards}");
-            assert_eq!(got.changes, expected.changes, "{format} shards={shards}");
-            assert_eq!(got.stats, expected.stats, "{format} shards={shards}");
-            assert_eq!(got.counters, expected.counters, "{format} shards={shards}");
+        let shapes = [(1, 256, 64), (2, 256, 64), (3, 7, 2), (4, 1, 1), (8, 33, 4)];
+        // The router decoding every record, none but broadcast ones, and as
+        // the pipeline does by default (when a shard's ring backs up).
+        for decode_ahead in [0, usize::MAX, PipelineConfig::default().decode_ahead] {
+            for (shards, batch, ring) in shapes {
+                let shape = Shape { shards, batch, ring, decode_ahead };
+                let got = sharded(&frames, format, shape);
+                assert_eq!(got.calls, expected.calls, "{format} {shape:?}");
+                assert_eq!(got.agents, expected.agents, "{format} {shape:?}");
+                assert_eq!(got.changes, expected.changes, "{format} {shape:?}");
+                assert_eq!(got.stats, expected.stats, "{format} {shape:?}");
+                assert_eq!(got.counters, expected.counters, "{format} {shape:?}");
+            }
         }
     }
 }
@@ -115,35 +132,39 @@ fn rejects_reach_the_outputs_once_with_their_origin() {
             self.0.push((origin.line, error.to_string()));
         }
     }
-    let config = PipelineConfig { shards: 3, batch: 2, ..PipelineConfig::default() };
-    let mut pipeline = Pipeline::start(config, Rejects::default());
-    let lines = [
-        "{\"id\":\"EventRinging\"",
-        "<Port>",
-        "{\"id\":\"EventAgentReady\",\"ThisDN\":\"1\"}",
-        "garbage",
-    ];
-    for round in 0..50u64 {
-        for (i, line) in lines.iter().enumerate() {
-            let origin = Origin { source: 0, line: round * 4 + i as u64 + 1 };
-            pipeline.push(
-                Bytes::from_static(line.as_bytes()),
-                Some(Bytes::from(format!("t:{i}"))),
-                origin,
-                Timestamp(0),
-            );
+    // Whether the router or the shard tried to decode them, once each.
+    for decode_ahead in [0, usize::MAX] {
+        let config =
+            PipelineConfig { shards: 3, batch: 2, decode_ahead, ..PipelineConfig::default() };
+        let mut pipeline = Pipeline::start(config, Rejects::default());
+        let lines = [
+            "{\"id\":\"EventRinging\"",
+            "<Port>",
+            "{\"id\":\"EventAgentReady\",\"ThisDN\":\"1\"}",
+            "garbage",
+        ];
+        for round in 0..50u64 {
+            for (i, line) in lines.iter().enumerate() {
+                let origin = Origin { source: 0, line: round * 4 + i as u64 + 1 };
+                pipeline.push(
+                    Bytes::from_static(line.as_bytes()),
+                    Some(Bytes::from(format!("t:{i}"))),
+                    origin,
+                    Timestamp(0),
+                );
+            }
         }
+        let done = pipeline.finish();
+        let mut rejects = done.outputs.0;
+        // Shards deliver in their own order; each reject is reported exactly once.
+        rejects.sort();
+        assert_eq!(rejects.len(), 150, "decode_ahead={decode_ahead}");
+        let lines: Vec<u64> = rejects.iter().map(|(line, _)| *line).collect();
+        let expected: Vec<u64> =
+            (0..50u64).flat_map(|round| [1, 2, 4].map(|i| round * 4 + i)).collect();
+        assert_eq!(lines, expected, "lines 1, 2 and 4 of every round of four");
+        assert_eq!(rejects[0], (1, "record ends inside a JSON value at byte 20".to_owned()));
     }
-    let done = pipeline.finish();
-    let mut rejects = done.outputs.0;
-    // Shards deliver in their own order; each reject is reported exactly once.
-    rejects.sort();
-    assert_eq!(rejects.len(), 150);
-    let lines: Vec<u64> = rejects.iter().map(|(line, _)| *line).collect();
-    let expected: Vec<u64> =
-        (0..50u64).flat_map(|round| [1, 2, 4].map(|i| round * 4 + i)).collect();
-    assert_eq!(lines, expected, "lines 1, 2 and 4 of every round of four");
-    assert_eq!(rejects[0], (1, "record ends inside a JSON value at byte 20".to_owned()));
 }
 
 proptest::proptest! {
@@ -158,13 +179,14 @@ proptest::proptest! {
         shards in 1usize..6,
         batch in 1usize..64,
         ring in 1usize..8,
+        decode_ahead in proptest::prop_oneof![0usize..4, proptest::strategy::Just(usize::MAX)],
         in_tlog in proptest::prelude::any::<bool>(),
     ) {
         let events = scenario::jitter(&traffic(copies), 1_500, &mut scenario::Rng(seed));
         let (format, text) = if in_tlog { (Format::Tlog, tlog(&events)) } else { (Format::Genesys, genesys(&events)) };
         let frames = frames(&text, format);
         let expected = reference(&frames, format);
-        let got = sharded(&frames, format, shards, batch, ring);
+        let got = sharded(&frames, format, Shape { shards, batch, ring, decode_ahead });
         proptest::prop_assert_eq!(got, expected);
     }
 }

@@ -245,7 +245,9 @@ pub struct Shape {
     pub three_shards: bool,
     /// Batch size (1–16 records).
     pub batch: u8,
-    /// Ring size (1–4 batches).
+    /// Ring size (1–4 batches) in the low two bits; the next two say from how
+    /// many waiting batches the router decodes a shard's records (0, 1, 2 or
+    /// never), so inputs from before that setting keep their meaning.
     pub ring: u8,
 }
 
@@ -287,13 +289,17 @@ pub fn check_sharded(script: &Script, shape: Shape, close: bool) {
         format: Format::Auto,
         batch: usize::from(shape.batch % 16) + 1,
         ring: usize::from(shape.ring % 4) + 1,
+        decode_ahead: [0, 1, 2, usize::MAX][usize::from(shape.ring / 4 % 4)],
         reducer: ReducerConfig {
             calls: CallConfig { linger_ms: i64::MAX, ..CallConfig::default() },
             ..ReducerConfig::default()
         },
         ..PipelineConfig::default()
     };
-    let shape = format!("{} shards, batch {}, ring {}", config.shards, config.batch, config.ring);
+    let shape = format!(
+        "{} shards, batch {}, ring {}, decode ahead {}",
+        config.shards, config.batch, config.ring, config.decode_ahead
+    );
     let mut pipeline = Pipeline::start(config, CollectOutputs::default());
     for (line, record) in records.iter().enumerate() {
         let origin = Origin { source: 0, line: line as u64 + 1 };

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bytes::Bytes;
-use ctistream_core::pipeline::{Origin, Pipeline, PipelineConfig};
+use ctistream_core::pipeline::{Origin, Pipeline, PipelineConfig, default_shards};
 use ctistream_core::state::{self, CallRecord, CallSide, Outputs, QueueStats, Waiting};
 use ctistream_core::{AgentStatus, DecodeError, Format, MemoryFrames, Timestamp};
 
@@ -49,7 +49,7 @@ impl Default for DemoOptions {
             minutes: 60,
             seed: 1,
             dialect: GenDialect::Mixed,
-            shards: std::thread::available_parallelism().map_or(1, usize::from),
+            shards: default_shards(),
             queue_rows: 10,
         }
     }

@@ -86,10 +86,20 @@ use saved::ShardState;
 use shard::{Batch, Record, RecordBatch, Records, Shard, ShardDone};
 use stage::{Sink, Token};
 
+/// The shards a pipeline has unless told otherwise: one less than the cores,
+/// at least one. The router (framing, routing, batching) is a thread of its
+/// own, and a shard per core beside it makes them time-slice: on two cores,
+/// one shard with the router decoding for it while it is behind
+/// ([`PipelineConfig::decode_ahead`]) reduced 1.93 M events in 1.12 s, two
+/// shards in 1.47 s (BENCHMARKS.md, 2026-12-06).
+pub fn default_shards() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| cores.get().saturating_sub(1).max(1))
+}
+
 /// How the pipeline is built.
 #[derive(Clone, Debug)]
 pub struct PipelineConfig {
-    /// Shard threads (at least 1).
+    /// Shard threads (at least 1) [default: [`default_shards`]].
     pub shards: usize,
     /// The input format.
     pub format: Format,
@@ -108,12 +118,19 @@ pub struct PipelineConfig {
     /// Call identities the router remembers to send consultation legs after
     /// their main call (records without a key).
     pub route_links: usize,
+    /// The router decodes a shard's records itself while that shard's ring
+    /// holds at least this many batches: the shard is behind and the router
+    /// would only wait on it, so the decoding moves from the busy thread to
+    /// the idle one (one shard on two cores: a third faster). 0: always;
+    /// `usize::MAX`: never. Broadcast records are decoded on the router
+    /// whatever this says (once for every shard).
+    pub decode_ahead: usize,
 }
 
 impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
-            shards: std::thread::available_parallelism().map_or(1, usize::from),
+            shards: default_shards(),
             format: Format::Auto,
             decode: DecodeOptions::default(),
             reducer: ReducerConfig::default(),
@@ -121,6 +138,7 @@ impl Default for PipelineConfig {
             ring: 64,
             shed: false,
             route_links: 1 << 20,
+            decode_ahead: 2,
         }
     }
 }
@@ -132,8 +150,14 @@ pub struct Pipeline<O: Outputs + Send + 'static> {
     dialect: Option<Dialect>,
     threads: Threads<O>,
     batches: Vec<Records>,
-    /// Decodes broadcast records once, for every shard.
+    /// Decodes broadcast records once, for every shard, and a shard's records
+    /// while it is behind (`PipelineConfig::decode_ahead`).
     decoder: Decoder,
+    /// Per shard: whether the router decodes its records, as its ring stood
+    /// when the last batch was sent.
+    decode_here: Vec<bool>,
+    /// Records decoded here, for sampling the decode stage's latency.
+    decoded_here: u64,
     batch: usize,
     shed: bool,
     shed_count: u64,
@@ -281,6 +305,8 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             threads,
             batches: (0..shards).map(|_| Records::with_capacity(config.batch)).collect(),
             decoder: Decoder::with_options(config.format, config.decode.clone()),
+            decode_here: vec![config.decode_ahead == 0; shards],
+            decoded_here: 0,
             batch: config.batch.max(1),
             shed: config.shed,
             shed_count: 0,
@@ -399,7 +425,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         // A record routed to one shard takes the payload and key by move, not
         // a clone and a drop: every record of a file shares one reference
         // count, and each clone or drop is an atomic operation on it. (A
-        // broadcast record is cloned per shard: its decoded event borrows it.)
+        // broadcast record is cloned per shard.)
         let record = |payload, key, primary| Record {
             seq,
             payload,
@@ -409,20 +435,26 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             born,
             primary,
             replayed,
-            decoded: None,
+            decoded: false,
         };
         let full = match self.router.route(&payload, key.as_deref(), self.dialect) {
             Route::One(shard) => {
-                self.batches[shard].push(record(payload, key, true), None);
+                // A record that does not decode goes as it is, here and below:
+                // its shard decodes it again and rejects it.
+                let meta = if self.decode_here[shard] {
+                    self.decode(&payload, key.as_deref()).map(Event::into_meta)
+                } else {
+                    None
+                };
+                self.batches[shard].push(record(payload, key, true), meta);
                 self.batches[shard].items.len() >= self.batch
             }
             Route::All => {
-                // Decoded here once rather than on every shard. A record that
-                // does not decode goes as it is: its primary shard rejects it.
-                let event = self.decoder.decode(&payload, key.as_deref()).ok();
+                // Decoded here once rather than on every shard.
+                let event = self.decode(&payload, key.as_deref());
                 let meta = event.as_ref().map(Event::meta);
                 for (shard, batch) in self.batches.iter_mut().enumerate() {
-                    batch.push(record(payload.clone(), key.clone(), shard == 0), meta);
+                    batch.push(record(payload.clone(), key.clone(), shard == 0), meta.cloned());
                 }
                 self.batches.iter().any(|batch| batch.items.len() >= self.batch)
             }
@@ -430,6 +462,18 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         if full {
             self.flush();
         }
+    }
+
+    /// Decodes a record on the router, timing one in [`SAMPLE_EVERY`].
+    fn decode<'r>(&mut self, payload: &'r [u8], key: Option<&'r [u8]>) -> Option<Event<'r>> {
+        self.decoded_here += 1;
+        if self.decoded_here % SAMPLE_EVERY != 1 {
+            return self.decoder.decode(payload, key).ok();
+        }
+        let start = Instant::now();
+        let event = self.decoder.decode(payload, key).ok();
+        self.source.record(Stage::Decode, start.elapsed().as_nanos() as u64);
+        event
     }
 
     /// The number of the last record pushed (records are numbered from 1).
@@ -448,7 +492,9 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             self.source.record_n(Stage::Source, per, self.source_count);
         }
         let threads = &self.threads;
-        for (sender, batch) in threads.senders.iter().zip(self.batches.iter_mut()) {
+        let decode_ahead = self.config.decode_ahead;
+        let senders = threads.senders.iter().zip(&mut self.decode_here);
+        for ((sender, decode_here), batch) in senders.zip(self.batches.iter_mut()) {
             if batch.items.is_empty() {
                 continue;
             }
@@ -472,6 +518,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             } else {
                 sender.send(batch, || false);
             }
+            *decode_here = sender.queued() >= decode_ahead;
         }
         // Every record numbered so far is in a ring (or counted as shed).
         threads.dispatched.publish(self.seq);

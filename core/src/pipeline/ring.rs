@@ -165,6 +165,12 @@ impl<T> Sender<T> {
         self.shared.full.load(Ordering::Relaxed)
     }
 
+    /// Items sent and not yet taken (a moment's reading: the consumer may be
+    /// taking one as it is read).
+    pub(crate) fn queued(&self) -> usize {
+        self.shared.queue.len()
+    }
+
     /// An item the consumer gave back, if one is waiting.
     pub(crate) fn take_spare(&self) -> Option<T> {
         self.shared.spare.pop()

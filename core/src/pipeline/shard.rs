@@ -54,9 +54,10 @@ pub(crate) struct Record {
     pub(crate) primary: bool,
     /// Applied to the state without outputs ([`Pipeline::replay`](super::Pipeline::replay)).
     pub(crate) replayed: bool,
-    /// Where in its batch's [`Records::decoded`] the router left this record's
-    /// event, when it decoded it (broadcast records: once, not on every shard).
-    pub(crate) decoded: Option<u32>,
+    /// Whether the router decoded this record (broadcast records, once for
+    /// every shard, and a shard's records while it is behind): its event is
+    /// the next one in its batch's [`Records::decoded`].
+    pub(crate) decoded: bool,
 }
 
 /// A batch of records on its way to a shard, stamped when it left.
@@ -85,30 +86,34 @@ impl Records {
     }
 
     /// Adds `record`, with the event the router decoded for it if any.
-    pub(crate) fn push(&mut self, mut record: Record, decoded: Option<&EventMeta>) {
-        record.decoded = decoded.map(|meta| {
+    pub(crate) fn push(&mut self, mut record: Record, decoded: Option<EventMeta>) {
+        if let Some(meta) = decoded {
             if self.decoded.capacity() == 0 {
                 // Room for a quarter of the batch at once (agent events are
                 // about a fifth of contact-center traffic): an index is ~600
                 // bytes, and growing by doubling would copy it over and over.
+                // A batch the router decoded whole grows to it once and keeps
+                // the room when it comes back to be filled again.
                 self.decoded.reserve(self.items.capacity() / 4);
             }
-            self.decoded.push(meta.clone());
-            (self.decoded.len() - 1) as u32
-        });
+            self.decoded.push(meta);
+            record.decoded = true;
+        }
         self.items.push(record);
     }
+}
 
-    /// The event of `record`, one of ours: the router's, or decoded here.
-    fn event<'r>(&self, record: &'r Record, decoder: &Decoder) -> DecodeResult<Event<'r>> {
-        match record.decoded {
-            Some(at) => Ok(Event::with_meta(
-                &record.payload,
-                record.key.as_deref(),
-                self.decoded[at as usize].clone(),
-            )),
-            None => decoder.decode(&record.payload, record.key.as_deref()),
-        }
+/// The event of `record`: the router's (the next of `decoded`, taken by move),
+/// or decoded here.
+fn event_of<'r>(
+    record: &'r Record,
+    decoded: &mut impl Iterator<Item = EventMeta>,
+    decoder: &Decoder,
+) -> DecodeResult<Event<'r>> {
+    let routed = if record.decoded { decoded.next() } else { None };
+    match routed {
+        Some(meta) => Ok(Event::with_meta(&record.payload, record.key.as_deref(), meta)),
+        None => decoder.decode(&record.payload, record.key.as_deref()),
     }
 }
 
@@ -260,7 +265,7 @@ impl<O: Outputs> Shard<O> {
             // Read the router's mark before looking at the ring: once the ring is
             // empty, every record of ours up to the mark has been handled.
             let dispatched = self.dispatched.read();
-            let Some(batch) = self.input.try_recv() else {
+            let Some(mut batch) = self.input.try_recv() else {
                 if self.input.is_finished() {
                     break;
                 }
@@ -282,7 +287,9 @@ impl<O: Outputs> Shard<O> {
                 batch.records.items.len() as u64,
             );
             let mut last = 0;
-            for record in &batch.records.items {
+            let Records { items, decoded } = &mut batch.records;
+            let mut routed = decoded.drain(..);
+            for record in items.iter() {
                 last = record.seq;
                 processed += 1;
                 let sampled = processed % SAMPLE_EVERY == 1;
@@ -291,7 +298,7 @@ impl<O: Outputs> Shard<O> {
                 self.call.set_replaying(record.replayed);
                 // Matched by reference: the event is large (its attribute
                 // index is inline) and moving it out of the result is a copy.
-                match batch.records.event(record, &self.decoder) {
+                match event_of(record, &mut routed, &self.decoder) {
                     Ok(ref event) => {
                         let decoded = start.map(|start| (start, Instant::now()));
                         if record.primary {
@@ -308,7 +315,11 @@ impl<O: Outputs> Shard<O> {
                             |t, a| owner(t, a, shards) == index,
                         );
                         if let Some((start, decoded)) = decoded {
-                            latency.record(Stage::Decode, (decoded - start).as_nanos() as u64);
+                            // The router times the records it decoded.
+                            if !record.decoded {
+                                let nanos = (decoded - start).as_nanos() as u64;
+                                latency.record(Stage::Decode, nanos);
+                            }
                             latency.record(Stage::Reduce, decoded.elapsed().as_nanos() as u64);
                         }
                         for message in messages.drain(..) {
@@ -332,6 +343,7 @@ impl<O: Outputs> Shard<O> {
                     Err(_) => {}
                 }
             }
+            drop(routed);
             // Back to the router as it is, to be emptied there (see
             // `Pipeline::flush`); dropped here only if the router already
             // holds a ring's worth.

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ctistream_core::pipeline::default_shards;
 use ctistream_core::state::{CallConfig, ReducerConfig, StatsConfig};
 use ctistream_core::{
     DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD, DecodeOptions, Format, Framing, Timestamp,
@@ -103,7 +104,7 @@ struct RunCliArgs {
     /// Validate the configuration, print it, and exit.
     #[arg(long)]
     check: bool,
-    /// Shard threads [default: the available cores].
+    /// Shard threads [default: one less than the cores, at least 1].
     #[arg(long, value_name = "N")]
     shards: Option<usize>,
     /// Input dialect [default: auto].
@@ -122,7 +123,7 @@ struct BenchArgs {
     /// About this many events [default: 4,000,000; 400,000 with --quick].
     #[arg(long)]
     events: Option<u64>,
-    /// Pipeline shards [default: the number of cores].
+    /// Pipeline shards [default: one less than the cores, at least 1].
     #[arg(long)]
     shards: Option<usize>,
     /// A small workload that finishes in well under 30 s on two cores.
@@ -161,7 +162,7 @@ struct DemoArgs {
     /// The dialect the simulated platform speaks.
     #[arg(long, value_enum, default_value = "mixed")]
     dialect: GenDialect,
-    /// Pipeline shards [default: the number of cores].
+    /// Pipeline shards [default: one less than the cores, at least 1].
     #[arg(long)]
     shards: Option<usize>,
 }
@@ -219,7 +220,7 @@ struct ReduceArgs {
     /// Write each stage's latency as an HdrHistogram percentile file (.hgrm).
     #[arg(long, value_name = "DIR")]
     histograms_out: Option<PathBuf>,
-    /// Shard threads (default: the available cores).
+    /// Shard threads [default: one less than the cores, at least 1].
     #[arg(long, value_name = "N")]
     shards: Option<usize>,
     /// How long (event time) a finished call waits for late events from other
@@ -344,9 +345,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 stats_out: args.stats_out,
                 interactions_out: args.interactions_out,
                 histograms_out: args.histograms_out,
-                shards: args
-                    .shards
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+                shards: args.shards.unwrap_or_else(default_shards),
                 config: ReducerConfig {
                     calls: CallConfig { linger_ms: args.linger_ms, ..CallConfig::default() },
                     stats: StatsConfig {
@@ -485,10 +484,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
     let options = BenchOptions {
         events,
-        shards: args
-            .shards
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-            .max(1),
+        shards: args.shards.unwrap_or_else(default_shards).max(1),
         seed: args.seed,
         plot: args.plot,
         histograms_out: args.histograms_out,

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use ctistream_core::pipeline::default_shards;
 use ctistream_core::state::{CallConfig, ReducerConfig, StatsConfig};
 use ctistream_core::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD, DecodeOptions, Format};
 use serde::Deserialize;
@@ -260,10 +261,7 @@ impl RunPlan {
             },
             None => None,
         };
-        let shards = args
-            .shards
-            .or(options.shards)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        let shards = args.shards.or(options.shards).unwrap_or_else(default_shards);
         if shards == 0 || shards > 256 {
             bail!("shards {shards}: must be between 1 and 256");
         }
