@@ -171,12 +171,6 @@ impl<'a> Event<'a> {
         &self.meta
     }
 
-    /// The index and kind without the bytes they point into (for the
-    /// pipeline, which sends them with the record they came from).
-    pub(crate) fn into_meta(self) -> EventMeta {
-        self.meta
-    }
-
     /// The index and kind, for a decoder filling the event in place.
     pub(crate) fn meta_mut(&mut self) -> &mut EventMeta {
         &mut self.meta

@@ -71,6 +71,7 @@ use crossbeam::sync::Parker;
 use rustc_hash::FxHashMap;
 
 use crate::decode::{DecodeOptions, Decoder, Format};
+use crate::error::DecodeResult;
 use crate::event::{Dialect, Event, EventKind, Timestamp};
 use crate::state::{AgentSide, CallSide, Outputs, ReduceCounters, ReducerConfig};
 
@@ -422,10 +423,10 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
         let born = *self.round_start.get_or_insert_with(Instant::now);
         let seq = self.seq;
         self.source_count += 1;
-        // A record routed to one shard takes the payload and key by move, not
-        // a clone and a drop: every record of a file shares one reference
-        // count, and each clone or drop is an atomic operation on it. (A
-        // broadcast record is cloned per shard.)
+        // A record takes the payload and key by move, not a clone and a drop:
+        // every record of a file shares one reference count, and each clone
+        // or drop is an atomic operation on it. (A broadcast record is cloned
+        // for every shard but the last.)
         let record = |payload, key, primary| Record {
             seq,
             payload,
@@ -437,41 +438,49 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             replayed,
             decoded: false,
         };
-        let full = match self.router.route(&payload, key.as_deref(), self.dialect) {
-            Route::One(shard) => {
-                // A record that does not decode goes as it is, here and below:
-                // its shard decodes it again and rejects it.
-                let meta = if self.decode_here[shard] {
-                    self.decode(&payload, key.as_deref()).map(Event::into_meta)
-                } else {
-                    None
-                };
-                self.batches[shard].push(record(payload, key, true), meta);
-                self.batches[shard].items.len() >= self.batch
-            }
-            Route::All => {
-                // Decoded here once rather than on every shard.
-                let event = self.decode(&payload, key.as_deref());
-                let meta = event.as_ref().map(Event::meta);
-                for (shard, batch) in self.batches.iter_mut().enumerate() {
-                    batch.push(record(payload.clone(), key.clone(), shard == 0), meta.cloned());
-                }
-                self.batches.iter().any(|batch| batch.items.len() >= self.batch)
-            }
+        let targets = match self.router.route(&payload, key.as_deref(), self.dialect) {
+            Route::One(shard) => shard..shard + 1,
+            Route::All => 0..self.batches.len(),
         };
+        // Decoded here: a broadcast record once rather than on every shard,
+        // and a shard's record while the shard is behind. A record that does
+        // not decode goes as it is: its primary shard decodes it again and
+        // rejects it. The event is kept before the record goes in, so the
+        // payload and key move into the last batch instead of being cloned.
+        let broadcast = targets.len() > 1;
+        let decoded = (broadcast || self.decode_here[targets.start])
+            // (Matched by reference: moving the event out of the result
+            // would copy its inline index.)
+            && match self.decode(&payload, key.as_deref()) {
+                Ok(ref event) => {
+                    for batch in &mut self.batches[targets.clone()] {
+                        batch.keep_event(event.meta());
+                    }
+                    true
+                }
+                Err(_) => false,
+            };
+        let (first, last) = (targets.start, targets.end - 1);
+        for shard in first..last {
+            let copy = record(payload.clone(), key.clone(), shard == first);
+            self.batches[shard].push(copy, decoded);
+        }
+        self.batches[last].push(record(payload, key, last == first), decoded);
+        let full = self.batches[targets].iter().any(|batch| batch.items.len() >= self.batch);
         if full {
             self.flush();
         }
     }
 
-    /// Decodes a record on the router, timing one in [`SAMPLE_EVERY`].
-    fn decode<'r>(&mut self, payload: &'r [u8], key: Option<&'r [u8]>) -> Option<Event<'r>> {
+    /// Decodes a record on the router, timing one in [`SAMPLE_EVERY`]. (The
+    /// result is kept as it is: `ok()` would copy the event, index and all.)
+    fn decode<'r>(&mut self, payload: &'r [u8], key: Option<&'r [u8]>) -> DecodeResult<Event<'r>> {
         self.decoded_here += 1;
         if self.decoded_here % SAMPLE_EVERY != 1 {
-            return self.decoder.decode(payload, key).ok();
+            return self.decoder.decode(payload, key);
         }
         let start = Instant::now();
-        let event = self.decoder.decode(payload, key).ok();
+        let event = self.decoder.decode(payload, key);
         self.source.record(Stage::Decode, start.elapsed().as_nanos() as u64);
         event
     }

@@ -16,10 +16,11 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use crossbeam::sync::Parker;
 use rustc_hash::{FxBuildHasher, FxHashMap};
+use smallvec::SmallVec;
 
 use crate::decode::Decoder;
 use crate::error::DecodeResult;
-use crate::event::{Dialect, Event, EventKind, EventMeta, Timestamp};
+use crate::event::{Attr, Dialect, Event, EventKind, EventMeta, Timestamp, Value};
 use crate::state::{
     AgentChange, AgentMsg, AgentSide, CallRecord, CallSide, InteractionRecord, Name, Outputs,
 };
@@ -68,51 +69,81 @@ pub(crate) struct RecordBatch {
 }
 
 /// The records of a batch for one shard, with the events the router decoded for
-/// some of them. Both vectors go back to the router to be reused.
+/// some of them. The vectors go back to the router to be reused.
 #[derive(Debug, Default)]
 pub(crate) struct Records {
     pub(crate) items: Vec<Record>,
-    pub(crate) decoded: Vec<EventMeta>,
+    /// The router's events, in the order of their records.
+    decoded: Vec<Decoded>,
+    /// Their attributes, end to end.
+    attrs: Vec<(Attr, Value)>,
+}
+
+/// An event the router decoded, kept apart from its attributes: an
+/// [`EventMeta`] moved whole copies its inline index (about 800 bytes) where a
+/// record has a dozen attributes, and those copies were a tenth of the router.
+#[derive(Clone, Copy, Debug)]
+struct Decoded {
+    dialect: Dialect,
+    kind: EventKind,
+    time: Option<Timestamp>,
+    present: u128,
+    /// Where its attributes are in [`Records::attrs`].
+    attrs: (u32, u32),
 }
 
 impl Records {
     pub(crate) fn with_capacity(records: usize) -> Records {
-        Records { items: Vec::with_capacity(records), decoded: Vec::new() }
+        Records { items: Vec::with_capacity(records), decoded: Vec::new(), attrs: Vec::new() }
     }
 
     pub(crate) fn clear(&mut self) {
         self.items.clear();
         self.decoded.clear();
+        self.attrs.clear();
     }
 
-    /// Adds `record`, with the event the router decoded for it if any.
-    pub(crate) fn push(&mut self, mut record: Record, decoded: Option<EventMeta>) {
-        if let Some(meta) = decoded {
-            if self.decoded.capacity() == 0 {
-                // Room for a quarter of the batch at once (agent events are
-                // about a fifth of contact-center traffic): an index is ~600
-                // bytes, and growing by doubling would copy it over and over.
-                // A batch the router decoded whole grows to it once and keeps
-                // the room when it comes back to be filled again.
-                self.decoded.reserve(self.items.capacity() / 4);
-            }
-            self.decoded.push(meta);
-            record.decoded = true;
-        }
+    /// Keeps the router's event for the record pushed next.
+    pub(crate) fn keep_event(&mut self, meta: &EventMeta) {
+        let start = self.attrs.len() as u32;
+        self.attrs.extend_from_slice(&meta.attrs);
+        self.decoded.push(Decoded {
+            dialect: meta.dialect,
+            kind: meta.kind,
+            time: meta.time,
+            present: meta.present,
+            attrs: (start, self.attrs.len() as u32),
+        });
+    }
+
+    /// Adds `record`; `decoded` says its event was kept just before.
+    pub(crate) fn push(&mut self, mut record: Record, decoded: bool) {
+        record.decoded = decoded;
         self.items.push(record);
     }
 }
 
-/// The event of `record`: the router's (the next of `decoded`, taken by move),
-/// or decoded here.
+/// The event of `record`: the router's (the next of `decoded`), or decoded
+/// here.
 fn event_of<'r>(
     record: &'r Record,
-    decoded: &mut impl Iterator<Item = EventMeta>,
+    decoded: &mut std::slice::Iter<'_, Decoded>,
+    attrs: &[(Attr, Value)],
     decoder: &Decoder,
 ) -> DecodeResult<Event<'r>> {
     let routed = if record.decoded { decoded.next() } else { None };
     match routed {
-        Some(meta) => Ok(Event::with_meta(&record.payload, record.key.as_deref(), meta)),
+        Some(routed) => {
+            let (start, end) = routed.attrs;
+            let meta = EventMeta {
+                dialect: routed.dialect,
+                kind: routed.kind,
+                time: routed.time,
+                attrs: SmallVec::from_slice(&attrs[start as usize..end as usize]),
+                present: routed.present,
+            };
+            Ok(Event::with_meta(&record.payload, record.key.as_deref(), meta))
+        }
         None => decoder.decode(&record.payload, record.key.as_deref()),
     }
 }
@@ -265,7 +296,7 @@ impl<O: Outputs> Shard<O> {
             // Read the router's mark before looking at the ring: once the ring is
             // empty, every record of ours up to the mark has been handled.
             let dispatched = self.dispatched.read();
-            let Some(mut batch) = self.input.try_recv() else {
+            let Some(batch) = self.input.try_recv() else {
                 if self.input.is_finished() {
                     break;
                 }
@@ -287,9 +318,8 @@ impl<O: Outputs> Shard<O> {
                 batch.records.items.len() as u64,
             );
             let mut last = 0;
-            let Records { items, decoded } = &mut batch.records;
-            let mut routed = decoded.drain(..);
-            for record in items.iter() {
+            let mut routed = batch.records.decoded.iter();
+            for record in &batch.records.items {
                 last = record.seq;
                 processed += 1;
                 let sampled = processed % SAMPLE_EVERY == 1;
@@ -298,7 +328,7 @@ impl<O: Outputs> Shard<O> {
                 self.call.set_replaying(record.replayed);
                 // Matched by reference: the event is large (its attribute
                 // index is inline) and moving it out of the result is a copy.
-                match event_of(record, &mut routed, &self.decoder) {
+                match event_of(record, &mut routed, &batch.records.attrs, &self.decoder) {
                     Ok(ref event) => {
                         let decoded = start.map(|start| (start, Instant::now()));
                         if record.primary {
@@ -343,7 +373,6 @@ impl<O: Outputs> Shard<O> {
                     Err(_) => {}
                 }
             }
-            drop(routed);
             // Back to the router as it is, to be emptied there (see
             // `Pipeline::flush`); dropped here only if the router already
             // holds a ring's worth.
