@@ -246,8 +246,9 @@ pub struct Shape {
     /// Batch size (1–16 records).
     pub batch: u8,
     /// Ring size (1–4 batches) in the low two bits; the next two say from how
-    /// many waiting batches the router decodes a shard's records (0, 1, 2 or
-    /// never), so inputs from before that setting keep their meaning.
+    /// many waiting batches the router decodes a shard's records (never, 0, 1
+    /// or 2: never first, so inputs from before that setting, whose other bits
+    /// are mostly zero, keep their meaning).
     pub ring: u8,
 }
 
@@ -289,7 +290,7 @@ pub fn check_sharded(script: &Script, shape: Shape, close: bool) {
         format: Format::Auto,
         batch: usize::from(shape.batch % 16) + 1,
         ring: usize::from(shape.ring % 4) + 1,
-        decode_ahead: [0, 1, 2, usize::MAX][usize::from(shape.ring / 4 % 4)],
+        decode_ahead: [usize::MAX, 0, 1, 2][usize::from(shape.ring / 4 % 4)],
         reducer: ReducerConfig {
             calls: CallConfig { linger_ms: i64::MAX, ..CallConfig::default() },
             ..ReducerConfig::default()

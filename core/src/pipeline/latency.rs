@@ -18,7 +18,9 @@ pub const SAMPLE_EVERY: u64 = 32;
 /// A stage of the pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Stage {
-    /// Reading and framing, per record (the source).
+    /// The router's time per record: reading, framing, routing, and decoding
+    /// where it decodes (broadcast records, and a shard's records while the
+    /// shard is behind).
     Source,
     /// From a batch leaving the router to a shard taking it.
     RingWait,

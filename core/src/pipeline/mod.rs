@@ -3,16 +3,21 @@
 //!
 //! ```text
 //!  push ──▶ Router ──rings──▶ Shard 0..N ───────rings──────▶ Sink ──▶ Outputs
-//!  (caller's  (key hash;       (decode; call side;  ◀──┐
-//!   thread)    agent events     agent side of its   shard-to-shard rings:
-//!              to every shard)  agents)             agent legs to their owner)
+//!  (caller's  (key hash;       (decode unless the  ◀──┐
+//!   thread)    agent events     router did; call    shard-to-shard rings:
+//!              to every shard;  side; agent side    agent legs to their owner)
+//!              decodes ahead    of its agents)
+//!              for a lagging
+//!              shard)
 //! ```
 //!
 //! The caller's thread is the router: [`Pipeline::push`] hands it records,
 //! which it numbers, routes by key ([`Router`]) and batches into bounded
 //! lock-free rings, one per shard; agent and DN events go to every shard, so
-//! each shard's call side keeps the DN bindings. Each shard decodes its
-//! records and runs both halves of the reducer: the call side
+//! each shard's call side keeps the DN bindings. The router decodes those
+//! broadcast records once for every shard, and a shard's records while that
+//! shard is behind ([`PipelineConfig::decode_ahead`]); each shard decodes the
+//! rest of its records and runs both halves of the reducer: the call side
 //! ([`CallSide`]) on its call threads, and the agent side ([`AgentSide`]) on
 //! the agents it owns (by hash). A call leg of an agent owned elsewhere goes
 //! to that shard as a message tagged with the record's number, through a
@@ -94,8 +99,13 @@ use stage::{Sink, Token};
 /// ([`PipelineConfig::decode_ahead`]) reduced 1.93 M events in 1.12 s, two
 /// shards in 1.47 s (BENCHMARKS.md, 2026-12-06).
 pub fn default_shards() -> usize {
-    std::thread::available_parallelism().map_or(1, |cores| cores.get().saturating_sub(1).max(1))
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    cores.saturating_sub(1).clamp(1, MAX_SHARDS)
 }
+
+/// The most shards a pipeline is configured with (`ctistream run` refuses
+/// more): beyond this, shards only add rings and messages.
+pub const MAX_SHARDS: usize = 256;
 
 /// How the pipeline is built.
 #[derive(Clone, Debug)]
@@ -119,12 +129,13 @@ pub struct PipelineConfig {
     /// Call identities the router remembers to send consultation legs after
     /// their main call (records without a key).
     pub route_links: usize,
-    /// The router decodes a shard's records itself while that shard's ring
-    /// holds at least this many batches: the shard is behind and the router
-    /// would only wait on it, so the decoding moves from the busy thread to
-    /// the idle one (one shard on two cores: a third faster). 0: always;
-    /// `usize::MAX`: never. Broadcast records are decoded on the router
-    /// whatever this says (once for every shard).
+    /// The router decodes a shard's next batch itself when the shard had not
+    /// yet taken this many of the batches before it (read as the last batch
+    /// was sent): the shard is behind and the router would only wait on it,
+    /// so the decoding moves from the busy thread to the idle one (one shard
+    /// on two cores: BENCHMARKS.md, 2026-12-06). 0: always; above `ring`
+    /// (a ring holds no more) or `usize::MAX`: never. Broadcast records are
+    /// decoded on the router whatever this says (once for every shard).
     pub decode_ahead: usize,
 }
 
@@ -139,7 +150,7 @@ impl Default for PipelineConfig {
             ring: 64,
             shed: false,
             route_links: 1 << 20,
-            decode_ahead: 2,
+            decode_ahead: 1,
         }
     }
 }
@@ -158,7 +169,7 @@ pub struct Pipeline<O: Outputs + Send + 'static> {
     /// when the last batch was sent.
     decode_here: Vec<bool>,
     /// Records decoded here, for sampling the decode stage's latency.
-    decoded_here: u64,
+    router_decodes: u64,
     batch: usize,
     shed: bool,
     shed_count: u64,
@@ -307,7 +318,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             batches: (0..shards).map(|_| Records::with_capacity(config.batch)).collect(),
             decoder: Decoder::with_options(config.format, config.decode.clone()),
             decode_here: vec![config.decode_ahead == 0; shards],
-            decoded_here: 0,
+            router_decodes: 0,
             batch: config.batch.max(1),
             shed: config.shed,
             shed_count: 0,
@@ -475,8 +486,8 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
     /// Decodes a record on the router, timing one in [`SAMPLE_EVERY`]. (The
     /// result is kept as it is: `ok()` would copy the event, index and all.)
     fn decode<'r>(&mut self, payload: &'r [u8], key: Option<&'r [u8]>) -> DecodeResult<Event<'r>> {
-        self.decoded_here += 1;
-        if self.decoded_here % SAMPLE_EVERY != 1 {
+        self.router_decodes += 1;
+        if self.router_decodes % SAMPLE_EVERY != 1 {
             return self.decoder.decode(payload, key);
         }
         let start = Instant::now();
@@ -520,6 +531,8 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             };
             let records = std::mem::replace(batch, fresh);
             let batch = RecordBatch { records, sent: now };
+            // Read before sending: the batches the shard has not taken yet.
+            let waiting = sender.queued();
             if self.shed {
                 if let Err(dropped) = sender.try_send(batch) {
                     self.shed_count += dropped.records.items.len() as u64;
@@ -527,7 +540,7 @@ impl<O: Outputs + Send + 'static> Pipeline<O> {
             } else {
                 sender.send(batch, || false);
             }
-            *decode_here = sender.queued() >= decode_ahead;
+            *decode_here = waiting >= decode_ahead;
         }
         // Every record numbered so far is in a ring (or counted as shed).
         threads.dispatched.publish(self.seq);

@@ -350,7 +350,8 @@ impl Outputs for SerializeOutputs {
     }
 }
 
-/// The full pipeline: framing on this thread, decode and reduce on the shards.
+/// The full pipeline: framing on this thread, decode and reduce on the shards
+/// (this thread decodes ahead for a shard that is behind).
 fn pipeline(data: &Bytes, shards: usize) -> Run {
     pipeline_at(data, shards, None, PIPELINE).0
 }
@@ -412,6 +413,12 @@ fn write_hgrm(report: &BenchReport, dir: &std::path::Path) -> anyhow::Result<()>
     std::fs::write(&path, percentile_distribution(&report.wakeups.delay))
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// How many of `histogram`'s values (ns) are longer than `limit`.
+fn slower_than(histogram: &Histogram<u64>, limit: Duration) -> u64 {
+    let limit = limit.as_nanos() as u64;
+    if histogram.max() <= limit { 0 } else { histogram.count_between(limit + 1, histogram.max()) }
 }
 
 /// HdrHistogram's percentile distribution text, values in microseconds.
@@ -510,15 +517,17 @@ impl fmt::Display for BenchReport {
         writeln!(
             f,
             "{WAKEUPS}: a parked thread runs, after another wakes it, in p50 {:.1} µs, p99 {:.1} \
-             µs, p99.9 {:.1} µs, max {:.1} µs ({} wake-ups, {} longer than their {} µs \
-             spacing); a pipeline stage waiting for work at part load pays this",
+             µs, p99.9 {:.1} µs, max {:.1} µs ({} wake-ups {} µs apart, {} of them slower than \
+             that, {} skipped while one was pending); a pipeline stage waiting for work at part \
+             load pays this",
             delay_us(0.5),
             delay_us(0.99),
             delay_us(0.999),
             delay.max() as f64 / 1000.0,
             delay.len(),
-            self.wakeups.overran,
             WAKEUP_SPACING.as_micros(),
+            slower_than(delay, WAKEUP_SPACING),
+            self.wakeups.overran,
         )?;
         writeln!(f, "machine_wakeup_p99_us={:.1}", delay_us(0.99))?;
         write!(f, "pipeline at 50% load, per stage:\n{}", self.half_load_stages)

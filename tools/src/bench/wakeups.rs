@@ -32,8 +32,8 @@ const NO_PENDING_WAKEUP: u64 = u64::MAX;
 pub struct Wakeups {
     /// From unpark to the woken thread running (ns), one per wake-up answered.
     pub delay: Histogram<u64>,
-    /// Moments skipped because the previous wake-up was still unanswered: each
-    /// is a wake-up that took longer than the spacing.
+    /// Moments skipped because the previous wake-up was still unanswered (one
+    /// slow wake-up can skip several).
     pub overran: u64,
 }
 

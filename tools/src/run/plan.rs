@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use ctistream_core::pipeline::default_shards;
+use ctistream_core::pipeline::{MAX_SHARDS, default_shards};
 use ctistream_core::state::{CallConfig, ReducerConfig, StatsConfig};
 use ctistream_core::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD, DecodeOptions, Format};
 use serde::Deserialize;
@@ -262,8 +262,8 @@ impl RunPlan {
             None => None,
         };
         let shards = args.shards.or(options.shards).unwrap_or_else(default_shards);
-        if shards == 0 || shards > 256 {
-            bail!("shards {shards}: must be between 1 and 256");
+        if shards == 0 || shards > MAX_SHARDS {
+            bail!("shards {shards}: must be between 1 and {MAX_SHARDS}");
         }
         let defaults = ReducerConfig::default();
         let reducer = ReducerConfig {
