@@ -96,8 +96,8 @@ use stage::{Sink, Token};
 /// at least one. The router (framing, routing, batching) is a thread of its
 /// own, and a shard per core beside it makes them time-slice: on two cores,
 /// one shard with the router decoding for it while it is behind
-/// ([`PipelineConfig::decode_ahead`]) reduced 1.93 M events in 1.12 s, two
-/// shards in 1.47 s (BENCHMARKS.md, 2026-12-06).
+/// ([`PipelineConfig::decode_ahead`]) reduced 1.93 M events in 0.97–1.00 s,
+/// two shards in 1.11–1.16 s (BENCHMARKS.md, 2026-12-06).
 pub fn default_shards() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     cores.saturating_sub(1).clamp(1, MAX_SHARDS)
