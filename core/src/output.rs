@@ -13,10 +13,15 @@
 /// ```
 pub fn write_json_string(out: &mut Vec<u8>, text: &[u8]) {
     out.push(b'"');
-    for chunk in text.utf8_chunks() {
-        write_escaped(out, chunk.valid().as_bytes());
-        if !chunk.invalid().is_empty() {
-            out.extend_from_slice("\u{FFFD}".as_bytes());
+    // ASCII, nearly all names and identifiers, needs no UTF-8 decoding.
+    if text.is_ascii() {
+        write_escaped(out, text);
+    } else {
+        for chunk in text.utf8_chunks() {
+            write_escaped(out, chunk.valid().as_bytes());
+            if !chunk.invalid().is_empty() {
+                out.extend_from_slice("\u{FFFD}".as_bytes());
+            }
         }
     }
     out.push(b'"');
@@ -46,4 +51,26 @@ fn write_escaped(out: &mut Vec<u8>, text: &[u8]) {
         start = i + 1;
     }
     out.extend_from_slice(&text[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_json_string;
+
+    fn json(text: &[u8]) -> String {
+        let mut out = Vec::new();
+        write_json_string(&mut out, text);
+        String::from_utf8(out).expect("always valid UTF-8")
+    }
+
+    #[test]
+    fn ascii_and_non_ascii_text_escape_alike() {
+        assert_eq!(json(b"a\tb\"c\\"), r#""a\tb\"c\\""#);
+        assert_eq!(json("é\t\"ü\x01".as_bytes()), "\"é\\t\\\"ü\\u0001\"");
+    }
+
+    #[test]
+    fn invalid_utf8_becomes_replacement_characters_between_escaped_text() {
+        assert_eq!(json(b"a\xff\n\xc3"), "\"a\u{FFFD}\\n\u{FFFD}\"");
+    }
 }

@@ -267,7 +267,12 @@ impl<'a> Event<'a> {
     /// integers are formatted. `None` if absent, null or boolean.
     pub fn text(&self, attr: Attr) -> Option<Cow<'a, str>> {
         let value = self.get(attr)?;
-        let utf8 = |bytes: &'a [u8]| String::from_utf8_lossy(bytes);
+        // `from_utf8` first: its ASCII fast path is several times quicker than
+        // `from_utf8_lossy`'s scan on valid text, which is nearly all text.
+        let utf8 = |bytes: &'a [u8]| match std::str::from_utf8(bytes) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(bytes),
+        };
         match value {
             Value::Text(span) | Value::Number(span) | Value::Json(span) | Value::KvList(span) => {
                 Some(utf8(span.of(self.payload)))

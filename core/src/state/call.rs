@@ -662,49 +662,56 @@ impl CallTable {
     fn thread_of(&mut self, event: &CallEvent<'_>) -> u32 {
         let tenant = event.tenant;
         let own = [Some(event.key), event.conn, event.uuid];
-        let found =
-            own.iter().chain(event.links.iter()).flatten().find_map(|key| self.find(tenant, key));
-        let id = match found {
-            Some(id) => id,
-            None => {
-                if self.open >= self.config.max_open.max(1) {
-                    self.evict();
-                }
-                let thread = CallThread {
-                    tenant,
-                    key: Earliest::default(),
-                    aliases: SmallVec::new(),
-                    call_type: Earliest::default(),
-                    ani: Earliest::default(),
-                    dnis: Earliest::default(),
-                    started: event.at,
-                    parties: SmallVec::new(),
-                    consult_conns: SmallVec::new(),
-                    transfers: 0,
-                    conference: false,
-                    events: 0,
-                    active: self.activity,
-                    first: (event.stream, event.position),
-                    elsewhere: SmallVec::new(),
-                };
-                self.open += 1;
-                self.open_starts.hold(thread.first);
-                match self.free.pop() {
-                    Some(id) => {
-                        self.threads[id as usize] = Some(thread);
-                        id
-                    }
-                    None => {
-                        self.threads.push(Some(thread));
-                        (self.threads.len() - 1) as u32
-                    }
-                }
-            }
+        let keys = || own.iter().chain(event.links.iter()).flatten().enumerate();
+        let found = keys().find_map(|(n, key)| Some((self.find(tenant, key)?, n)));
+        let (id, indexed) = match found {
+            Some((id, n)) => (id, Some(n)),
+            None => (self.open_thread(event), None),
         };
-        for key in own.iter().chain(event.links.iter()).flatten() {
-            self.add_alias(id, key);
+        // The key that found the thread is indexed already: no second probe.
+        for (n, key) in keys() {
+            if Some(n) != indexed {
+                self.add_alias(id, key);
+            }
         }
         id
+    }
+
+    /// A new thread for `event`, evicting the least active one when full.
+    fn open_thread(&mut self, event: &CallEvent<'_>) -> u32 {
+        let tenant = event.tenant;
+        if self.open >= self.config.max_open.max(1) {
+            self.evict();
+        }
+        let thread = CallThread {
+            tenant,
+            key: Earliest::default(),
+            aliases: SmallVec::new(),
+            call_type: Earliest::default(),
+            ani: Earliest::default(),
+            dnis: Earliest::default(),
+            started: event.at,
+            parties: SmallVec::new(),
+            consult_conns: SmallVec::new(),
+            transfers: 0,
+            conference: false,
+            events: 0,
+            active: self.activity,
+            first: (event.stream, event.position),
+            elsewhere: SmallVec::new(),
+        };
+        self.open += 1;
+        self.open_starts.hold(thread.first);
+        match self.free.pop() {
+            Some(id) => {
+                self.threads[id as usize] = Some(thread);
+                id
+            }
+            None => {
+                self.threads.push(Some(thread));
+                (self.threads.len() - 1) as u32
+            }
+        }
     }
 
     /// Applies one call event; returns the effect on the leg of `event.dn`.
