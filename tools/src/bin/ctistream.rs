@@ -1,5 +1,5 @@
-//! The `ctistream` command: inspect and reduce (run, gen and bench come with
-//! the pipeline, adapters and generator).
+//! The `ctistream` command: `inspect`, `reduce`, `gen`, `demo`, `bench` and
+//! `run`, each a thin layer over `ctistream_tools` and `ctistream_core`.
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
