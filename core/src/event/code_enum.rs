@@ -58,8 +58,17 @@ macro_rules! code_enum {
                     $( $variant => return Some($name::$variant), )+
                     _ => {}
                 }
-                $( if name.eq_ignore_ascii_case($wire.as_bytes()) { return Some($name::$variant); } )+
-                None
+                let mut buf = [0; crate::event::code_enum::LONGEST_NAME];
+                let lower = crate::event::code_enum::ascii_lowercase(name, &mut buf)?;
+                // The wire names in lower case, shadowing the consts above.
+                {
+                    $( const $variant: &[u8] =
+                        &crate::event::code_enum::lowercase::<{ $wire.len() }>($wire); )+
+                    match lower {
+                        $( $variant => Some($name::$variant), )+
+                        _ => None,
+                    }
+                }
             }
 
             /// The wire name of this variant; `"Other"` for unknown codes.
@@ -127,8 +136,19 @@ macro_rules! name_enum {
                     $( $variant => return $name::$variant, )+
                     _ => {}
                 }
-                $( if name.eq_ignore_ascii_case($wire.as_bytes()) { return $name::$variant; } )+
-                $name::Other
+                let mut buf = [0; crate::event::code_enum::LONGEST_NAME];
+                let Some(lower) = crate::event::code_enum::ascii_lowercase(name, &mut buf) else {
+                    return $name::Other;
+                };
+                // The wire names in lower case, shadowing the consts above.
+                {
+                    $( const $variant: &[u8] =
+                        &crate::event::code_enum::lowercase::<{ $wire.len() }>($wire); )+
+                    match lower {
+                        $( $variant => $name::$variant, )+
+                        _ => $name::Other,
+                    }
+                }
             }
 
             /// The wire name; `"Other"` for unknown names.
@@ -164,9 +184,46 @@ macro_rules! name_enum {
 
 pub(crate) use {code_enum, name_enum};
 
+/// No wire name is longer (checked when each is lowered, at compile time); a
+/// longer name matches none.
+pub(crate) const LONGEST_NAME: usize = 64;
+
+/// `name` in ASCII lower case, written into `buf`; `None` if it is too long
+/// to be any wire name.
+///
+/// The letter-case fallback of `from_name` lowers the name once and matches it
+/// against the lowered wire names: a jump on the length and one compare, where
+/// a case-insensitive compare per variant cost a loop each (and gave fuzzers
+/// thousands of byte-by-byte branches to spell their way through).
+#[inline]
+pub(crate) fn ascii_lowercase<'b>(
+    name: &[u8],
+    buf: &'b mut [u8; LONGEST_NAME],
+) -> Option<&'b [u8]> {
+    let lower = buf.get_mut(..name.len())?;
+    for (to, from) in lower.iter_mut().zip(name) {
+        *to = from.to_ascii_lowercase();
+    }
+    Some(lower)
+}
+
+/// A wire name in ASCII lower case, for the consts `from_name` matches against.
+pub(crate) const fn lowercase<const N: usize>(wire: &str) -> [u8; N] {
+    assert!(N <= LONGEST_NAME, "a wire name is longer than LONGEST_NAME");
+    let bytes = wire.as_bytes();
+    let mut out = [0; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = bytes[i].to_ascii_lowercase();
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::event::{CallType, SdkEvent};
+    use super::LONGEST_NAME;
+    use crate::event::{CallType, SdkEvent, TEvent};
 
     #[test]
     fn names_match_exactly_then_in_any_letter_case_and_nothing_else() {
@@ -183,5 +240,13 @@ mod tests {
         for &known in SdkEvent::ALL {
             assert_eq!(SdkEvent::from_name(known.name().to_lowercase().as_bytes()), known);
         }
+        for &known in TEvent::ALL {
+            assert_eq!(TEvent::from_name(known.name().to_uppercase().as_bytes()), Some(known));
+            assert_eq!(TEvent::from_name(known.name().to_lowercase().as_bytes()), Some(known));
+        }
+        let long = [b'a'; LONGEST_NAME + 1];
+        assert_eq!(CallType::from_name(&long), None);
+        assert_eq!(SdkEvent::from_name(&long), SdkEvent::Other);
+        assert_eq!(CallType::from_name("İnbound".as_bytes()), None, "ASCII letters only");
     }
 }
