@@ -677,7 +677,8 @@ impl CallTable {
         id
     }
 
-    /// A new thread for `event`, evicting the least active one when full.
+    /// A new thread for `event`; when the table is full, the least recently
+    /// active threads are evicted first.
     fn open_thread(&mut self, event: &CallEvent<'_>) -> u32 {
         let tenant = event.tenant;
         if self.open >= self.config.max_open.max(1) {
