@@ -22,9 +22,11 @@ fn dictionary(name: &str) -> HashSet<Vec<u8>> {
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty() && !line.trim_start().starts_with('#'))
         .map(|(at, line)| {
-            let quoted =
-                &line[line.find('"').unwrap_or_else(|| panic!("{name}.dict:{}", at + 1))..];
-            unquote(quoted).unwrap_or_else(|| panic!("{name}.dict:{}: {line}", at + 1))
+            let quoted = &line[line
+                .find('"')
+                .unwrap_or_else(|| panic!("{name}.dict:{}: no quoted entry", at + 1))..];
+            unquote(quoted)
+                .unwrap_or_else(|| panic!("{name}.dict:{}: not one quoted entry: {line}", at + 1))
         })
         .collect()
 }
