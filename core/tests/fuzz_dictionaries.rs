@@ -75,16 +75,19 @@ fn bare(name: &str) -> String {
     name.to_owned()
 }
 
+/// The wire names of every variant of the given name tables.
+macro_rules! names {
+    ($($table:ty),+) => {{
+        let mut names: Vec<&'static str> = Vec::new();
+        $( names.extend(<$table>::ALL.iter().map(|v| v.name())); )+
+        names
+    }};
+}
+
 /// The T-Library names the genesys and tlog dialects decode: events and the
 /// enumerated attributes.
 fn tlib_names() -> Vec<&'static str> {
-    let mut names: Vec<&str> = TEvent::ALL.iter().map(|v| v.name()).collect();
-    names.extend(CallType::ALL.iter().map(|v| v.name()));
-    names.extend(CallState::ALL.iter().map(|v| v.name()));
-    names.extend(DnRole::ALL.iter().map(|v| v.name()));
-    names.extend(AgentWorkMode::ALL.iter().map(|v| v.name()));
-    names.extend(Cause::ALL.iter().map(|v| v.name()));
-    names
+    names!(TEvent, CallType, CallState, DnRole, AgentWorkMode, Cause)
 }
 
 #[test]
@@ -105,24 +108,19 @@ fn ors_dictionary_has_every_event_namespace_and_hint_name() {
     let namespaces = OrsNamespace::ALL.iter().map(|ns| ns.name());
     assert_eq!(missing(&dict, namespaces, |ns| format!("\"{ns}.")), Vec::<String>::new());
     // `data.hints`: `ccevent`, `callstate` and `cause`.
-    let mut hints: Vec<&str> = TEvent::ALL.iter().map(|v| v.name()).collect();
-    hints.extend(CallState::ALL.iter().map(|v| v.name()));
-    hints.extend(Cause::ALL.iter().map(|v| v.name()));
+    let hints = names!(TEvent, CallState, Cause);
     assert_eq!(missing(&dict, hints, json_string), Vec::<String>::new());
 }
 
 #[test]
 fn sdk_dictionary_has_every_event_call_type_and_agent_state() {
-    let mut names: Vec<&str> = SdkEvent::ALL.iter().map(|v| v.name()).collect();
-    names.extend(SdkCallType::ALL.iter().map(|v| v.name()));
-    names.extend(SdkAgentState::ALL.iter().map(|v| v.name()));
+    let names = names!(SdkEvent, SdkCallType, SdkAgentState);
     assert_eq!(missing(&dictionary("sdk"), names, json_string), Vec::<String>::new());
 }
 
 #[test]
 fn ivr_dictionary_has_every_status() {
-    let names = IvrStatus::ALL.iter().map(|v| v.name());
-    assert_eq!(missing(&dictionary("ivr"), names, bare), Vec::<String>::new());
+    assert_eq!(missing(&dictionary("ivr"), names!(IvrStatus), bare), Vec::<String>::new());
 }
 
 #[test]
